@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // The pipeline tests run real VAD inference and several local servers: keep the 2 cores for one file at a time.
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});
