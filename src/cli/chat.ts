@@ -1,0 +1,109 @@
+/**
+ * `npm run chat`: talk to the same VoiceAgent in text, without LiveKit or audio. Interactive, or
+ * `--script FILE` with one user turn per line. With no OPENAI_API_KEY, or with `--sim`, replies
+ * come from the built-in OpenAI stand-in, and the CLI says so.
+ */
+import { initializeLogger } from '@livekit/agents';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { startOpenAIStandIn } from '../../bench/sim/openai.ts';
+import { loadConfigOrExit } from '../config.ts';
+import { createLogger } from '../telemetry/logger.ts';
+import { noMemory } from '../voice/memory-context.ts';
+import { createReplyLLM } from '../voice/services.ts';
+import { createTextSession } from '../voice/session-factory.ts';
+
+const usage = `Usage: npm run chat -- [--script FILE] [--sim]
+  --script FILE  one user turn per line; prints each reply, then exits
+  --sim          use the built-in OpenAI stand-in even if OPENAI_API_KEY is set`;
+
+function parse(): { script?: string; sim: boolean } {
+  try {
+    const { values } = parseArgs({
+      options: { script: { type: 'string' }, sim: { type: 'boolean', default: false }, help: { type: 'boolean' } },
+    });
+    if (values.help) {
+      process.stdout.write(`${usage}\n`);
+      process.exit(0);
+    }
+    return { sim: values.sim, ...(values.script !== undefined ? { script: values.script } : {}) };
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${usage}\n`);
+    process.exit(2);
+  }
+}
+
+async function readScript(file: string): Promise<string[]> {
+  try {
+    return (await readFile(file, 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  } catch (err) {
+    process.stderr.write(`Cannot read script ${file}: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parse();
+  const config = loadConfigOrExit('chat');
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: config.secrets });
+  // The framework logs to stdout; in a text chat only its errors belong on screen.
+  initializeLogger({ pretty: false, level: 'error' });
+  const lines = args.script !== undefined ? await readScript(args.script) : null;
+
+  const useSim = args.sim || config.openai.apiKey === undefined;
+  const sim = useSim ? await startOpenAIStandIn() : null;
+  if (sim) {
+    const why = args.sim ? '--sim' : 'no OPENAI_API_KEY';
+    process.stdout.write(`[chat] using the built-in OpenAI stand-in at ${sim.url} (${why}); replies are canned.\n`);
+  }
+  const openai = sim
+    ? { apiKey: 'sim', baseURL: sim.url, model: config.openai.model }
+    : { apiKey: config.openai.apiKey ?? '', baseURL: config.openai.baseURL, model: config.openai.model };
+
+  const { session, agent } = createTextSession({
+    llm: createReplyLLM(openai),
+    memory: noMemory,
+    logger,
+    memoryMaxChars: config.letta.memoryMaxChars,
+    greeting: null,
+    ...(config.instructions !== undefined ? { instructions: config.instructions } : {}),
+  });
+  await session.start({ agent });
+
+  const reply = async (text: string): Promise<string> => {
+    const result = await session.run({ userInput: text }).wait();
+    return result.events
+      .flatMap((e) => (e.type === 'message' && e.item.role === 'assistant' ? [e.item.textContent ?? ''] : []))
+      .join(' ');
+  };
+
+  try {
+    if (lines) {
+      for (const line of lines) {
+        process.stdout.write(`you> ${line}\nagent> ${await reply(line)}\n`);
+      }
+    } else {
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      process.stdout.write('Type a message; Ctrl+D or /quit to leave.\n');
+      for (;;) {
+        let line: string;
+        try {
+          line = (await rl.question('you> ')).trim();
+        } catch {
+          break; // stdin closed
+        }
+        if (line === '/quit') break;
+        if (line) process.stdout.write(`agent> ${await reply(line)}\n`);
+      }
+      rl.close();
+    }
+  } finally {
+    await session.close();
+    await sim?.close();
+  }
+}
+
+await main();
+// The framework keeps timers alive after the session closes; the CLI is done.
+process.exit(0);

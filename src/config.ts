@@ -1,0 +1,294 @@
+/**
+ * Every environment variable the project reads, validated once and typed. Each entry documents
+ * itself (`.env.example` is checked against this list by a test), so a bad setting is reported
+ * with its name, what is wrong and how to fix it, all problems at once.
+ */
+import { z } from 'zod';
+
+export type Purpose = 'worker' | 'chat' | 'token' | 'bench';
+
+const url = (schemes: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return schemes.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}` },
+  );
+
+const positiveInt = z.coerce.number().int().positive();
+
+const optionalSecret = z.string().min(1).optional();
+
+/** name → schema, description, whether it is secret (never logged), which purposes require it. */
+interface Setting {
+  schema: z.ZodType;
+  doc: string;
+  secret?: boolean;
+  requiredFor?: Purpose[];
+}
+
+export const settings = {
+  LIVEKIT_URL: {
+    schema: url(['ws:', 'wss:', 'http:', 'https:']).optional(),
+    doc: 'LiveKit server URL, e.g. wss://my-project.livekit.cloud or ws://127.0.0.1:7880 for a local server.',
+    requiredFor: ['worker', 'token'],
+  },
+  LIVEKIT_API_KEY: { schema: optionalSecret, doc: 'LiveKit API key.', requiredFor: ['worker', 'token'] },
+  LIVEKIT_API_SECRET: {
+    schema: optionalSecret,
+    doc: 'LiveKit API secret.',
+    secret: true,
+    requiredFor: ['worker', 'token'],
+  },
+  LIVEKIT_AGENT_NAME: {
+    schema: z.string().regex(/^[\w.-]+$/, 'letters, digits, "-", "_" and "." only').optional(),
+    doc: 'Agent name for explicit dispatch. Unset: the worker is dispatched automatically to every new room.',
+  },
+  OPENAI_API_KEY: { schema: optionalSecret, doc: 'OpenAI API key.', secret: true, requiredFor: ['worker'] },
+  OPENAI_BASE_URL: {
+    schema: url(['http:', 'https:']).default('https://api.openai.com/v1'),
+    doc: 'OpenAI-compatible API base URL (any endpoint that speaks Chat Completions).',
+  },
+  OPENAI_MODEL: {
+    schema: z.string().min(1).default('gpt-4.1-mini'),
+    doc: 'Chat model for replies. A fast non-reasoning model keeps the first token early.',
+  },
+  DEEPGRAM_API_KEY: { schema: optionalSecret, doc: 'Deepgram API key.', secret: true, requiredFor: ['worker'] },
+  DEEPGRAM_BASE_URL: {
+    schema: url(['ws:', 'wss:']).default('wss://api.deepgram.com'),
+    doc: 'Deepgram live transcription base URL (the plugin appends /v1/listen).',
+  },
+  ELEVEN_API_KEY: { schema: optionalSecret, doc: 'ElevenLabs API key.', secret: true, requiredFor: ['worker'] },
+  ELEVENLABS_BASE_URL: {
+    schema: url(['http:', 'https:']).default('https://api.elevenlabs.io/v1'),
+    doc: 'ElevenLabs API base URL (the plugin opens the multi-stream-input WebSocket under it).',
+  },
+  ELEVENLABS_VOICE_ID: {
+    schema: z.string().min(1).default('bIHbv24MWmeRgasZH58o'),
+    doc: 'ElevenLabs voice id.',
+  },
+  LETTA_API_KEY: { schema: optionalSecret, doc: 'Letta API key. Unset with LETTA_BASE_URL unset: no memory.', secret: true },
+  LETTA_BASE_URL: {
+    schema: url(['http:', 'https:']).optional(),
+    doc: 'Letta API base URL, e.g. https://api.letta.com. Unset (and no LETTA_API_KEY): the agent runs without memory.',
+  },
+  LETTA_AGENT_ID: {
+    schema: z
+      .string()
+      .regex(/^agent-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'must look like agent-<uuid4>')
+      .optional(),
+    doc: 'One Letta agent shared by every caller. Unset: one Letta agent per caller, created on first visit.',
+  },
+  LETTA_WRITE_MODE: {
+    schema: z.enum(['messages', 'archival', 'capture']).default('messages'),
+    doc: 'How finished turns reach Letta: messages (the agent files them into memory), archival (passages, no LLM step) or capture.',
+  },
+  LETTA_AGENT_MODEL: {
+    schema: z.string().regex(/^[^/\s]+\/\S+$/, 'must be a provider/model handle such as openai/gpt-4.1-mini').default('openai/gpt-4.1-mini'),
+    doc: 'Model of the per-caller Letta agents created on first visit.',
+  },
+  LETTA_MEMORY_BUDGET_MS: {
+    schema: positiveInt.default(1500),
+    doc: 'Hard time budget for reading memory at session start; past it the call goes on without memory until it arrives.',
+  },
+  LETTA_MEMORY_MAX_CHARS: {
+    schema: positiveInt.default(4000),
+    doc: 'Upper bound on the memory section of the system prompt, in characters.',
+  },
+  LETTA_SHUTDOWN_FLUSH_MS: {
+    schema: positiveInt.default(45000),
+    doc: 'How long a finished job waits for pending memory writes (the job has 60 s to shut down; the rest stays journaled).',
+  },
+  MEMORY_JOURNAL_DIR: {
+    schema: z.string().min(1).default('./data/journal'),
+    doc: 'Directory of the durable turn journal (fsynced before any write to Letta).',
+  },
+  AGENT_INSTRUCTIONS: {
+    schema: z.string().min(1).optional(),
+    doc: 'System instructions for the voice agent. Unset: a built-in concise voice-assistant prompt.',
+  },
+  LOG_LEVEL: {
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    doc: 'Log level of the worker and the CLIs.',
+  },
+} satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof settings;
+
+type Parsed = { [K in SettingName]: z.output<(typeof settings)[K]['schema']> };
+
+export interface Config {
+  livekit: { url?: string; apiKey?: string; apiSecret?: string; agentName?: string };
+  openai: { apiKey?: string; baseURL: string; model: string };
+  deepgram: { apiKey?: string; baseURL: string };
+  elevenlabs: { apiKey?: string; baseURL: string; voiceId: string };
+  letta: {
+    apiKey?: string;
+    baseURL?: string;
+    agentId?: string;
+    writeMode: 'messages' | 'archival' | 'capture';
+    agentModel: string;
+    memoryBudgetMs: number;
+    memoryMaxChars: number;
+    shutdownFlushMs: number;
+    journalDir: string;
+  };
+  instructions?: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** Values that must never reach a log. */
+  secrets: string[];
+}
+
+export interface ConfigProblem {
+  name: string;
+  problem: string;
+  fix: string;
+}
+
+export class ConfigError extends Error {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[]) {
+    super(formatProblems(problems));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+function formatProblems(problems: ConfigProblem[]): string {
+  const lines = problems.map((p) => `  - ${p.name} ${p.problem}.\n      ${p.fix}`);
+  return [
+    `Configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:`,
+    ...lines,
+    'Set them in the environment or in .env (see .env.example for every setting).',
+  ].join('\n');
+}
+
+/** Blank values count as unset: a `.env` copied from the example leaves many keys empty. */
+function clean(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(settings)) {
+    const v = env[name]?.trim();
+    if (v) out[name] = v;
+  }
+  return out;
+}
+
+/**
+ * Validates the environment for one purpose. Throws a ConfigError listing every problem.
+ * `overrides` lets the chat CLI and the bench point services at the stand-ins.
+ */
+export function loadConfig(purpose: Purpose, env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = clean(env);
+  const problems: ConfigProblem[] = [];
+  const parsed: Partial<Record<SettingName, unknown>> = {};
+  for (const [name, s] of Object.entries(settings) as [SettingName, Setting][]) {
+    const r = s.schema.safeParse(raw[name]);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      problems.push({
+        name,
+        problem: `${issue?.message ?? 'invalid'} (got ${s.secret ? 'a value' : JSON.stringify(raw[name])})`,
+        fix: s.doc,
+      });
+    } else if (r.data === undefined && s.requiredFor?.includes(purpose)) {
+      problems.push({ name, problem: `is required to run the ${purpose}`, fix: s.doc });
+    } else {
+      parsed[name] = r.data;
+    }
+  }
+  const lettaHalf = parsed.LETTA_AGENT_ID !== undefined && !raw.LETTA_BASE_URL && !raw.LETTA_API_KEY;
+  if (lettaHalf) {
+    problems.push({
+      name: 'LETTA_AGENT_ID',
+      problem: 'is set but neither LETTA_BASE_URL nor LETTA_API_KEY is',
+      fix: 'Set LETTA_API_KEY (Letta Cloud) or LETTA_BASE_URL (another Letta server), or unset LETTA_AGENT_ID.',
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return toConfig(parsed as Parsed);
+}
+
+function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}
+
+function toConfig(p: Parsed): Config {
+  const secrets = (Object.entries(settings) as [SettingName, Setting][])
+    .filter(([name, s]) => s.secret && typeof p[name] === 'string')
+    .map(([name]) => p[name] as string);
+  return {
+    livekit: defined({
+      url: p.LIVEKIT_URL,
+      apiKey: p.LIVEKIT_API_KEY,
+      apiSecret: p.LIVEKIT_API_SECRET,
+      agentName: p.LIVEKIT_AGENT_NAME,
+    }),
+    openai: { ...defined({ apiKey: p.OPENAI_API_KEY }), baseURL: p.OPENAI_BASE_URL, model: p.OPENAI_MODEL },
+    deepgram: { ...defined({ apiKey: p.DEEPGRAM_API_KEY }), baseURL: p.DEEPGRAM_BASE_URL },
+    elevenlabs: {
+      ...defined({ apiKey: p.ELEVEN_API_KEY }),
+      baseURL: p.ELEVENLABS_BASE_URL,
+      voiceId: p.ELEVENLABS_VOICE_ID,
+    },
+    letta: {
+      ...defined({
+        apiKey: p.LETTA_API_KEY,
+        baseURL: p.LETTA_BASE_URL ?? (p.LETTA_API_KEY ? 'https://api.letta.com' : undefined),
+        agentId: p.LETTA_AGENT_ID,
+      }),
+      writeMode: p.LETTA_WRITE_MODE,
+      agentModel: p.LETTA_AGENT_MODEL,
+      memoryBudgetMs: p.LETTA_MEMORY_BUDGET_MS,
+      memoryMaxChars: p.LETTA_MEMORY_MAX_CHARS,
+      shutdownFlushMs: p.LETTA_SHUTDOWN_FLUSH_MS,
+      journalDir: p.MEMORY_JOURNAL_DIR,
+    },
+    ...defined({ instructions: p.AGENT_INSTRUCTIONS }),
+    logLevel: p.LOG_LEVEL,
+    secrets,
+  };
+}
+
+/**
+ * For settings that `loadConfig(purpose)` already required: narrows the type, and names the
+ * setting if a caller skipped validation.
+ */
+export function requireSetting(value: string | undefined, name: SettingName): string {
+  if (value === undefined) throw new ConfigError([{ name, problem: 'is required', fix: settings[name].doc }]);
+  return value;
+}
+
+/** True when Letta is configured at all. */
+export function hasLetta(c: Config): boolean {
+  return c.letta.baseURL !== undefined;
+}
+
+/**
+ * Loads `.env` (if present) into process.env without overriding what is already set, then
+ * validates. On failure prints the one message and exits with code 2, no stack trace.
+ */
+export function loadConfigOrExit(purpose: Purpose, envFile = '.env'): Config {
+  try {
+    process.loadEnvFile(envFile);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      process.stderr.write(`Could not read ${envFile}: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+  }
+  try {
+    return loadConfig(purpose);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,19 @@
+/** Worker entry point (`npm run dev`, `npm start`): validates configuration, then runs the LiveKit worker CLI. */
+import { ServerOptions, cli } from '@livekit/agents';
+import { fileURLToPath } from 'node:url';
+import { loadConfigOrExit, requireSetting } from './config.ts';
+import { installSecretScrubber } from './telemetry/logger.ts';
+
+const config = loadConfigOrExit('worker');
+installSecretScrubber(config.secrets);
+
+cli.runApp(
+  new ServerOptions({
+    agent: fileURLToPath(new URL('./agent.ts', import.meta.url)),
+    wsURL: requireSetting(config.livekit.url, 'LIVEKIT_URL'),
+    apiKey: requireSetting(config.livekit.apiKey, 'LIVEKIT_API_KEY'),
+    apiSecret: requireSetting(config.livekit.apiSecret, 'LIVEKIT_API_SECRET'),
+    ...(config.livekit.agentName !== undefined ? { agentName: config.livekit.agentName } : {}),
+    logLevel: config.logLevel,
+  }),
+);

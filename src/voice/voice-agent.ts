@@ -1,0 +1,74 @@
+/**
+ * The voice agent: instructions, tools and the llm node. The node streams straight from the
+ * OpenAI plugin's LLM (which gives retries before the first token, tool-call parsing, metrics and
+ * prewarm) with the caller's memory added to the prompt; it never waits on the memory service.
+ */
+import { type APIConnectOptions, llm, voice } from '@livekit/agents';
+import type { ReadableStream } from 'node:stream/web';
+import type { Logger } from '../telemetry/logger.ts';
+import type { MemoryContext } from './memory-context.ts';
+import { defaultInstructions, renderMemory, withMemory } from './prompt.ts';
+import { forwardReply } from './reply-stream.ts';
+
+export interface VoiceAgentOptions {
+  llm: llm.LLM;
+  memory: MemoryContext;
+  logger: Logger;
+  instructions?: string;
+  tools?: llm.ToolContext;
+  /** Upper bound on the memory section of the prompt, in characters. */
+  memoryMaxChars: number;
+  /** How the greeting is produced; null: the agent waits for the caller to speak first. */
+  greeting: string | null;
+  connOptions: APIConnectOptions;
+}
+
+/**
+ * One retry before the first token, inside a short budget: a failed first attempt costs at most
+ * `timeoutMs`, and the retry starts after 100 ms. After the first token the plugin never retries.
+ */
+export const replyConnOptions: APIConnectOptions = { maxRetry: 1, retryIntervalMs: 100, timeoutMs: 4000 };
+
+export const defaultGreeting = 'Greet the caller in one short sentence and ask how you can help.';
+
+export class VoiceAgent extends voice.Agent {
+  readonly #llm: llm.LLM;
+  readonly #memory: MemoryContext;
+  readonly #logger: Logger;
+  readonly #memoryMaxChars: number;
+  readonly #greeting: string | null;
+  readonly #connOptions: APIConnectOptions;
+
+  constructor(opts: VoiceAgentOptions) {
+    super({
+      instructions: opts.instructions ?? defaultInstructions,
+      llm: opts.llm,
+      ...(opts.tools ? { tools: opts.tools } : {}),
+    });
+    this.#llm = opts.llm;
+    this.#memory = opts.memory;
+    this.#logger = opts.logger;
+    this.#memoryMaxChars = opts.memoryMaxChars;
+    this.#greeting = opts.greeting;
+    this.#connOptions = opts.connOptions;
+  }
+
+  override async onEnter(): Promise<void> {
+    if (this.#greeting !== null) this.session.generateReply({ instructions: this.#greeting });
+  }
+
+  override async llmNode(
+    chatCtx: llm.ChatContext,
+    toolCtx: llm.ToolContext,
+    modelSettings: voice.ModelSettings,
+  ): Promise<ReadableStream<llm.ChatChunk | string> | null> {
+    const memory = renderMemory(this.#memory.snapshot(), this.#memoryMaxChars);
+    const stream = this.#llm.chat({
+      chatCtx: withMemory(chatCtx, memory),
+      toolCtx,
+      connOptions: this.#connOptions,
+      ...(modelSettings.toolChoice !== undefined ? { toolChoice: modelSettings.toolChoice } : {}),
+    });
+    return forwardReply(this.#llm, stream, this.#logger);
+  }
+}

@@ -1,0 +1,45 @@
+/** Runs a project command in a child process with a controlled environment (no inherited keys). */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment with only what a process needs to run, plus the given settings. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...extra };
+}
+
+export function runNode(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; input?: string; killAfterMs?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    // process.execPath: the same Node the tests run on (the project's Node 24).
+    const child = spawn(process.execPath, args, {
+      cwd: opts.cwd ?? projectRoot,
+      env: opts.env ?? cleanEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (opts.input !== undefined) child.stdin.end(opts.input);
+    else child.stdin.end();
+    const limit = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    const soft = opts.killAfterMs ? setTimeout(() => child.kill('SIGTERM'), opts.killAfterMs) : undefined;
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(limit);
+      clearTimeout(soft);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
