@@ -54,10 +54,13 @@ export async function listen(server: Server, port = 0): Promise<{ port: number; 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const t = setTimeout(done, ms);
+    function done() {
       clearTimeout(t);
+      // Removing the listener matters: a paced stream sleeps many times on one signal.
+      signal?.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    }
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
