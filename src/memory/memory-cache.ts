@@ -1,0 +1,93 @@
+/**
+ * The read path: a caller's core memory blocks, fetched once at session start within a hard time
+ * budget and refreshed in the background after each acknowledged write. The llm node reads the
+ * cached copy synchronously; nothing here runs inside a turn.
+ */
+import type Letta from '@letta-ai/letta-client';
+import type { Logger } from '../telemetry/logger.ts';
+import type { MemoryBlock, MemoryContext, MemorySnapshot, PendingTurn } from '../voice/memory-context.ts';
+
+export interface MemoryCacheOptions {
+  client: Letta;
+  agentId: string;
+  logger: Logger;
+  /** Awaited before every background request (keeps them out of the reply window). */
+  beforeRequest: () => Promise<void>;
+  /** This caller's turns that Letta has not acknowledged yet, from earlier sessions. */
+  pendingTurns: () => PendingTurn[];
+}
+
+export type LoadOutcome = 'loaded' | 'late' | 'failed';
+
+export class MemoryCache implements MemoryContext {
+  readonly #o: MemoryCacheOptions;
+  #blocks: MemoryBlock[] = [];
+  #recent: PendingTurn[] = [];
+  #refreshing: Promise<void> | null = null;
+  #again = false;
+
+  constructor(opts: MemoryCacheOptions) {
+    this.#o = opts;
+    this.#recent = opts.pendingTurns();
+  }
+
+  snapshot(): MemorySnapshot {
+    return { blocks: this.#blocks, recentTurns: this.#recent };
+  }
+
+  /**
+   * Fetches the blocks, waiting at most `budgetMs`. Past the budget the fetch goes on, and the
+   * blocks are used from the first turn after they arrive.
+   */
+  async load(budgetMs: number): Promise<LoadOutcome> {
+    const fetch = this.#fetch().then(
+      () => 'loaded' as const,
+      (err: unknown) => {
+        this.#o.logger.warn({ err: (err as Error).message }, 'could not read memory blocks; the call goes on without them');
+        return 'failed' as const;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), budgetMs);
+    });
+    const outcome = await Promise.race([fetch, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      this.#o.logger.warn({ budgetMs }, 'memory blocks not there in time; they will be used once they arrive');
+    }
+    return outcome;
+  }
+
+  /** Background refresh, coalesced: one request in flight, at most one more queued. */
+  refresh(): void {
+    if (this.#refreshing) {
+      this.#again = true;
+      return;
+    }
+    this.#refreshing = (async () => {
+      do {
+        this.#again = false;
+        await this.#o.beforeRequest();
+        try {
+          await this.#fetch();
+        } catch (err) {
+          this.#o.logger.warn({ err: (err as Error).message }, 'memory refresh failed; keeping the cached blocks');
+        }
+      } while (this.#again);
+    })().finally(() => {
+      this.#refreshing = null;
+    });
+  }
+
+  async #fetch(): Promise<void> {
+    // One request: iterating the page would cost a second round trip for the empty next page.
+    const page = await this.#o.client.agents.blocks.list(this.#o.agentId, { limit: 50 });
+    this.#blocks = page.items.map((b) => ({
+      label: b.label ?? 'memory',
+      value: b.value,
+      ...(b.description ? { description: b.description } : {}),
+    }));
+    this.#recent = this.#o.pendingTurns();
+  }
+}
