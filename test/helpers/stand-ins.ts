@@ -1,0 +1,31 @@
+/** Starts the three speech-path stand-ins together, with one profile, for pipeline tests. */
+import { type DeepgramStandIn, startDeepgramStandIn } from '../../bench/sim/deepgram.ts';
+import { type ElevenLabsStandIn, startElevenLabsStandIn } from '../../bench/sim/elevenlabs.ts';
+import { type OpenAIStandIn, type Responder, startOpenAIStandIn } from '../../bench/sim/openai.ts';
+import { type LatencyProfile, profiles } from '../../bench/sim/profile.ts';
+
+export interface SpeechStandIns {
+  openai: OpenAIStandIn;
+  deepgram: DeepgramStandIn;
+  elevenlabs: ElevenLabsStandIn;
+  close(): Promise<void>;
+}
+
+export async function startSpeechStandIns(
+  opts: { profile?: LatencyProfile; transcripts?: string[]; respond?: Responder } = {},
+): Promise<SpeechStandIns> {
+  const profile = opts.profile ?? profiles.instant;
+  const [openai, deepgram, elevenlabs] = await Promise.all([
+    startOpenAIStandIn({ profile, ...(opts.respond ? { respond: opts.respond } : {}) }),
+    startDeepgramStandIn({ profile, transcripts: opts.transcripts ?? [] }),
+    startElevenLabsStandIn({ profile }),
+  ]);
+  return {
+    openai,
+    deepgram,
+    elevenlabs,
+    close: async () => {
+      await Promise.all([openai.close(), deepgram.close(), elevenlabs.close()]);
+    },
+  };
+}
