@@ -20,7 +20,7 @@ export interface AgentParts {
   logger: Logger;
   memoryMaxChars: number;
   instructions?: string;
-  tools?: lkllm.ToolContext;
+  tools?: lkllm.ToolContextLike;
   /** Instructions for the greeting, or null for none. */
   greeting: string | null;
 }

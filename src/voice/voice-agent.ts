@@ -15,7 +15,7 @@ export interface VoiceAgentOptions {
   memory: MemoryContext;
   logger: Logger;
   instructions?: string;
-  tools?: llm.ToolContext;
+  tools?: llm.ToolContextLike;
   /** Upper bound on the memory section of the prompt, in characters. */
   memoryMaxChars: number;
   /** How the greeting is produced; null: the agent waits for the caller to speak first. */

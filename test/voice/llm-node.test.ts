@@ -37,7 +37,7 @@ function userTurn(text: string): llm.ChatContext {
 }
 
 async function nodeOutput(agent: voice.Agent, ctx: llm.ChatContext) {
-  const out = (await agent.llmNode(ctx, {}, {})) as ReadableStream<llm.ChatChunk | string>;
+  const out = (await agent.llmNode(ctx, new llm.ToolContext(), {})) as ReadableStream<llm.ChatChunk | string>;
   expect(out).not.toBeNull();
   return out;
 }
