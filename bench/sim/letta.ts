@@ -1,0 +1,200 @@
+/**
+ * A stand-in for the Letta REST API (`@letta-ai/letta-client` 1.12.1 talks to it unchanged):
+ * the endpoints a voice worker uses, with the archived open-source server's (0.16.8) status codes
+ * and bodies, an agent step that calls a real OpenAI-compatible model, step vs token streaming,
+ * and injectable faults (latency, 5xx, hangs, resets, lost responses, refused connections).
+ *
+ * Where it knowingly differs from that server:
+ * - one model call per step; the agent has no tools, so `max_steps` is accepted and changes nothing;
+ * - memory edits are deterministic (a `- <text>` line per user message appended to `human`, skipped
+ *   when it would pass the block's limit) instead of the model's memory tools;
+ * - no embeddings (`Passage.embedding` is null); archival search ranks by shared words;
+ * - a second message-creating request (messages, async, capture) for an agent with one in flight
+ *   gets 409, as Letta's conversation lock answers; the archived server only locks with Redis;
+ * - `background: true` streams in the foreground; every unknown agent is "Agent with ID … not found".
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseArgs } from 'node:util';
+import OpenAI from 'openai';
+import type { LatencyProfile } from './profile.ts';
+import { getProfile, profiles, sampler, seededRandom } from './profile.ts';
+import type { StandIn } from './server.ts';
+import { listen, nowMs, sleep } from './server.ts';
+import type { Fault } from './letta/faults.ts';
+import { FaultSet, faultBodies } from './letta/faults.ts';
+import type { LettaRequestLogEntry } from './letta/http.ts';
+import { HttpReply, InvalidJson, parseQuery, readBody } from './letta/http.ts';
+import { captureRoute, messageRoutes } from './letta/messages.ts';
+import type { Deps, Route } from './letta/routes.ts';
+import { baseRoutes, dispatch } from './letta/routes.ts';
+import type { AgentCreateParams, AgentRecord, AgentState, BlockResponse, LettaMessage, Passage } from './letta/store.ts';
+import { LettaStore } from './letta/store.ts';
+
+export type { Fault, FaultMatch } from './letta/faults.ts';
+export type { LettaRequestLogEntry, SentEvent } from './letta/http.ts';
+
+export interface LettaStandInOptions {
+  profile?: LatencyProfile;
+  seed?: number;
+  port?: number;
+  /** When set, requests need `Authorization: Bearer <apiKey>` (health is exempt), else 401. */
+  apiKey?: string;
+  /** OpenAI-compatible base URL (`http://127.0.0.1:P/v1`) the agents use as their model; without it replies are a fixed acknowledgement. */
+  modelBaseUrl?: string;
+  /** Default true; false makes the hidden `/messages/capture` route answer 404, like a server without it. */
+  captureEndpoint?: boolean;
+}
+
+export interface LettaStandIn extends StandIn {
+  requests: LettaRequestLogEntry[];
+  faults: {
+    /** Arms a fault (they apply in the order set). 'down' resolves once the port is closed, 'up' once it listens again. */
+    set(f: Fault): Promise<void>;
+    /** Disarms every fault and, after 'down', listens again on the same port. */
+    clear(): Promise<void>;
+  };
+  /** What the stand-in was sent, and hooks for tests. */
+  store: {
+    agents(): AgentState[];
+    messages(agentId: string): LettaMessage[];
+    passages(agentId: string): Passage[];
+    captures(agentId: string): unknown[];
+    setBlock(agentId: string, label: string, value: string): void;
+    blocks(agentId: string): BlockResponse[];
+    createAgent(partial: AgentCreateParams): AgentState;
+  };
+}
+
+/** Every method + OpenAPI path the stand-in serves; `hidden` ones are absent from Letta's schema. */
+export const lettaRoutes: readonly { method: string; path: string; hidden: boolean }[] = [...baseRoutes, ...messageRoutes, captureRoute].map(
+  (r) => ({ method: r.method, path: r.path, hidden: r.hidden === true }),
+);
+
+export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise<LettaStandIn> {
+  const abort = new AbortController();
+  const store = new LettaStore(opts.modelBaseUrl ?? 'https://api.openai.com/v1');
+  const deps: Deps = {
+    store,
+    profile: opts.profile ?? profiles.instant,
+    sample: sampler(seededRandom(opts.seed ?? 1)),
+    llm: opts.modelBaseUrl ? new OpenAI({ baseURL: opts.modelBaseUrl, apiKey: 'letta-stand-in', maxRetries: 0 }) : undefined,
+    signal: abort.signal,
+    busy: new Map(),
+    apiKey: opts.apiKey,
+  };
+  const routes: Route[] = [...baseRoutes, ...messageRoutes, ...(opts.captureEndpoint === false ? [] : [captureRoute])];
+  const faults = new FaultSet();
+  const requests: LettaRequestLogEntry[] = [];
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const entry: LettaRequestLogEntry = { at: nowMs(), method: req.method ?? 'GET', path: url.pathname, query: parseQuery(url.searchParams) };
+    requests.push(entry);
+    const raw = await readBody(req);
+    let body: unknown;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw);
+        entry.body = body;
+      } catch (e) {
+        body = new InvalidJson(e);
+        entry.body = raw;
+      }
+    }
+    const { latencyMs, fault } = faults.take(entry.method, entry.path);
+    if (latencyMs > 0) await sleep(latencyMs, abort.signal);
+    if (fault?.kind === 'timeout') {
+      entry.fault = 'timeout';
+      res.on('close', () => (entry.finishedAt = nowMs()));
+      return;
+    }
+    if (fault?.kind === 'reset') {
+      entry.fault = 'reset';
+      req.socket.destroy();
+      entry.finishedAt = nowMs();
+      return;
+    }
+    const reply = new HttpReply(res, entry, fault?.kind === 'lost-response');
+    if (fault?.kind === 'status') {
+      entry.fault = 'status';
+      reply.json(fault.status, faultBodies[fault.status], fault.retryAfterS === undefined ? {} : { 'retry-after': String(fault.retryAfterS) });
+      return;
+    }
+    await dispatch(routes, { method: entry.method, path: entry.path, headers: req.headers, query: entry.query, body, reply, deps }, url.search.slice(1));
+  }
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    serve(req, res).catch(() => res.destroy());
+  };
+  let listener = await listen(createServer(handler), opts.port ?? 0);
+  const port = listener.port;
+  let down = false;
+
+  async function setDown(wantDown: boolean): Promise<void> {
+    if (wantDown && !down) {
+      down = true;
+      await listener.close();
+    } else if (!wantDown && down) {
+      listener = await listen(createServer(handler), port);
+      down = false;
+    }
+  }
+
+  const must = (agentId: string): AgentRecord => {
+    const rec = store.record(agentId);
+    if (!rec) throw new Error(`Letta stand-in: no agent ${agentId}`);
+    return rec;
+  };
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    faults: {
+      set: async (f) => {
+        if (f.kind === 'down' || f.kind === 'up') return setDown(f.kind === 'down');
+        faults.add(f);
+      },
+      clear: async () => {
+        faults.clear();
+        await setDown(false);
+      },
+    },
+    store: {
+      agents: () => store.records().map((r) => store.view(r)),
+      messages: (id) => [...must(id).messages],
+      passages: (id) => [...must(id).passages],
+      captures: (id) => [...must(id).captures],
+      setBlock: (id, label, value) => void store.upsertBlock(must(id), label, { value }),
+      blocks: (id) => store.blocksOf(must(id)).map((b) => ({ ...b })),
+      createAgent: (partial) => store.createAgent(partial),
+    },
+    close: async () => {
+      abort.abort();
+      if (!down) await listener.close();
+      down = true;
+    },
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      profile: { type: 'string', default: 'instant' },
+      seed: { type: 'string' },
+      'model-base-url': { type: 'string' },
+      'api-key': { type: 'string' },
+    },
+  });
+  const options: LettaStandInOptions = { profile: getProfile(values.profile) };
+  if (values.port !== undefined) options.port = Number(values.port);
+  if (values.seed !== undefined) options.seed = Number(values.seed);
+  if (values['model-base-url'] !== undefined) options.modelBaseUrl = values['model-base-url'];
+  if (values['api-key'] !== undefined) options.apiKey = values['api-key'];
+  const standIn = await startLettaStandIn(options);
+  console.log(JSON.stringify({ service: 'letta', url: standIn.url }));
+  const stop = (): void => void standIn.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,81 @@
+/** Injected failures for the Letta stand-in: what a flaky network or an overloaded server does. */
+import { BUSY_DETAIL } from './http.ts';
+
+export interface FaultMatch {
+  method?: string;
+  path?: RegExp;
+}
+
+export type FaultStatus = 500 | 502 | 503 | 409 | 429;
+
+export type Fault =
+  /** Every matching request waits `ms` before it is handled (until cleared). */
+  | { kind: 'latency'; ms: number; match?: FaultMatch }
+  /** Answer with this status before processing (`count` requests, default: until cleared). */
+  | { kind: 'status'; status: FaultStatus; count?: number; match?: FaultMatch; retryAfterS?: number }
+  /** Never answer; the request hangs until the client gives up. */
+  | { kind: 'timeout'; count?: number; match?: FaultMatch }
+  /** Destroy the socket before answering (nothing processed). */
+  | { kind: 'reset'; count?: number; match?: FaultMatch }
+  /** Process the request fully, then destroy the socket instead of answering. */
+  | { kind: 'lost-response'; count?: number; match?: FaultMatch }
+  /** Close the listener: connections are refused (ECONNREFUSED). */
+  | { kind: 'down' }
+  /** Listen again on the same port after 'down'. */
+  | { kind: 'up' };
+
+export type ResponseFault = Extract<Fault, { kind: 'status' | 'timeout' | 'reset' | 'lost-response' }>;
+
+type Armed = { fault: Extract<Fault, { kind: 'latency' }> } | { fault: ResponseFault; remaining: number };
+
+/** What the archived server (or the proxy in front of it) sends for each injectable status. */
+export const faultBodies: Record<FaultStatus, unknown> = {
+  500: { detail: 'An unknown error occurred' },
+  502: { detail: 'Bad Gateway' },
+  503: { detail: 'The database is temporarily unavailable. Please try again later.' },
+  409: { detail: BUSY_DETAIL },
+  429: {
+    error: {
+      type: 'llm_rate_limit',
+      message: 'Rate limit exceeded for LLM model provider. Please wait before making another request.',
+      detail: 'Rate limit reached (injected by the Letta stand-in)',
+    },
+  },
+};
+
+function matches(m: FaultMatch | undefined, method: string, path: string): boolean {
+  if (!m) return true;
+  if (m.method && m.method.toUpperCase() !== method.toUpperCase()) return false;
+  if (m.path && !m.path.test(path)) return false;
+  return true;
+}
+
+/** Armed latency and response faults, applied in the order they were set. */
+export class FaultSet {
+  private armed: Armed[] = [];
+
+  add(f: Extract<Fault, { kind: 'latency' }> | ResponseFault): void {
+    if (f.kind === 'latency') this.armed.push({ fault: f });
+    else this.armed.push({ fault: f, remaining: f.count ?? Number.POSITIVE_INFINITY });
+  }
+
+  clear(): void {
+    this.armed = [];
+  }
+
+  /** Total injected latency for this request, and the first matching response fault (consumed). */
+  take(method: string, path: string): { latencyMs: number; fault?: ResponseFault } {
+    let latencyMs = 0;
+    let fault: ResponseFault | undefined;
+    for (const a of this.armed) {
+      if (!matches(a.fault.match, method, path)) continue;
+      if (a.fault.kind === 'latency') latencyMs += a.fault.ms;
+      else if (!fault && 'remaining' in a && a.remaining > 0) {
+        fault = a.fault;
+        a.remaining -= 1;
+      }
+    }
+    this.armed = this.armed.filter((a) => !('remaining' in a) || a.remaining > 0);
+    return fault ? { latencyMs, fault } : { latencyMs };
+  }
+}
