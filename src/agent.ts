@@ -1,14 +1,16 @@
 /**
- * The job entry: one call in one room. Builds the session from its parts and wires the memory
- * implementation into the speech path's memory interface.
+ * The job entry: one call in one room. Builds the session from its parts and wires the Letta
+ * memory implementation into the speech path's memory interface.
  */
-import { type JobContext, type JobProcess, type VAD, defineAgent } from '@livekit/agents';
+import { type JobContext, type JobProcess, type VAD, defineAgent, type llm } from '@livekit/agents';
 import * as silero from '@livekit/agents-plugin-silero';
-import type { llm } from '@livekit/agents';
 import { type Config, loadConfig, requireSetting as required } from './config.ts';
+import { type MemoryService, openMemoryService } from './memory/memory-service.ts';
 import { createLogger } from './telemetry/logger.ts';
+import { observeMemoryWrites } from './telemetry/memory-metrics.ts';
 import { logTurnLatency } from './telemetry/turn-latency.ts';
 import { noMemory } from './voice/memory-context.ts';
+import { QuietWindow, bindQuietWindow } from './voice/quiet-window.ts';
 import { createReplyLLM } from './voice/services.ts';
 import { createVoiceSession } from './voice/session-factory.ts';
 import { defaultGreeting } from './voice/voice-agent.ts';
@@ -17,36 +19,58 @@ interface Prewarmed {
   config: Config;
   vad: VAD;
   llm: llm.LLM;
+  quiet: QuietWindow;
+  memory: MemoryService | null;
 }
 
 export default defineAgent<Prewarmed>({
   prewarm: async (proc: JobProcess<Prewarmed>) => {
     const config = loadConfig('worker');
+    const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets });
     proc.userData.config = config;
     proc.userData.vad = await silero.VAD.load();
     const model = createReplyLLM({ ...config.openai, apiKey: required(config.openai.apiKey, 'OPENAI_API_KEY') });
     // Opens DNS, TLS and a keep-alive connection before the first reply needs them.
     model.prewarm();
     proc.userData.llm = model;
+    const quiet = new QuietWindow();
+    proc.userData.quiet = quiet;
+    // Also replays turns a crashed or killed process left unacknowledged in the journal.
+    proc.userData.memory = openMemoryService(config, logger, quiet);
+    if (proc.userData.memory) observeMemoryWrites(proc.userData.memory.writer, { logger });
   },
   entry: async (ctx: JobContext<Prewarmed>) => {
-    const { config, vad, llm: model } = ctx.proc.userData;
+    const { config, vad, llm: model, quiet, memory: service } = ctx.proc.userData;
     const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets }).child({
       room: ctx.job.room?.name,
+      job: ctx.job.id,
     });
+    await ctx.connect();
+    const participant = await ctx.waitForParticipant();
+    // Memory is read while the session connects to its services; the greeting waits for it, within its budget.
+    const callerMemory = service?.open(participant.identity, ctx.job.id);
     const { session, agent } = createVoiceSession({
       llm: model,
       vad,
-      memory: noMemory,
+      memory: callerMemory?.context ?? noMemory,
       logger,
       memoryMaxChars: config.letta.memoryMaxChars,
       greeting: defaultGreeting,
+      ...(callerMemory ? { greetAfter: callerMemory.ready } : {}),
       deepgram: { ...config.deepgram, apiKey: required(config.deepgram.apiKey, 'DEEPGRAM_API_KEY') },
       elevenlabs: { ...config.elevenlabs, apiKey: required(config.elevenlabs.apiKey, 'ELEVEN_API_KEY') },
       ...(config.instructions !== undefined ? { instructions: config.instructions } : {}),
     });
     logTurnLatency(session, logger);
+    const unbindQuiet = bindQuietWindow(session, quiet);
+    const stopRecording = callerMemory?.record(session);
     await session.start({ agent, room: ctx.room });
-    await ctx.connect();
+
+    ctx.addShutdownCallback(async () => {
+      unbindQuiet();
+      stopRecording?.();
+      // The job has 60 s to shut down; what does not reach Letta in time stays journaled.
+      await service?.close(config.letta.shutdownFlushMs);
+    });
   },
 });

@@ -115,6 +115,10 @@ export const settings = {
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     doc: 'Log level of the worker and the CLIs.',
   },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    schema: url(['http:', 'https:']).optional(),
+    doc: 'OpenTelemetry traces endpoint (OTLP over HTTP, protobuf), used as is, e.g. http://127.0.0.1:4318/v1/traces. Unset: no trace export.',
+  },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof settings;
@@ -139,6 +143,7 @@ export interface Config {
   };
   instructions?: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  tracesEndpoint?: string;
   /** Values that must never reach a log. */
   secrets: string[];
 }
@@ -249,7 +254,7 @@ function toConfig(p: Parsed): Config {
       shutdownFlushMs: p.LETTA_SHUTDOWN_FLUSH_MS,
       journalDir: p.MEMORY_JOURNAL_DIR,
     },
-    ...defined({ instructions: p.AGENT_INSTRUCTIONS }),
+    ...defined({ instructions: p.AGENT_INSTRUCTIONS, tracesEndpoint: p.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT }),
     logLevel: p.LOG_LEVEL,
     secrets,
   };

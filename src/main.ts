@@ -1,11 +1,14 @@
 /** Worker entry point (`npm run dev`, `npm start`): validates configuration, then runs the LiveKit worker CLI. */
 import { ServerOptions, cli } from '@livekit/agents';
 import { fileURLToPath } from 'node:url';
-import { loadConfigOrExit, requireSetting } from './config.ts';
-import { installSecretScrubber } from './telemetry/logger.ts';
+import { hasLetta, loadConfigOrExit, requireSetting } from './config.ts';
+import { createLogger } from './telemetry/logger.ts';
 
 const config = loadConfigOrExit('worker');
-installSecretScrubber(config.secrets);
+const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets });
+if (!hasLetta(config)) {
+  logger.info('Letta is not configured (LETTA_API_KEY / LETTA_BASE_URL): the agent runs without long-term memory');
+}
 
 cli.runApp(
   new ServerOptions({

@@ -4,30 +4,44 @@
  * come from the built-in OpenAI stand-in, and the CLI says so.
  */
 import { initializeLogger } from '@livekit/agents';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { startOpenAIStandIn } from '../../bench/sim/openai.ts';
 import { loadConfigOrExit } from '../config.ts';
 import { createLogger } from '../telemetry/logger.ts';
+import { openMemoryService } from '../memory/memory-service.ts';
 import { noMemory } from '../voice/memory-context.ts';
+import { QuietWindow } from '../voice/quiet-window.ts';
 import { createReplyLLM } from '../voice/services.ts';
 import { createTextSession } from '../voice/session-factory.ts';
 
-const usage = `Usage: npm run chat -- [--script FILE] [--sim]
-  --script FILE  one user turn per line; prints each reply, then exits
-  --sim          use the built-in OpenAI stand-in even if OPENAI_API_KEY is set`;
+const usage = `Usage: npm run chat -- [--script FILE] [--sim] [--identity NAME]
+  --script FILE    one user turn per line; prints each reply, then exits
+  --sim            use the built-in OpenAI stand-in even if OPENAI_API_KEY is set
+  --identity NAME  who is calling: selects the caller's long-term memory (default: local-user)`;
 
-function parse(): { script?: string; sim: boolean } {
+function parse(): { script?: string; sim: boolean; identity: string } {
   try {
     const { values } = parseArgs({
-      options: { script: { type: 'string' }, sim: { type: 'boolean', default: false }, help: { type: 'boolean' } },
+      options: {
+        script: { type: 'string' },
+        sim: { type: 'boolean', default: false },
+        identity: { type: 'string', default: 'local-user' },
+        help: { type: 'boolean' },
+      },
     });
     if (values.help) {
       process.stdout.write(`${usage}\n`);
       process.exit(0);
     }
-    return { sim: values.sim, ...(values.script !== undefined ? { script: values.script } : {}) };
+    if (!values.identity.trim()) throw new Error('--identity must not be empty');
+    return {
+      sim: values.sim,
+      identity: values.identity.trim(),
+      ...(values.script !== undefined ? { script: values.script } : {}),
+    };
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${usage}\n`);
     process.exit(2);
@@ -61,21 +75,39 @@ async function main(): Promise<void> {
     ? { apiKey: 'sim', baseURL: sim.url, model: config.openai.model }
     : { apiKey: config.openai.apiKey ?? '', baseURL: config.openai.baseURL, model: config.openai.model };
 
+  const quiet = new QuietWindow();
+  const service = openMemoryService(config, logger, quiet);
+  const callerMemory = service?.open(args.identity, `chat-${randomUUID()}`);
+  if (callerMemory) {
+    process.stdout.write(`[chat] memory: Letta at ${config.letta.baseURL}, caller "${args.identity}"\n`);
+    await callerMemory.ready;
+  } else {
+    process.stdout.write('[chat] memory: none (set LETTA_API_KEY or LETTA_BASE_URL to remember callers)\n');
+  }
+
   const { session, agent } = createTextSession({
     llm: createReplyLLM(openai),
-    memory: noMemory,
+    memory: callerMemory?.context ?? noMemory,
     logger,
     memoryMaxChars: config.letta.memoryMaxChars,
     greeting: null,
     ...(config.instructions !== undefined ? { instructions: config.instructions } : {}),
   });
+  const stopRecording = callerMemory?.record(session);
   await session.start({ agent });
 
+  const turnKey = Symbol('chat turn');
   const reply = async (text: string): Promise<string> => {
-    const result = await session.run({ userInput: text }).wait();
-    return result.events
-      .flatMap((e) => (e.type === 'message' && e.item.role === 'assistant' ? [e.item.textContent ?? ''] : []))
-      .join(' ');
+    // Text has no "caller stopped speaking": the whole reply is the window memory traffic stays out of.
+    quiet.hold(turnKey);
+    try {
+      const result = await session.run({ userInput: text }).wait();
+      return result.events
+        .flatMap((e) => (e.type === 'message' && e.item.role === 'assistant' ? [e.item.textContent ?? ''] : []))
+        .join(' ');
+    } finally {
+      quiet.release(turnKey);
+    }
   };
 
   try {
@@ -99,7 +131,14 @@ async function main(): Promise<void> {
       rl.close();
     }
   } finally {
+    stopRecording?.();
     await session.close();
+    if (service) {
+      const { pending } = await service.close(config.letta.shutdownFlushMs);
+      if (pending.length > 0) {
+        process.stdout.write(`[chat] ${pending.length} turn(s) not yet in Letta; journaled, sent on the next start\n`);
+      }
+    }
     await sim?.close();
   }
 }

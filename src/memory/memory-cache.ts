@@ -1,6 +1,6 @@
 /**
- * The read path: a caller's core memory blocks, fetched once at session start within a hard time
- * budget and refreshed in the background after each acknowledged write. The llm node reads the
+ * The read path: a caller's core memory blocks, fetched once at session start and refreshed in the
+ * background after each acknowledged write. The llm node reads the
  * cached copy synchronously; nothing here runs inside a turn.
  */
 import type Letta from '@letta-ai/letta-client';
@@ -16,8 +16,6 @@ export interface MemoryCacheOptions {
   /** This caller's turns that Letta has not acknowledged yet, from earlier sessions. */
   pendingTurns: () => PendingTurn[];
 }
-
-export type LoadOutcome = 'loaded' | 'late' | 'failed';
 
 export class MemoryCache implements MemoryContext {
   readonly #o: MemoryCacheOptions;
@@ -35,28 +33,9 @@ export class MemoryCache implements MemoryContext {
     return { blocks: this.#blocks, recentTurns: this.#recent };
   }
 
-  /**
-   * Fetches the blocks, waiting at most `budgetMs`. Past the budget the fetch goes on, and the
-   * blocks are used from the first turn after they arrive.
-   */
-  async load(budgetMs: number): Promise<LoadOutcome> {
-    const fetch = this.#fetch().then(
-      () => 'loaded' as const,
-      (err: unknown) => {
-        this.#o.logger.warn({ err: (err as Error).message }, 'could not read memory blocks; the call goes on without them');
-        return 'failed' as const;
-      },
-    );
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), budgetMs);
-    });
-    const outcome = await Promise.race([fetch, late]);
-    clearTimeout(timer);
-    if (outcome === 'late') {
-      this.#o.logger.warn({ budgetMs }, 'memory blocks not there in time; they will be used once they arrive');
-    }
-    return outcome;
+  /** Fetches the blocks once; the caller decides how long to wait for it. */
+  load(): Promise<void> {
+    return this.#fetch();
   }
 
   /** Background refresh, coalesced: one request in flight, at most one more queued. */

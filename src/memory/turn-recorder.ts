@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { Turn } from './turn.ts';
 
 export interface TurnRecorderOptions {
-  agentId: string;
+  /** The caller's Letta agent id, or a placeholder the writer resolves later (Letta unreachable at call start). */
+  agentId: () => string;
   callerIdentity: string;
   sessionId: string;
   submit: (turn: Turn) => void;
@@ -61,7 +62,7 @@ export class TurnRecorder {
     const now = Date.now();
     this.#o.submit({
       id: `turn-${randomUUID()}`,
-      agentId: this.#o.agentId,
+      agentId: this.#o.agentId(),
       callerIdentity: this.#o.callerIdentity,
       sessionId: this.#o.sessionId,
       user: user?.text ?? '',

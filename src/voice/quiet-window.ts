@@ -1,14 +1,14 @@
 /**
- * Keeps background work off the critical path. From the moment the caller stops speaking until
- * the agent starts answering, background requests (memory writes, memory refreshes) wait: the
- * window belongs to the reply. A bound on the hold keeps a lost event from stalling memory.
+ * Keeps background work off the critical path. From the moment a caller stops speaking until the
+ * agent starts answering, background requests (memory writes, memory refreshes) wait: the window
+ * belongs to the reply. One window per process serves every session in it: it is quiet while any
+ * session holds it. A bound on each hold keeps a lost event from stalling memory.
  */
 import { voice } from '@livekit/agents';
 
 export class QuietWindow {
   readonly #maxHoldMs: number;
-  #heldUntil = 0;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #holds = new Map<symbol, NodeJS.Timeout>();
   #waiters: (() => void)[] = [];
 
   constructor(maxHoldMs = 8000) {
@@ -16,25 +16,26 @@ export class QuietWindow {
   }
 
   get held(): boolean {
-    return this.#heldUntil > Date.now();
+    return this.#holds.size > 0;
   }
 
-  hold(): void {
-    this.#heldUntil = Date.now() + this.#maxHoldMs;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.release(), this.#maxHoldMs);
-    this.#timer.unref();
+  hold(key: symbol): void {
+    clearTimeout(this.#holds.get(key));
+    const timer = setTimeout(() => this.release(key), this.#maxHoldMs);
+    timer.unref();
+    this.#holds.set(key, timer);
   }
 
-  release(): void {
-    this.#heldUntil = 0;
-    clearTimeout(this.#timer);
+  release(key: symbol): void {
+    clearTimeout(this.#holds.get(key));
+    this.#holds.delete(key);
+    if (this.held) return;
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w();
   }
 
-  /** Resolves at once when nothing is held, else when the window closes. */
+  /** Resolves at once when nothing is held, else when the last hold ends. */
   wait(): Promise<void> {
     if (!this.held) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));
@@ -46,18 +47,19 @@ export class QuietWindow {
  * (its first audio comes after its first token), or when the caller starts speaking again.
  */
 export function bindQuietWindow(session: voice.AgentSession, window: QuietWindow): () => void {
+  const key = Symbol('session');
   const onUser = (ev: voice.UserStateChangedEvent) => {
-    if (ev.oldState === 'speaking' && ev.newState !== 'speaking') window.hold();
-    else if (ev.newState === 'speaking') window.release();
+    if (ev.oldState === 'speaking' && ev.newState !== 'speaking') window.hold(key);
+    else if (ev.newState === 'speaking') window.release(key);
   };
   const onAgent = (ev: voice.AgentStateChangedEvent) => {
-    if (ev.newState === 'speaking') window.release();
+    if (ev.newState === 'speaking') window.release(key);
   };
   session.on(voice.AgentSessionEventTypes.UserStateChanged, onUser);
   session.on(voice.AgentSessionEventTypes.AgentStateChanged, onAgent);
   return () => {
     session.off(voice.AgentSessionEventTypes.UserStateChanged, onUser);
     session.off(voice.AgentSessionEventTypes.AgentStateChanged, onAgent);
-    window.release();
+    window.release(key);
   };
 }

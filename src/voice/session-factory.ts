@@ -23,6 +23,7 @@ export interface AgentParts {
   tools?: lkllm.ToolContextLike;
   /** Instructions for the greeting, or null for none. */
   greeting: string | null;
+  greetAfter?: Promise<unknown>;
 }
 
 export interface VoiceSessionParts extends AgentParts {
@@ -41,6 +42,7 @@ export function createAgent(p: AgentParts): VoiceAgent {
     connOptions: replyConnOptions,
     ...(p.instructions !== undefined ? { instructions: p.instructions } : {}),
     ...(p.tools !== undefined ? { tools: p.tools } : {}),
+    ...(p.greetAfter !== undefined ? { greetAfter: p.greetAfter } : {}),
   });
 }
 

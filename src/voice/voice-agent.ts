@@ -20,6 +20,8 @@ export interface VoiceAgentOptions {
   memoryMaxChars: number;
   /** How the greeting is produced; null: the agent waits for the caller to speak first. */
   greeting: string | null;
+  /** The greeting waits for this (bounded by its owner), so that it can use the caller's memory. */
+  greetAfter?: Promise<unknown>;
   connOptions: APIConnectOptions;
 }
 
@@ -37,6 +39,7 @@ export class VoiceAgent extends voice.Agent {
   readonly #logger: Logger;
   readonly #memoryMaxChars: number;
   readonly #greeting: string | null;
+  readonly #greetAfter: Promise<unknown>;
   readonly #connOptions: APIConnectOptions;
 
   constructor(opts: VoiceAgentOptions) {
@@ -50,11 +53,14 @@ export class VoiceAgent extends voice.Agent {
     this.#logger = opts.logger;
     this.#memoryMaxChars = opts.memoryMaxChars;
     this.#greeting = opts.greeting;
+    this.#greetAfter = opts.greetAfter ?? Promise.resolve();
     this.#connOptions = opts.connOptions;
   }
 
   override async onEnter(): Promise<void> {
-    if (this.#greeting !== null) this.session.generateReply({ instructions: this.#greeting });
+    if (this.#greeting === null) return;
+    await this.#greetAfter.catch(() => undefined);
+    this.session.generateReply({ instructions: this.#greeting });
   }
 
   override async llmNode(

@@ -1,0 +1,242 @@
+/**
+ * Letta as the agent's long-term memory, composed from its parts: the caller→agent directory and
+ * the memory cache (read path), the journaled turn writer (write path). One service per process;
+ * one `CallerMemory` per call.
+ */
+import { NotFoundError } from '@letta-ai/letta-client';
+import type { voice } from '@livekit/agents';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { type MemoryContext, type PendingTurn, emptySnapshot } from '../voice/memory-context.ts';
+import { AgentDirectory } from './agent-directory.ts';
+import { callerAgentTemplate } from './agent-template.ts';
+import { pendingTurnsFor } from './journal.ts';
+import { createLettaClient } from './letta-client.ts';
+import { LettaWrites } from './letta-writes.ts';
+import { MemoryCache } from './memory-cache.ts';
+import { TurnRecorder } from './turn-recorder.ts';
+import type { FlushResult } from './turn-writer.ts';
+import { TurnWriter } from './turn-writer.ts';
+
+const PLACEHOLDER = 'pending-agent-for:';
+
+/** Stands for a caller's agent id until Letta can be asked for it. */
+export function placeholderAgentId(identity: string): string {
+  return `${PLACEHOLDER}${identity}`;
+}
+
+export type LettaSettings = Config['letta'] & { baseURL: string };
+
+export interface MemoryServiceOptions {
+  letta: LettaSettings;
+  logger: Logger;
+  /** Awaited before every background Letta request: keeps them out of the reply window. */
+  beforeRequest: () => Promise<void>;
+  /** The reply model's name, recorded with captured turns. */
+  replyModel?: string;
+}
+
+/** Read timeout of background refreshes; the session-start read has its own budget. */
+const READ_TIMEOUT_MS = 10_000;
+/** Backoff while a caller's agent cannot be resolved (Letta down at the start of a call). */
+const RESOLVE_RETRY_MS = [500, 1000, 2000, 5000, 10_000];
+
+export interface CallerMemory {
+  /** What the llm node reads: empty until the blocks arrive. */
+  context: MemoryContext;
+  /** Settles when the caller's Letta agent is known. */
+  agentId: Promise<string>;
+  /**
+   * Settles within the read budget: 'in-time' when the blocks are in the cache, 'late' when they are
+   * still coming (used from the first turn after they arrive), 'failed' when they could not be read.
+   */
+  ready: Promise<'in-time' | 'late' | 'failed'>;
+  /** Records the session's finished turns until the returned function is called. */
+  record(session: voice.AgentSession): () => void;
+}
+
+/** The llm node's view before the caller's blocks have arrived. */
+class LateMemory implements MemoryContext {
+  cache: MemoryCache | null = null;
+  snapshot() {
+    return this.cache?.snapshot() ?? emptySnapshot;
+  }
+}
+
+function asPending(t: { user: string; assistant: string; finishedAt: number; interrupted: boolean }): PendingTurn {
+  return { user: t.user, assistant: t.assistant, at: t.finishedAt, interrupted: t.interrupted };
+}
+
+export class MemoryService {
+  readonly writer: TurnWriter;
+  readonly #o: MemoryServiceOptions;
+  readonly #directory: AgentDirectory;
+  readonly #client;
+  /** Caches to refresh when a write for their agent is acknowledged. */
+  readonly #caches = new Map<string, Set<MemoryCache>>();
+
+  constructor(opts: MemoryServiceOptions) {
+    this.#o = opts;
+    const { letta, logger } = opts;
+    this.#client = createLettaClient(letta, READ_TIMEOUT_MS);
+    this.#directory = new AgentDirectory({
+      client: this.#client,
+      logger,
+      template: (identity) => callerAgentTemplate(identity, letta.agentModel),
+      cacheFile: join(letta.journalDir, 'agent-directory.json'),
+      ...(letta.agentId !== undefined ? { sharedAgentId: letta.agentId } : {}),
+    });
+    this.writer = new TurnWriter({
+      journalDir: letta.journalDir,
+      logger,
+      beforeRequest: opts.beforeRequest,
+      writes: new LettaWrites({
+        client: this.#client,
+        mode: letta.writeMode,
+        logger,
+        ...(opts.replyModel !== undefined ? { captureModel: opts.replyModel } : {}),
+      }),
+    });
+    this.writer.on('ack', (ev) => {
+      for (const cache of this.#caches.get(ev.agentId) ?? []) cache.refresh();
+    });
+  }
+
+  /** Sends what earlier processes left unacknowledged in the journal. Runs in the background. */
+  replay(): void {
+    this.writer.replay().then(
+      (r) => {
+        if (r.turns + r.batches > 0) this.#o.logger.info({ event: 'memory_replay', ...r }, 'replaying journaled turns');
+      },
+      (err: unknown) => this.#o.logger.error({ err: (err as Error).message }, 'could not replay the memory journal'),
+    );
+  }
+
+  /**
+   * Opens one caller's memory for a call and starts reading it at once: resolves their Letta agent
+   * and reads its blocks, in parallel with the session's own start. `ready` settles within the read
+   * budget; past it the call goes on and the blocks are used from the first turn after they arrive.
+   */
+  open(identity: string, sessionId: string): CallerMemory {
+    const { logger } = this.#o;
+    const budgetMs = this.#o.letta.memoryBudgetMs;
+    const context = new LateMemory();
+    const session = { open: true, agentId: null as string | null, cache: null as MemoryCache | null };
+    const agentId = this.#resolve(identity, () => session.open).then((id) => {
+      session.agentId = id;
+      return id;
+    });
+    const ready = agentId.then(async (id) => {
+      const cache = this.#cacheFor(id, identity, sessionId);
+      await cache.load();
+      context.cache = cache;
+      if (session.open) this.#track(id, (session.cache = cache));
+    });
+    const outcome = Promise.race([
+      ready.then(
+        () => 'in-time' as const,
+        (err: unknown) => {
+          if (err instanceof NotFoundError && this.#o.letta.agentId === undefined) this.#directory.forget(identity);
+          logger.warn({ err: (err as Error).message }, 'could not read memory; the call goes on without it');
+          return 'failed' as const;
+        },
+      ),
+      sleep(budgetMs, 'late' as const, { ref: false }),
+    ]).then((o) => {
+      if (o === 'late') logger.warn({ budgetMs }, 'memory not read within its budget; it will be used once it arrives');
+      return o;
+    });
+    return {
+      context,
+      agentId,
+      ready: outcome,
+      record: (s) => {
+        const recorder = new TurnRecorder({
+          agentId: () => session.agentId ?? placeholderAgentId(identity),
+          callerIdentity: identity,
+          sessionId,
+          submit: (turn) => void this.writer.submit(turn),
+        });
+        const detach = recorder.attach(s);
+        return () => {
+          detach();
+          recorder.finish();
+          session.open = false;
+          if (session.agentId && session.cache) this.#caches.get(session.agentId)?.delete(session.cache);
+        };
+      },
+    };
+  }
+
+  /** Waits for pending writes up to `timeoutMs`; what is left stays journaled for the next start. */
+  async close(timeoutMs: number): Promise<FlushResult> {
+    const result = await this.writer.flush(timeoutMs);
+    if (!result.drained) {
+      this.#o.logger.warn(
+        { event: 'memory_flush_incomplete', pendingTurns: result.pending.length },
+        'memory writes still pending at shutdown; they stay journaled and are replayed at the next start',
+      );
+    }
+    await this.writer.close();
+    return result;
+  }
+
+  #cacheFor(agentId: string, identity: string, sessionId: string): MemoryCache {
+    const dir = this.#o.letta.journalDir;
+    return new MemoryCache({
+      client: this.#client,
+      agentId,
+      logger: this.#o.logger,
+      beforeRequest: this.#o.beforeRequest,
+      // Turns of earlier calls that Letta has not acknowledged; this call's own are in its history.
+      pendingTurns: () =>
+        [agentId, placeholderAgentId(identity)]
+          .flatMap((id) => pendingTurnsFor(dir, id, this.#o.logger))
+          .filter((t) => t.sessionId !== sessionId)
+          .sort((a, b) => a.finishedAt - b.finishedAt)
+          .map(asPending),
+    });
+  }
+
+  #track(agentId: string, cache: MemoryCache): void {
+    let set = this.#caches.get(agentId);
+    if (!set) this.#caches.set(agentId, (set = new Set()));
+    set.add(cache);
+  }
+
+  /**
+   * Resolves the caller's agent, retrying in the background while Letta is unreachable and the call
+   * lasts. Turns finished meanwhile are journaled under a placeholder the writer resolves later.
+   */
+  async #resolve(identity: string, active: () => boolean): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#directory.resolve(identity);
+      } catch (err) {
+        if (!active()) throw err;
+        const delay = RESOLVE_RETRY_MS[Math.min(attempt, RESOLVE_RETRY_MS.length - 1)]!;
+        this.#o.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'could not find the caller’s Letta agent; retrying');
+        await sleep(delay, undefined, { ref: false });
+      }
+    }
+  }
+}
+
+/**
+ * The memory service for a configuration, or null when Letta is not configured (the agent then
+ * runs without long-term memory). Replays what earlier processes left in the journal.
+ */
+export function openMemoryService(config: Config, logger: Logger, quiet: { wait(): Promise<void> }): MemoryService | null {
+  const letta = config.letta;
+  if (letta.baseURL === undefined) return null;
+  const service = new MemoryService({
+    letta: { ...letta, baseURL: letta.baseURL },
+    logger,
+    beforeRequest: () => quiet.wait(),
+    replyModel: config.openai.model,
+  });
+  service.replay();
+  return service;
+}
