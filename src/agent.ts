@@ -8,6 +8,7 @@ import { type Config, loadConfig, requireSetting as required } from './config.ts
 import { type MemoryService, openMemoryService } from './memory/memory-service.ts';
 import { createLogger } from './telemetry/logger.ts';
 import { observeMemoryWrites } from './telemetry/memory-metrics.ts';
+import { enableTracing, flushTracing } from './telemetry/tracing.ts';
 import { logTurnLatency } from './telemetry/turn-latency.ts';
 import { noMemory } from './voice/memory-context.ts';
 import { QuietWindow, bindQuietWindow } from './voice/quiet-window.ts';
@@ -26,6 +27,8 @@ interface Prewarmed {
 export default defineAgent<Prewarmed>({
   prewarm: async (proc: JobProcess<Prewarmed>) => {
     const config = loadConfig('worker');
+    // The framework opens a job's root span before entry runs: the tracer must exist by now.
+    if (config.tracesEndpoint !== undefined) enableTracing(config.tracesEndpoint);
     const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets });
     proc.userData.config = config;
     proc.userData.vad = await silero.VAD.load();
@@ -66,6 +69,8 @@ export default defineAgent<Prewarmed>({
     const stopRecording = callerMemory?.record(session);
     await session.start({ agent, room: ctx.room });
 
+    // A job process ends with process.exit(): buffered spans must be sent before.
+    ctx.addShutdownCallback(flushTracing);
     ctx.addShutdownCallback(async () => {
       unbindQuiet();
       stopRecording?.();
