@@ -84,6 +84,13 @@ describe('configuration', () => {
     expect(names.sort()).toEqual(Object.keys(settings).sort());
   });
 
+  it('lists every setting in the README configuration table', () => {
+    const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('<!-- config-table:start -->'), readme.indexOf('<!-- config-table:end -->'));
+    const names = [...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+    expect(names.sort()).toEqual(Object.keys(settings).sort());
+  });
+
   it('npm run dev without configuration prints one message and exits 2, no stack trace', async () => {
     const r = await runNode(['src/main.ts', 'dev'], { env: cleanEnv() });
     expect(r.code).toBe(2);
