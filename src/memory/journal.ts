@@ -85,7 +85,7 @@ function isRecord(v: unknown): v is JournalRecord {
   }
 }
 
-interface Parsed {
+export interface ParsedJournal {
   records: JournalRecord[];
   /** Byte length of the complete lines: where the next append must start. */
   validBytes: number;
@@ -95,7 +95,7 @@ interface Parsed {
   corrupt: number[];
 }
 
-export function parseJournal(text: string): Parsed {
+export function parseJournal(text: string): ParsedJournal {
   const records: JournalRecord[] = [];
   const corrupt: number[] = [];
   const end = text.lastIndexOf('\n') + 1;
@@ -114,7 +114,7 @@ export function parseJournal(text: string): Parsed {
   return { records, validBytes: Buffer.byteLength(text.slice(0, end)), torn: end < text.length, corrupt };
 }
 
-function reportProblems(file: string, p: Parsed, logger: Logger | undefined, tornLevel: 'warn' | 'debug'): void {
+function reportProblems(file: string, p: ParsedJournal, logger: Logger | undefined, tornLevel: 'warn' | 'debug'): void {
   if (p.torn) logger?.[tornLevel]({ event: 'journal_torn_line', file }, 'journal: skipped an incomplete last line');
   for (const line of p.corrupt) logger?.warn({ event: 'journal_corrupt_line', file, line }, `journal: skipped corrupt line ${line} of ${file}`);
 }
@@ -213,7 +213,7 @@ export class Journal {
   }
 
   /** Takes over a file this process has just renamed to its own name. */
-  static async adopt(dir: string, name: string, parsed: Parsed, opts: JournalOptions): Promise<Journal> {
+  static async adopt(dir: string, name: string, parsed: ParsedJournal, opts: JournalOptions): Promise<Journal> {
     const j = new Journal(dir, name, opts);
     for (const r of parsed.records) j.#state.apply(r);
     await j.#open();
@@ -231,9 +231,7 @@ export class Journal {
     if (this.#closed) return Promise.reject(new Error(`journal ${this.path} is closed`));
     return new Promise((resolve, reject) => {
       this.#queue.push({ record, resolve, reject });
-      this.#draining ??= this.#drain().finally(() => {
-        this.#draining = null;
-      });
+      this.#draining ??= this.#drain();
     });
   }
 
@@ -248,7 +246,7 @@ export class Journal {
   /** Waits for queued appends, then releases the file (it stays on disk if anything is pending). */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#draining;
+    while (this.#draining) await this.#draining;
     clearInterval(this.#heartbeat);
     await this.#fh?.close();
     this.#fh = null;
@@ -273,6 +271,16 @@ export class Journal {
   }
 
   async #drain(): Promise<void> {
+    try {
+      await this.#drainQueue();
+    } finally {
+      this.#draining = null;
+    }
+    // Callers resumed by the last resolve may have appended before the flag was cleared.
+    if (this.#queue.length > 0) this.#draining = this.#drain();
+  }
+
+  async #drainQueue(): Promise<void> {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0);
       const text = batch.map((w) => `${JSON.stringify(w.record)}\n`).join('');

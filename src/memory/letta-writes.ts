@@ -31,16 +31,6 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-export interface LettaClientOptions {
-  baseURL: string;
-  apiKey?: string;
-}
-
-/** A client for memory writes: no SDK retries, no SDK log lines (the writer logs, without secrets). */
-export function createLettaWriteClient(opts: LettaClientOptions): Letta {
-  return new Letta({ baseURL: opts.baseURL, apiKey: opts.apiKey ?? null, maxRetries: 0, logLevel: 'off' });
-}
-
 const INTERRUPTED = ' (interrupted; the caller heard only this)';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -154,6 +144,11 @@ export async function batchLanded(client: Letta, mode: WriteMode, batch: Batch, 
 export interface LettaWritesOptions {
   client: Letta;
   mode: WriteMode;
+  /**
+   * Turns journaled while a caller's agent could not be looked up carry a placeholder id; this
+   * turns it into the real one (and throws while Letta is unreachable, which the writer retries).
+   */
+  resolveAgentId?: (agentId: string) => Promise<string>;
   /** The model named in capture requests (the one that produced the replies). */
   captureModel?: string;
   logger?: Logger;
@@ -165,6 +160,7 @@ export class LettaWrites {
   readonly client: Letta;
   readonly #captureModel: string;
   readonly #logger: Logger | undefined;
+  readonly #resolve: (agentId: string) => Promise<string>;
   #mode: WriteMode;
 
   constructor(opts: LettaWritesOptions) {
@@ -172,6 +168,7 @@ export class LettaWrites {
     this.#mode = opts.mode;
     this.#captureModel = opts.captureModel ?? defaultCaptureModel;
     this.#logger = opts.logger;
+    this.#resolve = opts.resolveAgentId ?? ((id) => Promise.resolve(id));
   }
 
   /** The mode in effect (capture may have fallen back to messages). */
@@ -180,7 +177,8 @@ export class LettaWrites {
   }
 
   /** One request. Throws the client's errors as they are, or WriteModeChanged. */
-  async write(batch: Batch, opts: CallOptions): Promise<void> {
+  async write(unresolved: Batch, opts: CallOptions): Promise<void> {
+    const batch = { ...unresolved, agentId: await this.#resolve(unresolved.agentId) };
     const req = { timeout: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) };
     const mode = this.#mode;
     if (mode === 'messages') {
@@ -220,7 +218,7 @@ export class LettaWrites {
     }
   }
 
-  batchLanded(batch: Batch, opts: CallOptions): Promise<boolean> {
-    return batchLanded(this.client, this.#mode, batch, opts);
+  async batchLanded(batch: Batch, opts: CallOptions): Promise<boolean> {
+    return batchLanded(this.client, this.#mode, { ...batch, agentId: await this.#resolve(batch.agentId) }, opts);
   }
 }

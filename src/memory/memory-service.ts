@@ -96,6 +96,8 @@ export class MemoryService {
         client: this.#client,
         mode: letta.writeMode,
         logger,
+        resolveAgentId: (id) =>
+          id.startsWith(PLACEHOLDER) ? this.#directory.resolve(id.slice(PLACEHOLDER.length)) : Promise.resolve(id),
         ...(opts.replyModel !== undefined ? { captureModel: opts.replyModel } : {}),
       }),
     });
@@ -106,12 +108,9 @@ export class MemoryService {
 
   /** Sends what earlier processes left unacknowledged in the journal. Runs in the background. */
   replay(): void {
-    this.writer.replay().then(
-      (r) => {
-        if (r.turns + r.batches > 0) this.#o.logger.info({ event: 'memory_replay', ...r }, 'replaying journaled turns');
-      },
-      (err: unknown) => this.#o.logger.error({ err: (err as Error).message }, 'could not replay the memory journal'),
-    );
+    this.writer
+      .replay()
+      .catch((err: unknown) => this.#o.logger.error({ err: (err as Error).message }, 'could not replay the memory journal'));
   }
 
   /**

@@ -98,7 +98,7 @@ export type TurnWriterEvents = {
 export interface TurnWriterStats {
   /** Turns not yet acknowledged (waiting or in flight). */
   queueDepth: number;
-  /** Batches in flight. */
+  /** Batches being delivered (sent, or waiting to be sent again). */
   inFlight: number;
   /** Turns acknowledged. */
   acked: number;
@@ -136,7 +136,7 @@ type Failure =
   | { kind: 'mode-changed' }
   /** 409: another request for this agent is running. Not a failure of ours. */
   | { kind: 'busy'; retryAfterMs?: number }
-  /** 429: refused, nothing processed. */
+  /** 429 or connection refused: nothing processed. */
   | { kind: 'refused'; retryAfterMs?: number }
   /** Timeout, 408, 5xx, connection lost: the request may have been processed. */
   | { kind: 'ambiguous'; retryAfterMs?: number }
@@ -162,9 +162,22 @@ function withRetryAfter<K extends 'busy' | 'refused' | 'ambiguous'>(kind: K, err
   return ra === undefined ? { kind } : { kind, retryAfterMs: ra };
 }
 
+/** The system error code under a connection error (fetch wraps it twice), e.g. ECONNREFUSED. */
+function connectionCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && typeof e === 'object' && e !== null; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 function classify(err: unknown): Failure {
   if (err instanceof WriteModeChanged) return { kind: 'mode-changed' };
-  // Connection errors (incl. timeouts) carry no status: the request may have reached Letta.
+  // Refused before a byte was sent: certainly not processed.
+  if (err instanceof APIConnectionError && connectionCode(err) === 'ECONNREFUSED') return { kind: 'refused' };
+  // Other connection errors (incl. timeouts) carry no status: the request may have reached Letta.
   if (!(err instanceof APIError) || err instanceof APIConnectionError || err.status === undefined) return { kind: 'ambiguous' };
   const s = err.status;
   if (s === 409) return withRetryAfter('busy', err);
@@ -179,9 +192,8 @@ function classify(err: unknown): Failure {
 function summary(err: unknown): string {
   if (err instanceof APIError) {
     if (err.status !== undefined) return `${err.status} ${err.constructor.name}`;
-    const cause = (err as { cause?: unknown }).cause as { code?: unknown; cause?: { code?: unknown } } | undefined;
-    const code = cause?.code ?? cause?.cause?.code;
-    return typeof code === 'string' ? `${err.constructor.name} (${code})` : err.constructor.name;
+    const code = connectionCode(err);
+    return code ? `${err.constructor.name} (${code})` : err.constructor.name;
   }
   return err instanceof Error ? err.constructor.name : 'unknown error';
 }
@@ -239,7 +251,13 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
    */
   async submit(turn: Turn): Promise<void> {
     if (this.#closed) {
-      this.#logger.error({ event: 'memory_submit_after_close', turnId: turn.id }, 'turn submitted after the memory writer closed; not written');
+      // Too late to send, not too late to keep: a journal of its own, for the next start's replay.
+      const late = Journal.create(this.#dir, this.#journalOpts);
+      await late
+        .append({ op: 'turn', turn })
+        .catch((err: unknown) => this.#logger.error({ event: 'journal_append_failed', err: summary(err), turnId: turn.id }, 'could not journal a turn'));
+      await late.close();
+      this.#logger.warn({ event: 'memory_submit_after_close', turnId: turn.id }, 'turn submitted after the memory writer closed: journaled for the next start');
       return;
     }
     try {
@@ -259,7 +277,9 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
       this.#journals.add(journal);
       for (const b of pending.batches) {
         if (b.turns.length === 0) {
-          await journal.append({ op: 'dead', batchId: b.batchId, reason: 'turn records missing from the journal' });
+          await journal
+            .append({ op: 'dead', batchId: b.batchId, reason: 'turn records missing from the journal' })
+            .catch((err: unknown) => this.#logger.warn({ event: 'journal_append_failed', err: summary(err), batchId: b.batchId }, 'could not journal a dead batch'));
           continue;
         }
         this.#enqueue(b.agentId, { kind: 'batch', batch: { id: b.batchId, agentId: b.agentId, turns: b.turns }, journal, replayed: true });
@@ -332,9 +352,9 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
       queue.loop = this.#drain(agentId, queue)
         .catch((err: unknown) => this.#logger.error({ event: 'memory_writer_bug', err, agentId }, 'memory write loop failed'))
         .finally(() => {
-        queue.loop = null;
-        this.#notify();
-      });
+          queue.loop = null;
+          this.#notify();
+        });
     }
   }
 
@@ -457,10 +477,7 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
             return true;
           case 'auth':
             delayMs = this.#capMs;
-            this.#logger.error(
-              { event: 'memory_auth_failed', status: f.status, agentId: batch.agentId },
-              `Letta refused the credentials (${f.status}): check LETTA_API_KEY (and LETTA_BASE_URL). Turns stay journaled and are retried.`,
-            );
+            this.#authFailed(f.status, batch.agentId);
             break;
           case 'busy':
             // Another writer holds the agent: wait for it without counting a failure. The earlier
@@ -494,6 +511,7 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
         const f = classify(err);
         // A check refused as invalid cannot tell us anything: let the write get the real answer.
         if (f.kind === 'invalid') return false;
+        if (f.kind === 'auth') this.#authFailed(f.status, batch.agentId);
         const ra = 'retryAfterMs' in f ? f.retryAfterMs : undefined;
         const delayMs = Math.min(ra ?? (f.kind === 'auth' ? this.#capMs : this.#backoff(failures++)), this.#maxRetryAfterMs);
         this.#retry(batch, requests.n, delayMs, `check: ${summary(err)}`, err);
@@ -501,6 +519,13 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
       }
     }
     return undefined;
+  }
+
+  #authFailed(status: number, agentId: string): void {
+    this.#logger.error(
+      { event: 'memory_auth_failed', status, agentId },
+      `Letta refused the credentials (${status}): check LETTA_API_KEY (and LETTA_BASE_URL). Turns stay journaled and are retried.`,
+    );
   }
 
   #retry(batch: Batch, attempt: number, delayMs: number, reason: string, err: unknown): void {

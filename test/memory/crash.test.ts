@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
+import { pendingTurnsFor } from '../../src/memory/journal.ts';
+import { projectRoot } from '../helpers/run.ts';
+import { isSorted, occurrences, positions, recordingLogger, startWriter, tempDir, until, userTexts } from './helpers.ts';
+
+interface ChildEvent {
+  event: string;
+  [k: string]: unknown;
+}
+
+/** Starts the crash fixture and collects its JSON event lines as they come. */
+function startCrashWriter(env: Record<string, string>): { child: ChildProcess; events: ChildEvent[]; stderr: () => string; exited: Promise<NodeJS.Signals | null> } {
+  const child = spawn(process.execPath, [join(projectRoot, 'test/memory/fixtures/crash-writer.ts')], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const events: ChildEvent[] = [];
+  let buffer = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    buffer += d.toString();
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      events.push(JSON.parse(buffer.slice(0, nl)) as ChildEvent);
+      buffer = buffer.slice(nl + 1);
+    }
+  });
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  return { child, events, stderr: () => err, exited };
+}
+
+describe('a worker killed mid-write', () => {
+  let standIn: LettaStandIn;
+  let agentId: string;
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let child: ChildProcess | undefined;
+
+  beforeEach(async () => {
+    standIn = await startLettaStandIn();
+    agentId = standIn.store.createAgent({ name: 'caller' }).id;
+    ({ dir, cleanup } = await tempDir());
+  });
+  afterEach(async () => {
+    child?.kill('SIGKILL');
+    await standIn.close();
+    await cleanup();
+  });
+
+  const posts = () => standIn.requests.filter((r) => r.method === 'POST');
+  const texts = (tag: string) => [1, 2, 3, 4, 5, 6].map((i) => `${tag} caller says [${i}]`);
+
+  /** A new writer in this process claims the dead worker's journal and finishes its work. */
+  async function replayAndCheck(tag: string): Promise<void> {
+    const journaled = pendingTurnsFor(dir, agentId).map((t) => t.user);
+    expect(journaled.length).toBeGreaterThan(0);
+    const { logger } = recordingLogger();
+    const writer = startWriter(standIn, dir, 'messages', logger);
+    try {
+      expect((await writer.replay()).files).toBe(1);
+      expect((await writer.flush(10_000)).drained).toBe(true);
+    } finally {
+      await writer.close();
+    }
+    const landed = userTexts(standIn, agentId);
+    expect(occurrences(landed, texts(tag))).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(isSorted(positions(landed, texts(tag)))).toBe(true);
+    expect(pendingTurnsFor(dir, agentId)).toEqual([]);
+  }
+
+  it('replays every turn exactly once when the kill lands while a request is in flight', async () => {
+    await standIn.faults.set({ kind: 'latency', ms: 2000, match: { method: 'POST' } });
+    const run = startCrashWriter({ LETTA_URL: standIn.url, JOURNAL_DIR: dir, AGENT_ID: agentId, TAG: 'inflight', BACKOFF_MS: '50' });
+    child = run.child;
+    await until(() => run.events.some((e) => e.event === 'journaled') && posts().length > 0, 20_000, `journaled + a request in flight (${run.stderr()})`);
+    run.child.kill('SIGKILL');
+    expect(await run.exited).toBe('SIGKILL');
+    expect(run.events.some((e) => e.event === 'ack')).toBe(false);
+
+    // Letta goes on with the request the dead worker sent: it lands although nobody heard back.
+    await until(() => posts().every((r) => r.finishedAt !== undefined), 5000, 'the orphaned request');
+    expect(occurrences(userTexts(standIn, agentId), ['inflight caller says [1]'])).toEqual([1]);
+    await standIn.faults.clear();
+    await replayAndCheck('inflight');
+  });
+
+  it('does not resend the last write when it landed but its response never came back', async () => {
+    await standIn.faults.set({ kind: 'lost-response', count: 1, match: { method: 'POST' } });
+    // A long backoff keeps the worker waiting after the lost response, until it is killed.
+    const run = startCrashWriter({ LETTA_URL: standIn.url, JOURNAL_DIR: dir, AGENT_ID: agentId, TAG: 'lost', BACKOFF_MS: '30000' });
+    child = run.child;
+    await until(
+      () => run.events.some((e) => e.event === 'journaled') && run.events.some((e) => e.event === 'retry'),
+      20_000,
+      `journaled + a lost response (${run.stderr()})`,
+    );
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const landedBefore = userTexts(standIn, agentId);
+    expect(landedBefore).toHaveLength(1);
+    const postsBefore = posts().length;
+
+    await replayAndCheck('lost');
+    // The landed batch was found, not resent: only the turns after it needed a write.
+    const firstBatch = texts('lost').filter((t) => (landedBefore[0] ?? '').includes(t));
+    expect(firstBatch.length).toBeGreaterThan(0);
+    expect(posts().length - postsBefore).toBe(1);
+  });
+});

@@ -1,0 +1,355 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
+import { nowMs } from '../../bench/sim/server.ts';
+import { type DeadLetter, pendingTurnsFor } from '../../src/memory/journal.ts';
+import { LettaWrites, type WriteMode } from '../../src/memory/letta-writes.ts';
+import { createLettaClient } from '../../src/memory/letta-client.ts';
+import { type AckEvent, type RetryEvent, TurnWriter } from '../../src/memory/turn-writer.ts';
+import type { Turn } from '../../src/memory/turn.ts';
+import {
+  ERROR,
+  type LogLine,
+  WARN,
+  fastRetries,
+  isSorted,
+  makeTurn,
+  occurrences,
+  positions,
+  recordingLogger,
+  startWriter,
+  tempDir,
+  until,
+  userTexts,
+} from './helpers.ts';
+
+/** Every text Letta holds for the agent that a turn's words could be in, for the given mode. */
+function landedTexts(standIn: LettaStandIn, agentId: string, mode: WriteMode): string[] {
+  if (mode === 'archival') return standIn.store.passages(agentId).map((p) => p.text);
+  if (mode === 'messages') return userTexts(standIn, agentId);
+  return standIn.store.messages(agentId).map((m) => ('content' in m && typeof m.content === 'string' ? m.content : ''));
+}
+
+/** Each turn's caller and assistant words are there exactly once, in turn order. */
+function expectOnceInOrder(texts: string[], turns: Turn[]): void {
+  const callers = turns.map((t) => t.user);
+  const replies = turns.map((t) => t.assistant);
+  expect(occurrences(texts, callers)).toEqual(callers.map(() => 1));
+  expect(occurrences(texts, replies)).toEqual(replies.map(() => 1));
+  expect(isSorted(positions(texts, callers))).toBe(true);
+}
+
+describe('turn writer against the Letta stand-in', () => {
+  let standIn: LettaStandIn;
+  let agentId: string;
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let logger: ReturnType<typeof recordingLogger>['logger'];
+  let log: LogLine[];
+  const writers: TurnWriter[] = [];
+
+  const writes = (path = `/v1/agents/${agentId}/`) =>
+    standIn.requests.filter((r) => r.method === 'POST' && r.path.startsWith(path));
+  const checks = () => standIn.requests.filter((r) => r.method === 'GET');
+  const writer = (mode: WriteMode, extra: Parameters<typeof startWriter>[4] = {}) => {
+    const w = startWriter(standIn, dir, mode, logger, extra);
+    writers.push(w);
+    return w;
+  };
+  const submitAll = async (w: TurnWriter, turns: Turn[]) => {
+    for (const t of turns) await w.submit(t);
+  };
+
+  beforeEach(async () => {
+    standIn = await startLettaStandIn();
+    agentId = standIn.store.createAgent({ name: 'caller' }).id;
+    ({ dir, cleanup } = await tempDir());
+    ({ logger, lines: log } = recordingLogger());
+  });
+  afterEach(async () => {
+    for (const w of writers.splice(0)) await w.close();
+    await standIn.close();
+    await cleanup();
+  });
+
+  describe.each(['messages', 'archival', 'capture'] as const)('%s mode', (mode) => {
+    it('lands every turn once and in order, then forgets the journal', async () => {
+      const w = writer(mode);
+      const acks: AckEvent[] = [];
+      w.on('ack', (e) => acks.push(e));
+      const turns = [1, 2, 3, 4].map((n) => makeTurn(agentId, n));
+      await submitAll(w, turns);
+      expect(await w.flush(5000)).toEqual({ drained: true, pending: [] });
+
+      expectOnceInOrder(landedTexts(standIn, agentId, mode), turns);
+      expect(acks.flatMap((a) => a.turnIds)).toEqual(turns.map((t) => t.id));
+      expect(acks.every((a) => a.mode === mode && a.lagMs.every((l) => l >= 0))).toBe(true);
+      const stats = w.stats();
+      expect(stats).toMatchObject({ queueDepth: 0, inFlight: 0, acked: 4, retries: 0, deadLetters: 0 });
+      expect(stats.lagMs).toHaveLength(4);
+      // One info line per acknowledgement, with the lag; no transcript outside debug `pii`.
+      const ackLines = log.filter((l) => l.event === 'memory_ack');
+      expect(ackLines).toHaveLength(acks.length);
+      expect(ackLines.every((l) => Array.isArray(l.lagMs))).toBe(true);
+      expect(JSON.stringify(log.filter((l) => l.level > 20))).not.toContain('caller says');
+      expect(readdirSync(dir)).toEqual([]);
+
+      const batchIds = acks.map((a) => a.batchId);
+      if (mode === 'messages') {
+        const otids = standIn.store.messages(agentId).flatMap((m) => (m.message_type === 'user_message' ? [m.otid] : []));
+        expect(otids).toEqual(batchIds);
+      } else if (mode === 'archival') {
+        const tags = standIn.store.passages(agentId).map((p) => p.tags);
+        expect(tags).toEqual(batchIds.map((id) => ['voice-turn', `batch:${id}`]));
+      } else {
+        expect(standIn.store.captures(agentId)).toHaveLength(batchIds.length);
+        expect(standIn.store.captures(agentId)[0]).toMatchObject({ provider: 'openai', response_dict: { role: 'assistant' } });
+      }
+    });
+  });
+
+  it('frames the transcript as a finished call, both sides, with the interrupted flag', async () => {
+    const w = writer('messages');
+    const turn = makeTurn(agentId, 1, { assistant: 'Sure, the weather in Par', interrupted: true });
+    await w.submit(turn);
+    await w.flush(5000);
+    const [text] = userTexts(standIn, agentId);
+    expect(text).toContain('Caller: caller says [1]');
+    expect(text).toContain('Assistant: Sure, the weather in Par (interrupted; the caller heard only this)');
+    expect(text).toMatch(/already happened on a live voice call/);
+    expect(text).toMatch(/not spoken or shown to anyone/);
+    expect(text).toContain(`[${new Date(turn.userAt).toISOString()}] Caller:`);
+    const [ack] = standIn.store.messages(agentId).filter((m) => m.message_type === 'user_message');
+    expect(text).toContain(`batch ${ack?.otid ?? 'missing'}`);
+  });
+
+  it('coalesces the turns that arrive while a write is in flight', async () => {
+    await standIn.faults.set({ kind: 'latency', ms: 300, match: { method: 'POST' } });
+    const w = writer('messages');
+    const turns = [1, 2, 3, 4, 5].map((n) => makeTurn(agentId, n));
+    await Promise.all(turns.map((t) => w.submit(t)));
+    expect((await w.flush(5000)).drained).toBe(true);
+    expect(writes().length).toBeLessThanOrEqual(2);
+    expectOnceInOrder(userTexts(standIn, agentId), turns);
+  });
+
+  it('waits out a busy agent (409) without counting a failure, and lands once', async () => {
+    await standIn.faults.set({ kind: 'status', status: 409, count: 1, match: { method: 'POST' } });
+    const w = writer('messages');
+    const retries: RetryEvent[] = [];
+    w.on('retry', (e) => retries.push(e));
+    const turn = makeTurn(agentId, 1);
+    await w.submit(turn);
+    expect((await w.flush(5000)).drained).toBe(true);
+    expectOnceInOrder(userTexts(standIn, agentId), [turn]);
+    expect(retries.map((r) => r.reason)).toEqual(['409 ConflictError']);
+    // 409 means "not processed": no need to ask whether it landed.
+    expect(checks()).toEqual([]);
+    expect(writes()).toHaveLength(2);
+  });
+
+  it('after two 500s asks whether the batch landed, then lands it once', async () => {
+    await standIn.faults.set({ kind: 'status', status: 500, count: 2, match: { method: 'POST' } });
+    const w = writer('messages');
+    const turns = [makeTurn(agentId, 1), makeTurn(agentId, 2)];
+    await submitAll(w, turns);
+    expect((await w.flush(5000)).drained).toBe(true);
+    expectOnceInOrder(userTexts(standIn, agentId), turns);
+    expect(w.stats().retries).toBe(2);
+    expect(checks()).toHaveLength(2);
+    expect(log.filter((l) => l.event === 'memory_retry' && l.level === WARN)).toHaveLength(2);
+  });
+
+  it('does not resend a batch whose response was lost after it was processed', async () => {
+    await standIn.faults.set({ kind: 'lost-response', count: 1, match: { method: 'POST' } });
+    const w = writer('messages');
+    const acks: AckEvent[] = [];
+    w.on('ack', (e) => acks.push(e));
+    const turn = makeTurn(agentId, 1);
+    await w.submit(turn);
+    expect((await w.flush(5000)).drained).toBe(true);
+    expectOnceInOrder(userTexts(standIn, agentId), [turn]);
+    expect(writes()).toHaveLength(1);
+    expect(checks()).toHaveLength(1);
+    expect(acks).toEqual([expect.objectContaining({ attempts: 1 })]);
+  });
+
+  it.each(['archival', 'capture'] as const)('finds a lost-response batch in %s mode too', async (mode) => {
+    await standIn.faults.set({ kind: 'lost-response', count: 1, match: { method: 'POST' } });
+    const w = writer(mode);
+    const turn = makeTurn(agentId, 1);
+    await w.submit(turn);
+    expect((await w.flush(5000)).drained).toBe(true);
+    expectOnceInOrder(landedTexts(standIn, agentId, mode), [turn]);
+    expect(writes()).toHaveLength(1);
+  });
+
+  it('resends once after a connection reset that processed nothing', async () => {
+    await standIn.faults.set({ kind: 'reset', count: 1, match: { method: 'POST' } });
+    const w = writer('messages');
+    const turn = makeTurn(agentId, 1);
+    await w.submit(turn);
+    expect((await w.flush(5000)).drained).toBe(true);
+    expectOnceInOrder(userTexts(standIn, agentId), [turn]);
+    expect(writes()).toHaveLength(2);
+  });
+
+  it('gives up an attempt at its timeout and lands the batch once', async () => {
+    await standIn.faults.set({ kind: 'timeout', count: 1, match: { method: 'POST' } });
+    const w = writer('messages', { requestTimeoutMs: { messages: 300 } });
+    const retries: RetryEvent[] = [];
+    w.on('retry', (e) => retries.push(e));
+    const turn = makeTurn(agentId, 1);
+    await w.submit(turn);
+    expect((await w.flush(5000)).drained).toBe(true);
+    expectOnceInOrder(userTexts(standIn, agentId), [turn]);
+    expect(retries.map((r) => r.reason)).toEqual(['APIConnectionTimeoutError']);
+  });
+
+  it('holds turns while Letta is down and lands each once, in order, when it is back', async () => {
+    await standIn.faults.set({ kind: 'down' });
+    const w = writer('messages');
+    const turns = [1, 2, 3, 4].map((n) => makeTurn(agentId, n));
+    await submitAll(w, turns);
+    await until(() => w.stats().retries >= 3, 5000, 'retries while down');
+    expect(w.stats().queueDepth).toBe(4);
+    expect(pendingTurnsFor(dir, agentId).map((t) => t.id)).toEqual(turns.map((t) => t.id));
+    await standIn.faults.clear();
+    const afterwards = makeTurn(agentId, 5);
+    await w.submit(afterwards);
+    expect((await w.flush(5000)).drained).toBe(true);
+    expectOnceInOrder(userTexts(standIn, agentId), [...turns, afterwards]);
+  });
+
+  it('dead-letters a batch Letta rejects as invalid (422) and carries on with later turns', async () => {
+    const w = writer('messages');
+    const dead: unknown[] = [];
+    w.on('dead', (e) => dead.push(e));
+    const bad = makeTurn('agent-123', 1);
+    const later = [makeTurn(agentId, 2), makeTurn(agentId, 3)];
+    await w.submit(bad);
+    await submitAll(w, later);
+    expect((await w.flush(5000)).drained).toBe(true);
+
+    expectOnceInOrder(userTexts(standIn, agentId), later);
+    expect(dead).toEqual([expect.objectContaining({ agentId: 'agent-123', turnIds: [bad.id], reason: '422 UnprocessableEntityError' })]);
+    const letters = readFileSync(join(dir, 'dead-letter.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as DeadLetter);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ agentId: 'agent-123', turns: [bad], error: { status: 422 } });
+    const errors = log.filter((l) => l.level === ERROR);
+    expect(errors).toEqual([expect.objectContaining({ event: 'memory_dead_letter', batchId: letters[0]?.batchId })]);
+    // Dead means done: no further attempt, nothing pending in the journal.
+    expect(writes('/v1/agents/agent-123/')).toHaveLength(1);
+    expect(pendingTurnsFor(dir, 'agent-123')).toEqual([]);
+    expect(w.stats().deadLetters).toBe(1);
+  });
+
+  it('falls back from capture to messages with exactly one warning when the server has no capture endpoint', async () => {
+    await standIn.close();
+    standIn = await startLettaStandIn({ captureEndpoint: false });
+    agentId = standIn.store.createAgent({ name: 'caller' }).id;
+    const other = standIn.store.createAgent({ name: 'another caller' }).id;
+    const w = writer('capture');
+    const turns = [1, 2, 3].map((n) => makeTurn(agentId, n));
+    const others = [makeTurn(other, 4), makeTurn(other, 5)];
+    await Promise.all([submitAll(w, turns), submitAll(w, others)]);
+    expect((await w.flush(5000)).drained).toBe(true);
+    expectOnceInOrder(userTexts(standIn, agentId), turns);
+    expectOnceInOrder(userTexts(standIn, other), others);
+    expect(log.filter((l) => l.level === WARN)).toEqual([expect.objectContaining({ event: 'memory_write_mode_fallback' })]);
+    expect(w.stats().retries).toBe(0);
+  });
+
+  it('keeps retrying with a bad API key, naming the setting, and never drops a turn', async () => {
+    await standIn.close();
+    standIn = await startLettaStandIn({ apiKey: 'the-right-key-0123456789' });
+    agentId = standIn.store.createAgent({ name: 'caller' }).id;
+    const client = createLettaClient({ baseURL: standIn.url, apiKey: 'a-wrong-key-0123456789' }, 30_000);
+    const w = new TurnWriter({ journalDir: dir, writes: new LettaWrites({ client, mode: 'messages', logger }), logger, ...fastRetries });
+    writers.push(w);
+    const turn = makeTurn(agentId, 1);
+    await w.submit(turn);
+    const errors = () => log.filter((l) => l.level === ERROR);
+    await until(() => errors().length >= 3, 5000, 'three refused attempts');
+    const left = await w.flush(0);
+    expect(left.pending).toEqual([turn]);
+    expect(w.stats()).toMatchObject({ deadLetters: 0, acked: 0 });
+    expect(writes().length).toBeGreaterThanOrEqual(3);
+    expect(errors().every((l) => l.event === 'memory_auth_failed' && String(l.msg).includes('LETTA_API_KEY'))).toBe(true);
+    expect(JSON.stringify(log)).not.toContain('wrong-key');
+    expect(pendingTurnsFor(dir, agentId)).toEqual([turn]);
+  });
+
+  it('journals a turn submitted after close for the next start', async () => {
+    const w = writer('messages');
+    await w.close();
+    const turn = makeTurn(agentId, 1);
+    await w.submit(turn);
+    expect(pendingTurnsFor(dir, agentId)).toEqual([turn]);
+    expect(writes()).toEqual([]);
+  });
+
+  it('honours Retry-After on a 429', async () => {
+    await standIn.faults.set({ kind: 'status', status: 429, count: 1, retryAfterS: 1, match: { method: 'POST' } });
+    const w = writer('messages');
+    const retries: RetryEvent[] = [];
+    w.on('retry', (e) => retries.push(e));
+    await w.submit(makeTurn(agentId, 1));
+    expect((await w.flush(5000)).drained).toBe(true);
+    const [first, second] = writes();
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(900);
+    expect(retries).toEqual([expect.objectContaining({ delayMs: 1000, reason: '429 RateLimitError' })]);
+    expect(checks()).toEqual([]);
+  });
+
+  it('awaits beforeRequest before every request it makes', async () => {
+    let calls = 0;
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // A reset makes the writer send, check and resend: three requests, three waits.
+    await standIn.faults.set({ kind: 'reset', count: 1, match: { method: 'POST' } });
+    const w = writer('messages', {
+      beforeRequest: async () => {
+        calls += 1;
+        await gate;
+      },
+    });
+    await w.submit(makeTurn(agentId, 1));
+    // The gate holds for 300 ms: nothing reaches Letta meanwhile.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(standIn.requests).toEqual([]);
+    expect(calls).toBe(1);
+    const openedAt = nowMs();
+    open();
+    expect((await w.flush(5000)).drained).toBe(true);
+    expect(standIn.requests.every((r) => r.at >= openedAt)).toBe(true);
+    expect(standIn.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'POST']);
+    expect(calls).toBe(standIn.requests.length);
+  });
+
+  it('flush returns what is left when Letta is slow; it stays journaled and a new writer replays it once', async () => {
+    await standIn.faults.set({ kind: 'latency', ms: 1500, match: { method: 'POST' } });
+    const first = writer('messages');
+    const turns = [1, 2, 3].map((n) => makeTurn(agentId, n));
+    await submitAll(first, turns);
+    const left = await first.flush(200);
+    expect(left.drained).toBe(false);
+    expect(left.pending.map((t) => t.id).sort()).toEqual(turns.map((t) => t.id).sort());
+    await first.close();
+    expect(pendingTurnsFor(dir, agentId).map((t) => t.id)).toEqual(turns.map((t) => t.id));
+
+    // The aborted request was already with Letta: let it finish, as a real server would.
+    await until(() => writes().every((r) => r.finishedAt !== undefined), 5000, 'the aborted request');
+    await standIn.faults.clear();
+    const second = writer('messages');
+    expect(await second.replay()).toMatchObject({ files: 1, turns: 3 });
+    expect((await second.flush(5000)).drained).toBe(true);
+    expectOnceInOrder(userTexts(standIn, agentId), turns);
+    expect(pendingTurnsFor(dir, agentId)).toEqual([]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
