@@ -17,8 +17,7 @@ import { createLettaClient } from './letta-client.ts';
 import { LettaWrites } from './letta-writes.ts';
 import { MemoryCache } from './memory-cache.ts';
 import { TurnRecorder } from './turn-recorder.ts';
-import type { FlushResult } from './turn-writer.ts';
-import { TurnWriter } from './turn-writer.ts';
+import { type FlushResult, TurnWriter, type TurnWriterOptions } from './turn-writer.ts';
 
 const PLACEHOLDER = 'pending-agent-for:';
 
@@ -36,6 +35,8 @@ export interface MemoryServiceOptions {
   beforeRequest: () => Promise<void>;
   /** The reply model's name, recorded with captured turns. */
   replyModel?: string;
+  /** Writer tuning (backoff, timeouts); the defaults suit production. */
+  writer?: Partial<Omit<TurnWriterOptions, 'journalDir' | 'writes' | 'logger' | 'beforeRequest'>>;
 }
 
 /** Read timeout of background refreshes; the session-start read has its own budget. */
@@ -89,6 +90,7 @@ export class MemoryService {
       ...(letta.agentId !== undefined ? { sharedAgentId: letta.agentId } : {}),
     });
     this.writer = new TurnWriter({
+      ...opts.writer,
       journalDir: letta.journalDir,
       logger,
       beforeRequest: opts.beforeRequest,

@@ -136,14 +136,21 @@ export async function callModel(c: ModelCall): Promise<{ text: string; usage: Us
   }
 }
 
+/** What a memory agent would take from one user message: a transcript's caller lines, else the message. */
+function notesFrom(text: string): string[] {
+  const said = [...text.matchAll(/^(?:\[[^\]]*\] )?Caller: (.+)$/gm)].map((m) => m[1]!);
+  return said.length > 0 ? said : [text];
+}
+
 /**
  * The memory edit a Letta agent would make with its memory tools, made deterministic: one line
- * `- <first 120 chars>` per user message appended to the `human` block. Like Letta's memory tools,
- * an edit that would exceed the block's limit is not made. Returns the new value, or undefined.
+ * `- <first 120 chars>` per user message (per caller line when the message is a call transcript)
+ * appended to the `human` block. Like Letta's memory tools, an edit that would exceed the block's
+ * limit is not made. Returns the new value, or undefined.
  */
 export function humanNote(block: BlockResponse, userTexts: string[]): string | undefined {
   let value = block.value;
-  for (const t of userTexts) {
+  for (const t of userTexts.flatMap(notesFrom)) {
     const line = `- ${t.trim().replace(/\s+/g, ' ').slice(0, 120)}`;
     if (line === '- ') continue;
     const next = value ? `${value}\n${line}` : line;
