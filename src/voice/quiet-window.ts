@@ -11,7 +11,7 @@ export class QuietWindow {
   readonly #holds = new Map<symbol, NodeJS.Timeout>();
   #waiters: (() => void)[] = [];
 
-  constructor(maxHoldMs = 8000) {
+  constructor(maxHoldMs = 20_000) {
     this.#maxHoldMs = maxHoldMs;
   }
 
@@ -43,14 +43,13 @@ export class QuietWindow {
 }
 
 /**
- * Holds the window when the caller stops speaking and releases it when the agent starts speaking
- * (its first audio comes after its first token), or when the caller starts speaking again.
+ * Holds the window when the caller starts speaking and releases it when the agent starts speaking
+ * (its first audio comes after its first token).
  */
 export function bindQuietWindow(session: voice.AgentSession, window: QuietWindow): () => void {
   const key = Symbol('session');
   const onUser = (ev: voice.UserStateChangedEvent) => {
-    if (ev.oldState === 'speaking' && ev.newState !== 'speaking') window.hold(key);
-    else if (ev.newState === 'speaking') window.release(key);
+    if (ev.newState === 'speaking') window.hold(key);
   };
   const onAgent = (ev: voice.AgentStateChangedEvent) => {
     if (ev.newState === 'speaking') window.release(key);
