@@ -1,0 +1,147 @@
+/** `npm run chat` as a user runs it: a child process, configured by environment. */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
+import { type OpenAIStandIn, startOpenAIStandIn } from '../../bench/sim/openai.ts';
+import { defaultInstructions } from '../../src/voice/prompt.ts';
+import { occurrences, userTexts } from '../memory/helpers.ts';
+import { cleanEnv, projectRoot, runNode } from '../helpers/run.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function scratch(lines: string[]) {
+  const dir = await mkdtemp(join(tmpdir(), 'chat-test-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const script = join(dir, 'script.txt');
+  await writeFile(script, `${lines.join('\n')}\n`);
+  return { dir, script, journal: join(dir, 'journal') };
+}
+
+async function services(): Promise<{ openai: OpenAIStandIn; letta: LettaStandIn }> {
+  const openai = await startOpenAIStandIn();
+  const letta = await startLettaStandIn({ modelBaseUrl: openai.url });
+  cleanups.push(async () => {
+    await letta.close();
+    await openai.close();
+  });
+  return { openai, letta };
+}
+
+function chat(args: string[], env: Record<string, string>) {
+  return runNode(['src/cli/chat.ts', ...args], { env: cleanEnv(env), timeoutMs: 60_000 });
+}
+
+/** The memory part of each of the voice agent's requests (not Letta's own model calls). */
+function memorySections(openai: OpenAIStandIn): string[] {
+  return openai.requests
+    .map((r) => (r.body as { messages?: { role: string; content: string }[] } | undefined)?.messages ?? [])
+    .filter((ms) => ms[0]?.content === defaultInstructions)
+    .map((ms) => ms.slice(1).filter((m) => m.role === 'system').map((m) => m.content).join('\n'));
+}
+
+describe('npm run chat', () => {
+  it('answers each line of a script against the built-in stand-in, with no keys at all', async () => {
+    const { script } = await scratch(['Hello there', 'What can you do?', 'Thanks']);
+    const r = await chat(['--script', script, '--sim'], {});
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('using the built-in OpenAI stand-in');
+    expect(r.stdout).toContain('memory: none');
+    expect(r.stdout.match(/^agent> .+/gm)).toHaveLength(3);
+    expect(r.stdout).toContain('agent> You said: Hello there');
+  });
+
+  it('rejects bad arguments with the usage and exit code 2', async () => {
+    const r = await chat(['--bogus'], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Usage: npm run chat');
+  });
+
+  it('remembers a caller across runs: the second run sees the first run’s turns', async () => {
+    const { openai, letta } = await services();
+    const first = await scratch(['My favourite colour is teal.']);
+    const env = {
+      OPENAI_API_KEY: 'sim-key-123456',
+      OPENAI_BASE_URL: openai.url,
+      LETTA_BASE_URL: letta.url,
+      MEMORY_JOURNAL_DIR: first.journal,
+    };
+    const r1 = await chat(['--script', first.script, '--identity', 'grace'], env);
+    expect(r1.code).toBe(0);
+    expect(r1.stdout).toContain('memory: Letta');
+
+    const second = await scratch(['What is my favourite colour?']);
+    const r2 = await chat(['--script', second.script, '--identity', 'grace'], env);
+    expect(r2.code).toBe(0);
+    expect(memorySections(openai).at(-1)).toContain('My favourite colour is teal.');
+    // Another caller does not see it.
+    const r3 = await chat(['--script', second.script, '--identity', 'heidi'], env);
+    expect(r3.code).toBe(0);
+    expect(memorySections(openai).at(-1) ?? '').not.toContain('teal');
+  });
+
+  it('waits a bounded time for pending writes at exit, journals the rest, and sends it on the next start', async () => {
+    const { openai, letta } = await services();
+    const { script, journal } = await scratch(['Remember: the meeting is on Friday.', 'And bring the slides.']);
+    const env = {
+      OPENAI_API_KEY: 'sim-key-123456',
+      OPENAI_BASE_URL: openai.url,
+      LETTA_BASE_URL: letta.url,
+      MEMORY_JOURNAL_DIR: journal,
+      LETTA_SHUTDOWN_FLUSH_MS: '1000',
+    };
+    await letta.faults.set({ kind: 'status', status: 503, match: { method: 'POST', path: /\/messages$/ } });
+    const started = Date.now();
+    const r1 = await chat(['--script', script, '--identity', 'ivan'], env);
+    expect(r1.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(r1.stdout).toMatch(/2 turn\(s\) not yet in Letta; journaled/);
+    expect((await readdir(journal)).some((f) => f.endsWith('.jsonl'))).toBe(true);
+
+    await letta.faults.clear();
+    const next = await scratch(['Hi again.']);
+    const r2 = await chat(['--script', next.script, '--identity', 'ivan'], { ...env, LETTA_SHUTDOWN_FLUSH_MS: '10000' });
+    expect(r2.code).toBe(0);
+    const agentId = letta.store.agents().find((a) => a.tags.includes('lk-caller:ivan'))!.id;
+    const texts = userTexts(letta, agentId);
+    expect(
+      occurrences(texts, ['Caller: Remember: the meeting is on Friday.', 'Caller: And bring the slides.', 'Caller: Hi again.']),
+    ).toEqual([1, 1, 1]);
+  });
+
+  it('loses nothing and duplicates nothing when killed with SIGKILL while writes are pending', async () => {
+    const { openai, letta } = await services();
+    const lines = ['First fact: I live in Oslo.', 'Second fact: I have two cats.', 'Third fact: I play the cello.'];
+    const { script, journal } = await scratch(lines);
+    const env = { OPENAI_API_KEY: 'sim-key-123456', OPENAI_BASE_URL: openai.url, LETTA_BASE_URL: letta.url, MEMORY_JOURNAL_DIR: journal };
+    // Each write takes 1.5 s: the kill lands with one in flight and the rest queued.
+    await letta.faults.set({ kind: 'latency', ms: 1500, match: { method: 'POST', path: /\/messages$/ } });
+    const child = spawn(process.execPath, ['src/cli/chat.ts', '--script', script, '--identity', 'judy'], {
+      cwd: projectRoot,
+      env: cleanEnv(env),
+      stdio: 'ignore',
+    });
+    const journaled = async () => {
+      const files = (await readdir(journal).catch(() => [])).filter((f) => f.endsWith('.jsonl'));
+      const text = (await Promise.all(files.map((f) => readFile(join(journal, f), 'utf8')))).join('');
+      return lines.every((l) => text.includes(l));
+    };
+    for (let i = 0; i < 200 && !(await journaled()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await journaled()).toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+
+    await letta.faults.clear();
+    const next = await scratch(['Hello again.']);
+    const r = await chat(['--script', next.script, '--identity', 'judy'], { ...env, LETTA_SHUTDOWN_FLUSH_MS: '15000' });
+    expect(r.code).toBe(0);
+    const agentId = letta.store.agents().find((a) => a.tags.includes('lk-caller:judy'))!.id;
+    const texts = userTexts(letta, agentId);
+    expect(occurrences(texts, [...lines, 'Hello again.'].map((l) => `Caller: ${l}`))).toEqual([1, 1, 1, 1]);
+  });
+});
