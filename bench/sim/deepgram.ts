@@ -14,12 +14,12 @@
  * - `UtteranceEnd` follows the final only when the client asked for `utterance_end_ms`, as with
  *   Deepgram (the plugin does not by default: `speech_final` is what ends its speech turn).
  */
+import { serveFromCommandLine } from './cli.ts';
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { STATUS_CODES, createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { type LatencyProfile, getProfile, profiles, sampler, seededRandom } from './profile.ts';
+import { type LatencyProfile, profiles, sampler, seededRandom } from './profile.ts';
 import { type RequestLogEntry, type StandIn, listen, nowMs } from './server.ts';
 import { SpeechDetector, defaultSpeechDetectorOptions } from './speech-detector.ts';
 
@@ -634,24 +634,7 @@ function round(x: number, digits: number): number {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string' },
-      profile: { type: 'string' },
-      seed: { type: 'string' },
-      transcripts: { type: 'string' },
-      'api-key': { type: 'string' },
-    },
-  });
-  const standIn = await startDeepgramStandIn({
-    profile: getProfile(values.profile ?? 'published'),
-    ...(values.port !== undefined ? { port: Number(values.port) } : {}),
-    ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
-    ...(values['api-key'] !== undefined ? { apiKey: values['api-key'] } : {}),
-    ...(values.transcripts !== undefined ? { transcripts: values.transcripts.split('|') } : {}),
-  });
-  console.log(JSON.stringify({ service: 'deepgram', url: standIn.url }));
-  const stop = () => void standIn.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  await serveFromCommandLine('deepgram', ['transcripts'], (common, extra) =>
+    startDeepgramStandIn({ ...common, ...(extra.transcripts !== undefined ? { transcripts: extra.transcripts.split('|') } : {}) }),
+  );
 }

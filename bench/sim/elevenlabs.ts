@@ -11,11 +11,11 @@
  * that they speak was flushed. `requests` holds one entry per socket and per REST call;
  * `contexts` records when each context's text arrived and when every chunk and isFinal left.
  */
+import { serveFromCommandLine } from './cli.ts';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { getProfile, profiles, sampler, seededRandom, type LatencyProfile } from './profile.ts';
+import { profiles, sampler, seededRandom, type LatencyProfile } from './profile.ts';
 import { listen, nowMs, sleep, type RequestLogEntry, type StandIn } from './server.ts';
 
 /**
@@ -592,23 +592,5 @@ export async function startElevenLabsStandIn(opts: ElevenLabsStandInOptions = {}
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string', default: '0' },
-      profile: { type: 'string', default: 'published' },
-      seed: { type: 'string', default: '1' },
-      'api-key': { type: 'string' },
-    },
-  });
-  const apiKey = values['api-key'];
-  const standIn = await startElevenLabsStandIn({
-    port: Number(values.port),
-    profile: getProfile(values.profile),
-    seed: Number(values.seed),
-    ...(apiKey === undefined ? {} : { apiKey }),
-  });
-  console.log(JSON.stringify({ service: 'elevenlabs', url: standIn.url }));
-  const stop = () => void standIn.close().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  await serveFromCommandLine('elevenlabs', [], (common) => startElevenLabsStandIn(common));
 }

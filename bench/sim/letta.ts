@@ -13,12 +13,12 @@
  *   gets 409, as Letta's conversation lock answers; the archived server only locks with Redis;
  * - `background: true` streams in the foreground; every unknown agent is "Agent with ID … not found".
  */
+import { serveFromCommandLine } from './cli.ts';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
 import type { LatencyProfile } from './profile.ts';
-import { getProfile, profiles, sampler, seededRandom } from './profile.ts';
+import { profiles, sampler, seededRandom } from './profile.ts';
 import type { StandIn } from './server.ts';
 import { listen, nowMs, sleep } from './server.ts';
 import type { Fault } from './letta/faults.ts';
@@ -178,23 +178,7 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string' },
-      profile: { type: 'string', default: 'instant' },
-      seed: { type: 'string' },
-      'model-base-url': { type: 'string' },
-      'api-key': { type: 'string' },
-    },
-  });
-  const options: LettaStandInOptions = { profile: getProfile(values.profile) };
-  if (values.port !== undefined) options.port = Number(values.port);
-  if (values.seed !== undefined) options.seed = Number(values.seed);
-  if (values['model-base-url'] !== undefined) options.modelBaseUrl = values['model-base-url'];
-  if (values['api-key'] !== undefined) options.apiKey = values['api-key'];
-  const standIn = await startLettaStandIn(options);
-  console.log(JSON.stringify({ service: 'letta', url: standIn.url }));
-  const stop = (): void => void standIn.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  await serveFromCommandLine('letta', ['model-base-url'], (common, extra) =>
+    startLettaStandIn({ ...common, ...(extra['model-base-url'] !== undefined ? { modelBaseUrl: extra['model-base-url'] } : {}) }),
+  );
 }

@@ -4,11 +4,11 @@
  * deltas with a latency profile, and records when each delta really left the socket so the bench
  * can check its own measurements against it.
  */
+import { serveFromCommandLine } from './cli.ts';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
-import { getProfile, profiles, sampler, seededRandom, type LatencyProfile } from './profile.ts';
+import { profiles, sampler, seededRandom, type LatencyProfile } from './profile.ts';
 import { listen, nowMs, type RequestLogEntry, type StandIn } from './server.ts';
 
 export interface ChatMessageParam {
@@ -570,25 +570,5 @@ export async function startOpenAIStandIn(opts: OpenAIStandInOptions = {}): Promi
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string', default: '0' },
-      profile: { type: 'string', default: 'published' },
-      seed: { type: 'string', default: '1' },
-      'api-key': { type: 'string' },
-    },
-  });
-  const apiKey = values['api-key'];
-  const standIn = await startOpenAIStandIn({
-    port: Number(values.port),
-    profile: getProfile(values.profile),
-    seed: Number(values.seed),
-    ...(apiKey !== undefined ? { apiKey } : {}),
-  });
-  console.log(JSON.stringify({ service: 'openai', url: standIn.url }));
-  const stop = (): void => {
-    void standIn.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  await serveFromCommandLine('openai', [], (common) => startOpenAIStandIn(common));
 }
