@@ -1,0 +1,335 @@
+/**
+ * `npm run bench`: a few verbs over stored results.
+ *
+ *   run (default)     run the scenarios, print the tables, write the results file and the HTML report
+ *   report FILE       print the tables of a stored results file again and re-render its HTML report
+ *   readme [FILE]     put a results file's tables into README.md, between the bench markers
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type VAD, initializeLogger } from '@livekit/agents';
+import * as silero from '@livekit/agents-plugin-silero';
+import { loadConfigOrExit } from '../src/config.ts';
+import { createLogger } from '../src/telemetry/logger.ts';
+import { type Backend, liveBackend, simBackend } from './backend.ts';
+import { type Progress, silentProgress, terminalProgress } from './progress.ts';
+import { writeHtml } from './report/html.ts';
+import { updateReadme } from './report/readme.ts';
+import { renderReport } from './report/tables.ts';
+import {
+  type BenchResults,
+  type ScenarioName,
+  defaultResultsPath,
+  machineInfo,
+  newestResults,
+  projectRoot,
+  readResults,
+  resultsFormat,
+  scenarioNames,
+  versionInfo,
+  writeResults,
+} from './results.ts';
+import { llmPathNames, runLlmScenario } from './scenarios/llm.ts';
+import { defaultLoadScenarioOptions, runLoadScenario } from './scenarios/load.ts';
+import { defaultMemoryScenarioOptions, runMemoryScenario } from './scenarios/memory.ts';
+import { runVoiceScenario } from './scenarios/voice.ts';
+import { getProfile, profiles } from './sim/profile.ts';
+import { nowMs } from './sim/server.ts';
+
+export interface RunOptions {
+  scenarios: ScenarioName[] | null;
+  profile: string;
+  seed: number;
+  /** llm turns per path. */
+  turns: number;
+  /** Spoken turns per design. */
+  voiceTurns: number;
+  /** Letta agents side by side per letta path. */
+  lanes: number;
+  loadLevels: number[];
+  /** Spoken turns per call at each load level. */
+  loadAudioTurns: number;
+  live: boolean;
+  json: string | null;
+  html: string | null;
+  noHtml: boolean;
+  quiet: boolean;
+}
+
+/**
+ * Defaults sized so that a run with no flags finishes well inside 5 minutes on 2 cores: the four
+ * llm paths run side by side (the letta paths as 4 agents of 5 turns each); spoken turns take
+ * real time (speech, then the reply played out), so voice and load speak fewer of them.
+ */
+export const defaultRunOptions: RunOptions = {
+  scenarios: null,
+  profile: 'seed',
+  seed: 1,
+  turns: 20,
+  voiceTurns: 5,
+  lanes: 4,
+  loadLevels: [...defaultLoadScenarioOptions.levels],
+  loadAudioTurns: 1,
+  live: false,
+  json: null,
+  html: null,
+  noHtml: false,
+  quiet: false,
+};
+
+export const usage = `Usage:
+  npm run bench [-- run] [options]     run the benchmark (no keys needed: built-in stand-ins)
+  npm run bench -- report FILE [--html FILE]
+                                       print a stored results file's tables, re-render its HTML
+  npm run bench -- readme [FILE] [--readme README.md]
+                                       put a results file's tables into the README (default: newest)
+
+Options of run:
+  --scenario NAME[,NAME]  llm, voice, memory, load (default: every one the mode can run)
+  --profile NAME          stand-in latency profile: ${Object.keys(profiles).join(', ')} (default ${defaultRunOptions.profile})
+  --seed N                seeds the stand-ins' latency draws; same seed, same draws (default ${defaultRunOptions.seed})
+  --turns N               llm turns per path (default ${defaultRunOptions.turns})
+  --voice-turns N         spoken turns per design in the voice scenario (default ${defaultRunOptions.voiceTurns})
+  --lanes N               Letta agents side by side per letta path (default ${defaultRunOptions.lanes})
+  --load-levels LIST      concurrent calls per load level (default ${defaultRunOptions.loadLevels.join(',')})
+  --load-audio-turns N    spoken turns per call at each load level (default ${defaultRunOptions.loadAudioTurns})
+  --live                  the real services from the configuration (.env / environment):
+                          OPENAI_BASE_URL, LETTA_BASE_URL, DEEPGRAM_BASE_URL, ELEVENLABS_BASE_URL and keys
+  --json FILE             results file (default bench/results/<date>-<profile>.json)
+  --html FILE             HTML report (default: the results file with .html)
+  --no-html               no HTML report
+  --quiet                 no progress bar on stderr
+`;
+
+export type Command =
+  | { verb: 'run'; options: RunOptions }
+  | { verb: 'report'; file: string; html: string | null }
+  | { verb: 'readme'; file: string | null; readme: string }
+  | { verb: 'help' };
+
+function positiveInt(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+export function parseCommand(argv: string[]): Command {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      scenario: { type: 'string' },
+      profile: { type: 'string' },
+      seed: { type: 'string' },
+      turns: { type: 'string' },
+      'voice-turns': { type: 'string' },
+      lanes: { type: 'string' },
+      'load-levels': { type: 'string' },
+      'load-audio-turns': { type: 'string' },
+      live: { type: 'boolean' },
+      json: { type: 'string' },
+      html: { type: 'string' },
+      'no-html': { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      readme: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return { verb: 'help' };
+  const [verb = 'run', arg, ...extra] = positionals;
+  if (extra.length > 0) throw new Error(`unexpected arguments: ${extra.join(' ')}`);
+  if (verb === 'report') {
+    if (arg === undefined) throw new Error('report needs a results file: npm run bench -- report FILE');
+    return { verb, file: arg, html: values.html ?? null };
+  }
+  if (verb === 'readme') return { verb, file: arg ?? null, readme: values.readme ?? join(projectRoot, 'README.md') };
+  if (verb !== 'run') throw new Error(`unknown verb "${verb}" (run, report, readme)`);
+  if (arg !== undefined) throw new Error(`unexpected argument "${arg}"`);
+  const d = defaultRunOptions;
+  let scenarios: ScenarioName[] | null = null;
+  if (values.scenario !== undefined) {
+    scenarios = values.scenario.split(',').map((s) => s.trim()) as ScenarioName[];
+    const unknown = scenarios.filter((s) => !scenarioNames.includes(s));
+    if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')} (known: ${scenarioNames.join(', ')})`);
+  }
+  if (values.profile !== undefined) getProfile(values.profile);
+  if (values.live && values.profile !== undefined) throw new Error('--profile applies to the stand-ins; --live measures the configured services');
+  const seed = values.seed === undefined ? d.seed : Number(values.seed);
+  if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer (got ${JSON.stringify(values.seed)})`);
+  const levels = values['load-levels']?.split(',').map((v) => positiveInt('load-levels', v.trim(), 1)) ?? d.loadLevels;
+  return {
+    verb: 'run',
+    options: {
+      scenarios,
+      profile: values.profile ?? d.profile,
+      seed,
+      turns: positiveInt('turns', values.turns, d.turns),
+      voiceTurns: positiveInt('voice-turns', values['voice-turns'], d.voiceTurns),
+      lanes: positiveInt('lanes', values.lanes, d.lanes),
+      loadLevels: levels,
+      loadAudioTurns: positiveInt('load-audio-turns', values['load-audio-turns'], d.loadAudioTurns),
+      live: values.live ?? false,
+      json: values.json ?? null,
+      html: values.html ?? null,
+      noHtml: values['no-html'] ?? false,
+      quiet: values.quiet ?? false,
+    },
+  };
+}
+
+/** Which scenarios the mode can run, and why the others cannot. */
+export function plan(backend: Backend, wanted: ScenarioName[] | null): { run: ScenarioName[]; skipped: BenchResults['skipped'] } {
+  const m = backend.missing;
+  const why: Record<ScenarioName, string | null> = {
+    llm: m.openai,
+    voice: m.openai ?? m.deepgram ?? m.elevenlabs,
+    memory: m.letta ?? m.openai,
+    load: backend.mode === 'live' ? 'load runs against the stand-ins only (it would put N calls on your accounts)' : null,
+  };
+  const run: ScenarioName[] = [];
+  const skipped: BenchResults['skipped'] = [];
+  for (const s of wanted ?? scenarioNames) {
+    const reason = why[s];
+    if (reason === null) run.push(s);
+    else skipped.push({ scenario: s, reason });
+  }
+  return { run, skipped };
+}
+
+function headlineFor(o: RunOptions, run: ScenarioName[], backend: Backend): string[] {
+  const parts: string[] = [];
+  const lanes = Math.min(o.lanes, o.turns);
+  if (run.includes('llm')) {
+    const letta = backend.missing.letta === null ? ` (letta paths as ${lanes} agent${lanes === 1 ? '' : 's'} side by side, up to ${Math.ceil(o.turns / lanes)} turns each)` : '';
+    parts.push(`llm: ${o.turns} turns per path, same prompts${letta}`);
+  }
+  if (run.includes('voice')) parts.push(`voice: ${o.voiceTurns} spoken turns per design (fewer: each waits for speech and the reply's playback in real time)`);
+  if (run.includes('memory')) {
+    const d = defaultMemoryScenarioOptions;
+    parts.push(
+      backend.mode === 'sim'
+        ? `memory: ${d.healthyTurns} healthy turns, then ${d.slowedTurns} with Letta slowed by ${d.slowByMs} ms and ${d.downTurns} with Letta down`
+        : `memory: ${d.healthyTurns} turns (no faults on live services)`,
+    );
+  }
+  if (run.includes('load')) {
+    parts.push(`load: ${o.loadLevels.join(', ')} concurrent calls (${defaultLoadScenarioOptions.textTurns} text turns and ${o.loadAudioTurns} spoken turn${o.loadAudioTurns === 1 ? '' : 's'} per call)`);
+  }
+  return parts.length ? [`Scenarios: ${parts.join('; ')}.`] : [];
+}
+
+export async function runBench(o: RunOptions, progress: Progress = silentProgress): Promise<{ results: BenchResults; exitCode: number }> {
+  const started = nowMs();
+  const date = new Date();
+  let backend: Backend;
+  if (o.live) {
+    loadConfigOrExit('bench');
+    backend = liveBackend(process.env);
+  } else {
+    backend = simBackend({ profile: getProfile(o.profile), seed: o.seed });
+  }
+  initializeLogger({ pretty: false, level: 'silent' });
+  const logger = createLogger({ level: 'silent', secrets: backend.config.secrets });
+  const { run, skipped } = plan(backend, o.scenarios);
+  const scenarios: BenchResults['scenarios'] = {};
+  let exitCode = 0;
+  let vad: VAD | null = null;
+  const needVad = async (): Promise<VAD> => {
+    if (!vad) {
+      vad = await silero.VAD.load();
+      // One VAD serves every call of the process, and every session subscribes to it.
+      vad.setMaxListeners(0);
+    }
+    return vad;
+  };
+  try {
+    for (const s of run) {
+      try {
+        if (s === 'llm') scenarios.llm = await runLlmScenario(backend, { turns: o.turns, lettaLanes: o.lanes, paths: llmPathNames, logger }, progress);
+        else if (s === 'voice') {
+          scenarios.voice = await runVoiceScenario(backend, { turns: o.voiceTurns, designs: ['letta', 'hybrid'], vad: await needVad(), logger }, progress);
+        } else if (s === 'memory') scenarios.memory = await runMemoryScenario(backend, { ...defaultMemoryScenarioOptions, logger }, progress);
+        else {
+          scenarios.load = await runLoadScenario(
+            backend,
+            { ...defaultLoadScenarioOptions, levels: o.loadLevels, audioTurns: o.loadAudioTurns, vad: await needVad(), logger },
+            progress,
+          );
+        }
+      } catch (err) {
+        exitCode = 1;
+        skipped.push({ scenario: s, reason: `failed: ${err instanceof Error ? err.message : String(err)}` });
+      }
+    }
+  } finally {
+    await backend.close();
+    progress.done();
+  }
+  const f = scenarios.memory?.faults;
+  if (f?.ran && (f.lost > 0 || f.duplicates > 0)) exitCode = 1;
+  const results: BenchResults = {
+    format: resultsFormat,
+    date: date.toISOString(),
+    mode: backend.mode,
+    profile: backend.profile,
+    seed: backend.seed,
+    config: { ...backend.describe(), scenarios: run, turns: o.turns, voiceTurns: o.voiceTurns, lettaLanes: o.lanes, loadLevels: o.loadLevels, loadAudioTurns: o.loadAudioTurns },
+    machine: machineInfo(),
+    versions: versionInfo(),
+    wallTimeMs: nowMs() - started,
+    headline: headlineFor(o, run, backend),
+    skipped,
+    scenarios,
+  };
+  return { results, exitCode };
+}
+
+function htmlPathFor(jsonPath: string): string {
+  return jsonPath.replace(/\.json$/, '') + '.html';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let cmd: Command;
+  try {
+    cmd = parseCommand(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  if (cmd.verb === 'help') {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (cmd.verb === 'report') {
+    const r = readResults(cmd.file);
+    process.stdout.write(`${renderReport(r)}\n`);
+    const html = cmd.html ?? htmlPathFor(cmd.file);
+    writeHtml(html, r);
+    process.stderr.write(`bench: HTML report ${html}\n`);
+    return 0;
+  }
+  if (cmd.verb === 'readme') {
+    const file = cmd.file ?? newestResults();
+    if (file === null || !existsSync(file)) {
+      process.stderr.write('bench: no results file; run `npm run bench` first or name one\n');
+      return 2;
+    }
+    updateReadme(cmd.readme, readResults(file), file);
+    process.stderr.write(`bench: ${cmd.readme} updated from ${file}\n`);
+    return 0;
+  }
+  const o = cmd.options;
+  const { results, exitCode } = await runBench(o, o.quiet ? silentProgress : terminalProgress());
+  const json = o.json ?? defaultResultsPath(new Date(results.date), results.profile.name);
+  writeResults(json, results);
+  process.stdout.write(`${renderReport(results)}\n\n`);
+  process.stdout.write(`Results: ${json}\n`);
+  if (!o.noHtml) {
+    const html = o.html ?? htmlPathFor(json);
+    writeHtml(html, results);
+    process.stdout.write(`HTML report: ${html}\n`);
+  }
+  return exitCode;
+}

@@ -1,0 +1,262 @@
+/**
+ * The results as tables: one structure per scenario, rendered as aligned text for the terminal
+ * and as Markdown for the README. Everything is computed from a results file, never from a run
+ * in progress, so `report` and `readme` show exactly what `run` printed.
+ */
+import type { BenchResults, LlmPathResult, LoadScenarioResult, MemoryScenarioResult, VoiceScenarioResult } from '../results.ts';
+import type { Summary } from '../stats.ts';
+
+export interface Table {
+  title: string;
+  columns: string[];
+  /** 'l' or 'r' per column; numbers read best right-aligned. */
+  align: ('l' | 'r')[];
+  rows: string[][];
+  notes: string[];
+}
+
+/** Milliseconds: one decimal below 10 ms (overheads), whole numbers above. */
+export function ms(v: number | null | undefined, signed = false): string {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return '–';
+  const text = Math.abs(v) < 10 ? v.toFixed(1) : String(Math.round(v));
+  return signed && v > 0 ? `+${text}` : text;
+}
+
+const num = (v: number | null | undefined, digits = 0): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–');
+
+export function duration(msTotal: number): string {
+  const s = Math.round(msTotal / 1000);
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+const med = (s: Summary | null) => ms(s?.median);
+const p95 = (s: Summary | null) => ms(s?.p95);
+const p99 = (s: Summary | null) => ms(s?.p99);
+const max = (s: Summary | null) => ms(s?.max);
+
+export function machineLine(r: BenchResults): string {
+  const m = r.machine;
+  return `${m.cpuModel}, ${m.cores} cores, ${(m.memoryMb / 1024).toFixed(1)} GB RAM, ${m.platform} ${m.arch}; node ${r.versions.node ?? '?'}`;
+}
+
+/** The report's first lines: what ran against what, and on which machine. */
+export function headline(r: BenchResults): string[] {
+  const mode =
+    r.mode === 'sim'
+      ? `Mode: built-in stand-ins (bench/sim, no keys), latency profile "${r.profile.name}", seed ${r.seed}: ${r.profile.description}`
+      : `Mode: live services from the configuration: ${r.profile.description}`;
+  return [
+    mode,
+    ...r.headline,
+    `Machine: ${machineLine(r)}. Date ${r.date}. Wall time ${duration(r.wallTimeMs)}.`,
+    ...r.skipped.map((s) => `Skipped ${s.scenario}: ${s.reason}`),
+  ];
+}
+
+function llmTable(paths: LlmPathResult[], overhead: BenchResults['scenarios']['llm']): Table {
+  const rows = paths.map((p) => [
+    p.path,
+    String(p.turns.length),
+    med(p.ttft),
+    p95(p.ttft),
+    p99(p.ttft),
+    max(p.ttft),
+    med(p.total),
+    p95(p.total),
+    p99(p.total),
+    max(p.total),
+    num(p.ttftOverTotal?.median, 2),
+    num(p.chunks?.median),
+    med(p.spread),
+    p.errors > 0 ? `${p.verdict.kind} (${p.errors} errors)` : p.verdict.kind === 'buffered' ? 'BUFFERED' : p.verdict.kind,
+  ]);
+  const notes: string[] = [];
+  const o = overhead?.hybridOverhead;
+  if (o) {
+    notes.push(
+      `hybrid overhead over openai-direct (same latency draw per turn, ${o.pairs} pairs): ${ms(o.medianMs, true)} ms median, ${ms(o.p95Ms, true)} ms p95; TTFT ratio ×${num(o.ratio, 2)}`,
+    );
+  }
+  for (const p of paths) notes.push(`${p.path}: ${p.verdict.text}`);
+  const checked = paths.filter((p) => p.vsStandIn);
+  if (checked.length > 0) {
+    notes.push(
+      `measurement check, bench TTFT minus the stand-in's own record (request received → first text sent), median/max: ${checked
+        .map((p) => `${p.path} ${ms(p.vsStandIn?.median, true)}/${ms(p.vsStandIn?.max, true)} ms`)
+        .join(', ')}`,
+    );
+  }
+  notes.push(...(overhead?.notes ?? []));
+  return {
+    title: 'LLM: time to first token and total per path (ms)',
+    columns: ['path', 'turns', 'TTFT med', 'p95', 'p99', 'max', 'total med', 'p95', 'p99', 'max', 'TTFT/total', 'chunks', 'spread', 'verdict'],
+    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    rows,
+    notes,
+  };
+}
+
+function voiceTable(v: VoiceScenarioResult): Table {
+  const rows = v.designs.map((d) => [
+    d.design === 'letta' ? 'Letta in the path' : 'hybrid',
+    String(d.turns.length - d.errors) + (d.errors ? `/${d.turns.length}` : ''),
+    med(d.e2e),
+    p95(d.e2e),
+    med(d.transcriptionDelay),
+    med(d.endOfTurnDelay),
+    med(d.llmTtft),
+    p95(d.llmTtft),
+    med(d.ttsTtfb),
+    med(d.frameworkE2e),
+  ]);
+  const [letta, hybrid] = [v.designs.find((d) => d.design === 'letta'), v.designs.find((d) => d.design === 'hybrid')];
+  const notes: string[] = [];
+  if (letta?.e2e && hybrid?.e2e) {
+    notes.push(
+      `the hybrid design answers ${ms(letta.e2e.median - hybrid.e2e.median)} ms sooner (median e2e ${ms(hybrid.e2e.median)} vs ${ms(letta.e2e.median)} ms, ×${num(letta.e2e.median / hybrid.e2e.median, 1)})`,
+    );
+  }
+  if (hybrid?.e2e) {
+    const stt = hybrid.transcriptionDelay?.median;
+    const llm = hybrid.llmTtft?.median;
+    const tts = hybrid.ttsTtfb?.median;
+    const floor = stt !== undefined && llm !== undefined && tts !== undefined ? stt + llm + tts : null;
+    notes.push(
+      `design target: the reply starts within ${v.targetMs} ms; the hybrid median ${hybrid.e2e.median <= v.targetMs ? 'meets' : 'misses'} it` +
+        (floor === null ? '' : ` (its transcript, llm TTFT and TTS TTFB medians alone add up to ${ms(floor)} ms)`),
+    );
+  }
+  notes.push(...v.notes);
+  return {
+    title: 'Voice: caller stopped speaking → first agent audio played (ms)',
+    columns: ['design', 'turns', 'e2e med', 'e2e p95', 'transcript med', 'end of turn med', 'llm TTFT med', 'llm TTFT p95', 'TTS TTFB med', 'framework e2e med'],
+    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    rows,
+    notes,
+  };
+}
+
+function memoryTable(m: MemoryScenarioResult): Table {
+  const rows: string[][] = [
+    ['healthy', String(m.healthy.turns), med(m.healthy.ttft), p95(m.healthy.ttft), med(m.healthy.lag), p95(m.healthy.lag), ms(m.healthy.drainMs), String(m.healthy.retries), '–', '–'],
+  ];
+  const notes: string[] = [];
+  if (m.faults.ran) {
+    const f = m.faults;
+    rows.push([
+      `slowed +${f.slowedByMs} ms, then down`,
+      String(f.phase.turns),
+      med(f.phase.ttft),
+      p95(f.phase.ttft),
+      med(f.phase.lag),
+      p95(f.phase.lag),
+      f.phase.drainMs === null ? 'never' : ms(f.phase.drainMs),
+      String(f.phase.retries),
+      String(f.lost),
+      String(f.duplicates),
+    ]);
+    notes.push(
+      `Letta slowed for ${f.turnsSlowed} turns, then down for ${(f.downForMs / 1000).toFixed(1)} s (${f.turnsDown} turns); drain = Letta back up → every turn acknowledged`,
+      `${f.turnsSubmitted} turns submitted: ${f.lost} lost, ${f.duplicates} duplicated (${f.lost === 0 && f.duplicates === 0 ? 'as required' : 'REQUIRED: 0 and 0'})`,
+      `hybrid TTFT with Letta slowed/down vs healthy, same latency draw per turn: ${ms(f.ttftChange?.median, true)} ms median, ${ms(f.ttftChange?.p95, true)} ms p95`,
+    );
+  } else {
+    notes.push(`fault phase not run: ${m.faults.reason}`);
+  }
+  notes.push(`write mode: ${m.writeMode}; lag = turn finished → Letta acknowledged`, ...m.notes);
+  return {
+    title: 'Memory: background writes to Letta (ms)',
+    columns: ['phase', 'turns', 'TTFT med', 'TTFT p95', 'lag med', 'lag p95', 'drain', 'retries', 'lost', 'dups'],
+    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    rows,
+    notes,
+  };
+}
+
+function loadTable(l: LoadScenarioResult): Table {
+  const rows = l.levels.map((v) => [
+    String(v.sessions),
+    med(v.text.ttft),
+    med(v.text.overhead),
+    p95(v.text.overhead),
+    v.audio.ran ? String(v.audio.turns) : '–',
+    v.audio.ran ? med(v.audio.e2e) : 'not run',
+    v.audio.ran ? p95(v.audio.e2e) : '–',
+    num(v.rssPerSessionMb, 1),
+    num(v.heapPerSessionMb, 1),
+    v.holds ? 'yes' : `NO: ${v.problems.join('; ')}`,
+  ]);
+  const last = l.levels.at(-1)?.sessions;
+  const notes = [
+    l.breaksAt === null
+      ? `holds at every level tested (up to ${last ?? 0} calls in one process)`
+      : `breaks at ${l.breaksAt} calls in one process`,
+    `holds = no failed turn, e2e p95 ≤ ${l.criteria.e2eP95MaxMs} ms, TTFT overhead p95 ≤ ${l.criteria.overheadP95MaxMs} ms; overhead = llm node TTFT − the stand-in's own TTFT for the same request`,
+    'memory per call = growth of peak RSS / heap during the level, divided by its calls (low levels include one-time allocations)',
+    ...l.notes,
+  ];
+  for (const v of l.levels) if (!v.audio.ran && v.audio.reason) notes.push(`${v.sessions} spoken calls: ${v.audio.reason}`);
+  return {
+    title: 'Load: concurrent calls in one worker process (ms, MB)',
+    columns: ['calls', 'text TTFT med', 'overhead med', 'overhead p95', 'spoken turns', 'e2e med', 'e2e p95', 'RSS/call', 'heap/call', 'holds'],
+    align: ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    rows,
+    notes,
+  };
+}
+
+export function reportTables(r: BenchResults): Table[] {
+  const s = r.scenarios;
+  const out: Table[] = [];
+  if (s.llm) out.push(llmTable(s.llm.paths, s.llm));
+  if (s.voice) out.push(voiceTable(s.voice));
+  if (s.memory) out.push(memoryTable(s.memory));
+  if (s.load) out.push(loadTable(s.load));
+  return out;
+}
+
+/** The README's compact tables: the figures that make the case, fewer columns. */
+export function readmeTables(r: BenchResults): Table[] {
+  const s = r.scenarios;
+  const out: Table[] = [];
+  if (s.llm) {
+    const t = llmTable(s.llm.paths, s.llm);
+    const notes = t.notes.filter((n) => n.startsWith('hybrid overhead') || n.startsWith('measurement check'));
+    out.push({ ...pick(t, ['path', 'TTFT med', 'p95', 'total med', 'TTFT/total', 'verdict'], [0, 2, 3, 6, 10, 13]), notes });
+  }
+  if (s.voice) out.push(pick(voiceTable(s.voice), ['design', 'e2e med', 'e2e p95', 'transcript med', 'end of turn med', 'llm TTFT med', 'TTS TTFB med'], [0, 2, 3, 4, 5, 6, 8]));
+  if (s.memory) out.push(memoryTable(s.memory));
+  if (s.load) out.push(pick(loadTable(s.load), ['calls', 'overhead p95', 'e2e p95', 'RSS/call', 'holds'], [0, 3, 6, 7, 9]));
+  return out.map((t) => ({ ...t, notes: t.notes.slice(0, 3) }));
+}
+
+function pick(t: Table, columns: string[], idx: number[]): Table {
+  return {
+    title: t.title,
+    columns,
+    align: idx.map((i) => t.align[i] ?? 'l'),
+    rows: t.rows.map((row) => idx.map((i) => row[i] ?? '')),
+    notes: t.notes,
+  };
+}
+
+export function renderText(t: Table): string {
+  const widths = t.columns.map((c, i) => Math.max(c.length, ...t.rows.map((r) => (r[i] ?? '').length)));
+  const cell = (text: string, i: number) => ((t.align[i] ?? 'l') === 'r' ? text.padStart(widths[i] ?? 0) : text.padEnd(widths[i] ?? 0));
+  const line = (cells: string[]) => cells.map((c, i) => cell(c, i)).join('  ').trimEnd();
+  return [t.title, line(t.columns), widths.map((w) => '-'.repeat(w)).join('  '), ...t.rows.map(line), ...t.notes.map((n) => `  · ${n}`)].join('\n');
+}
+
+const mdEscape = (s: string) => s.replaceAll('|', '\\|');
+
+export function renderMarkdown(t: Table): string {
+  const head = `| ${t.columns.map(mdEscape).join(' | ')} |`;
+  const rule = `|${t.align.map((a) => (a === 'r' ? '---:' : ':---')).join('|')}|`;
+  const rows = t.rows.map((r) => `| ${r.map(mdEscape).join(' | ')} |`);
+  return [`**${t.title}**`, '', head, rule, ...rows, ...(t.notes.length ? ['', ...t.notes.map((n) => `- ${n}`)] : [])].join('\n');
+}
+
+/** The full terminal report. */
+export function renderReport(r: BenchResults): string {
+  return [headline(r).join('\n'), ...reportTables(r).map(renderText)].join('\n\n');
+}

@@ -1,0 +1,293 @@
+/**
+ * The results file: every figure of a run, with what it ran on. The report, the HTML page and the
+ * README table are all rendered from this, so a stored file can be re-rendered at any time.
+ */
+import { cpus, freemem, platform, release, arch, totalmem, availableParallelism } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LatencyProfile } from './sim/profile.ts';
+import type { Arrival, Summary, Verdict } from './stats.ts';
+
+export const resultsFormat = 'livekit-letta-voice-agent/bench@1';
+
+export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+export const resultsDir = join(projectRoot, 'bench', 'results');
+
+export type ScenarioName = 'llm' | 'voice' | 'memory' | 'load';
+export const scenarioNames: readonly ScenarioName[] = ['llm', 'voice', 'memory', 'load'];
+
+export type LlmPathName = 'letta-step' | 'letta-tokens' | 'hybrid' | 'openai-direct';
+
+export interface LlmTurnRecord {
+  /** Conversation the turn belongs to (letta paths run several agents side by side). */
+  lane: number;
+  /** Position of the turn in its path (0-based, across lanes). */
+  index: number;
+  prompt: string;
+  /** Epoch ms when the request (or the llm node call) started. */
+  startedAt: number;
+  ttftMs: number | null;
+  totalMs: number | null;
+  /** Every piece of reply text as it arrived. */
+  arrivals: Arrival[];
+  replyChars: number;
+  replyWords: number;
+  /** Sim only: the stand-in's own record of this request (epoch ms). */
+  server?: { receivedAt: number; firstSentAt: number | null };
+  error?: string;
+}
+
+export interface LlmPathResult {
+  path: LlmPathName;
+  /** How the path is driven, one line. */
+  how: string;
+  lanes: number;
+  turns: LlmTurnRecord[];
+  ttft: Summary | null;
+  total: Summary | null;
+  /** Per turn TTFT / total: near 1 when the whole reply arrives at once. */
+  ttftOverTotal: Summary | null;
+  chunks: Summary | null;
+  /** First to last piece of text, per turn. */
+  spread: Summary | null;
+  verdict: Verdict;
+  /** Sim only: bench TTFT minus the stand-in's own (request received → first reply text sent). */
+  vsStandIn: Summary | null;
+  errors: number;
+}
+
+export interface Overhead {
+  /** Paired per-turn differences (same latency draw on both sides). */
+  pairs: number;
+  medianMs: number;
+  p95Ms: number;
+  /** Median TTFT of the hybrid over median TTFT of the reference. */
+  ratio: number | null;
+}
+
+export interface LlmScenarioResult {
+  turnsPerPath: number;
+  lettaLanes: number;
+  paths: LlmPathResult[];
+  /** Hybrid TTFT minus openai-direct TTFT. */
+  hybridOverhead: Overhead | null;
+  notes: string[];
+}
+
+/** Offsets in ms from the moment the caller stopped speaking (manifest speech end). */
+export interface Waterfall {
+  finalTranscriptMs: number | null;
+  endOfTurnMs: number | null;
+  llmStartMs: number | null;
+  llmFirstTokenMs: number | null;
+  ttsTtfbMs: number | null;
+  firstAudioMs: number | null;
+}
+
+export interface VoiceTurnRecord {
+  index: number;
+  fixture: string;
+  transcript: string;
+  heard: string | null;
+  reply: string;
+  /** Epoch ms: clip start + manifest speech end. */
+  speechEndAt: number;
+  /** Epoch ms the simulated speaker played the first frame of the reply. */
+  firstAudioAt: number | null;
+  /** speechEndAt → firstAudioAt. */
+  e2eMs: number | null;
+  /** The framework's own figures (TurnLatency). */
+  transcriptionDelayMs: number | null;
+  endOfTurnDelayMs: number | null;
+  llmTtftMs: number | null;
+  ttsTtfbMs: number | null;
+  frameworkE2eMs: number | null;
+  waterfall: Waterfall;
+  error?: string;
+}
+
+export type VoiceDesign = 'letta' | 'hybrid';
+
+export interface VoiceDesignResult {
+  design: VoiceDesign;
+  how: string;
+  turns: VoiceTurnRecord[];
+  transcriptionDelay: Summary | null;
+  endOfTurnDelay: Summary | null;
+  llmTtft: Summary | null;
+  ttsTtfb: Summary | null;
+  e2e: Summary | null;
+  frameworkE2e: Summary | null;
+  errors: number;
+}
+
+export interface VoiceScenarioResult {
+  turnsPerDesign: number;
+  designs: VoiceDesignResult[];
+  /** The design target: the caller hears the reply start within this many ms. */
+  targetMs: number;
+  notes: string[];
+}
+
+export interface MemoryPhase {
+  turns: number;
+  ttft: Summary | null;
+  /** Turn finished → Letta acknowledged it. */
+  lag: Summary | null;
+  /** The same, per acknowledged turn, in turn order. */
+  lagSamplesMs: number[];
+  /** Last turn submitted (or Letta back up) → every turn acknowledged; null if it never drained. */
+  drainMs: number | null;
+  retries: number;
+}
+
+export interface MemoryScenarioResult {
+  writeMode: string;
+  healthy: MemoryPhase;
+  faults:
+    | {
+        ran: true;
+        slowedByMs: number;
+        turnsSlowed: number;
+        turnsDown: number;
+        downForMs: number;
+        phase: MemoryPhase;
+        turnsSubmitted: number;
+        lost: number;
+        duplicates: number;
+        /** Per turn, fault-phase TTFT minus the healthy TTFT of the same latency draw. */
+        ttftChange: Summary | null;
+      }
+    | { ran: false; reason: string };
+  notes: string[];
+}
+
+export interface LoadLevelResult {
+  sessions: number;
+  text: { turns: number; errors: number; ttft: Summary | null; overhead: Summary | null };
+  audio: { ran: boolean; reason?: string; turns: number; errors: number; e2e: Summary | null };
+  /** Resident memory growth at the peak of the level, divided by its sessions. */
+  rssPerSessionMb: number | null;
+  heapPerSessionMb: number | null;
+  holds: boolean;
+  problems: string[];
+}
+
+export interface LoadScenarioResult {
+  levels: LoadLevelResult[];
+  /** First level that did not hold, or null. */
+  breaksAt: number | null;
+  criteria: { e2eP95MaxMs: number; overheadP95MaxMs: number };
+  notes: string[];
+}
+
+export interface ProfileInfo {
+  name: string;
+  description: string;
+  sources: string[];
+  values: LatencyProfile | null;
+}
+
+export interface BenchResults {
+  format: typeof resultsFormat;
+  date: string;
+  mode: 'sim' | 'live';
+  profile: ProfileInfo;
+  seed: number;
+  /** What was run and against what (no secrets). */
+  config: Record<string, unknown>;
+  machine: Machine;
+  versions: Record<string, string>;
+  wallTimeMs: number;
+  /** The report's first lines: mode, profile, turn counts. */
+  headline: string[];
+  skipped: { scenario: ScenarioName; reason: string }[];
+  scenarios: {
+    llm?: LlmScenarioResult;
+    voice?: VoiceScenarioResult;
+    memory?: MemoryScenarioResult;
+    load?: LoadScenarioResult;
+  };
+}
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  memoryMb: number;
+  freeMemoryMb: number;
+  platform: string;
+  arch: string;
+}
+
+export function machineInfo(): Machine {
+  const cpu = cpus()[0];
+  return {
+    cpuModel: cpu?.model.trim() ?? 'unknown',
+    cores: availableParallelism(),
+    memoryMb: Math.round(totalmem() / 2 ** 20),
+    freeMemoryMb: Math.round(freemem() / 2 ** 20),
+    platform: `${platform()} ${release()}`,
+    arch: arch(),
+  };
+}
+
+const trackedPackages = [
+  '@livekit/agents',
+  '@livekit/agents-plugin-deepgram',
+  '@livekit/agents-plugin-elevenlabs',
+  '@livekit/agents-plugin-openai',
+  '@livekit/agents-plugin-silero',
+  '@livekit/rtc-node',
+  '@letta-ai/letta-client',
+  'openai',
+  'onnxruntime-node',
+];
+
+/** Node and the versions of the packages on the measured path, as installed. */
+export function versionInfo(): Record<string, string> {
+  const out: Record<string, string> = { node: process.versions.node };
+  const own = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { name: string; version: string };
+  out[own.name] = own.version;
+  for (const name of trackedPackages) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(projectRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string };
+      out[name] = pkg.version;
+    } catch {
+      out[name] = 'not installed';
+    }
+  }
+  return out;
+}
+
+/** `bench/results/2026-11-24T08-30-00Z-seed.json`: sorts by time, names the profile. */
+export function defaultResultsPath(date: Date, profileName: string): string {
+  const stamp = date.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-');
+  return join(resultsDir, `${stamp}-${profileName.replace(/[^\w.-]/g, '_')}.json`);
+}
+
+export function writeResults(path: string, results: BenchResults): void {
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+export function readResults(path: string): BenchResults {
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<BenchResults>;
+  if (parsed.format !== resultsFormat) {
+    throw new Error(`${path} is not a results file of this bench (format ${JSON.stringify(parsed.format)}, expected ${resultsFormat})`);
+  }
+  return parsed as BenchResults;
+}
+
+/** The newest results file in a directory: names start with an ISO time, so the last name is the newest. */
+export function newestResults(dir: string = resultsDir): string | null {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json') && statSync(join(dir, n)).isFile());
+  } catch {
+    return null;
+  }
+  names.sort();
+  const last = names.at(-1);
+  return last === undefined ? null : join(dir, last);
+}

@@ -1,0 +1,223 @@
+/**
+ * Scenario `memory`: what memory costs and what happens to it when Letta misbehaves.
+ *
+ * 1. Healthy: text turns through the hybrid llm node, each finished turn written to Letta in the
+ *    background by the product's memory service. Memory lag = turn finished → Letta acknowledged.
+ * 2. Faults (stand-ins only): Letta is slowed, then taken down mid-run while turns keep coming,
+ *    then brought back. Every turn must land exactly once (lost 0, duplicates 0, counted in what
+ *    the Letta stand-in stored), and the hybrid's time to first token must not notice.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { llm } from '@livekit/agents';
+import type { AckEvent } from '../../src/memory/turn-writer.ts';
+import type { Logger } from '../../src/telemetry/logger.ts';
+import { defaultInstructions } from '../../src/voice/prompt.ts';
+import type { Backend } from '../backend.ts';
+import { type Hybrid, hybridTextTurn, openHybrid, openMemoryHost } from '../hybrid.ts';
+import type { Progress } from '../progress.ts';
+import { promptAt } from '../prompts.ts';
+import type { MemoryPhase, MemoryScenarioResult } from '../results.ts';
+import type { LettaStandIn } from '../sim/letta.ts';
+import { nowMs } from '../sim/server.ts';
+import { pairedDifferences, summarize } from '../stats.ts';
+
+function newContext(): llm.ChatContext {
+  const ctx = llm.ChatContext.empty();
+  ctx.addMessage({ role: 'system', content: defaultInstructions });
+  return ctx;
+}
+
+export interface MemoryScenarioOptions {
+  healthyTurns: number;
+  slowedTurns: number;
+  downTurns: number;
+  /** Extra latency on every Letta request while slowed. */
+  slowByMs: number;
+  /** Letta stays down at least this long. */
+  minDownMs: number;
+  /** Pause between turns, as a caller takes before speaking again. */
+  pauseMs: number;
+  /** Longest wait for the writer to drain. */
+  drainTimeoutMs: number;
+  logger: Logger;
+}
+
+export const defaultMemoryScenarioOptions = {
+  healthyTurns: 8,
+  slowedTurns: 4,
+  downTurns: 4,
+  slowByMs: 3000,
+  minDownMs: 4000,
+  pauseMs: 500,
+  drainTimeoutMs: 90_000,
+} as const;
+
+/** Tags a turn so that it can be found (and counted) in what Letta stored. */
+const tagged = (i: number) => `${promptAt(i)} [#${i}]`;
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((p: unknown) => (typeof p === 'object' && p !== null && 'text' in p && typeof p.text === 'string' ? p.text : '')).join('\n');
+}
+
+/**
+ * How many times each tagged caller line was stored for the agent. Only what the writer sent is
+ * counted (user messages, passages): the memory agent's own replies quote it back.
+ */
+export function countStoredTurns(standIn: LettaStandIn, agentId: string, turns: number): number[] {
+  const texts = [
+    ...standIn.store
+      .messages(agentId)
+      .filter((m) => m.message_type === 'user_message')
+      .map((m) => textOf('content' in m ? m.content : '')),
+    ...standIn.store.passages(agentId).map((p) => p.text),
+  ];
+  const counts = Array.from({ length: turns }, () => 0);
+  for (const text of texts) {
+    for (const m of text.matchAll(/Caller: [^\n]*?\[#(\d+)\]/g)) {
+      const i = Number(m[1]);
+      if (i < turns) counts[i] = (counts[i] ?? 0) + 1;
+    }
+  }
+  return counts;
+}
+
+interface Collected {
+  lags: Map<number, number>;
+  retries: number;
+}
+
+async function runTurns(h: Hybrid, ctx: llm.ChatContext, from: number, count: number, pauseMs: number, progress: Progress): Promise<(number | null)[]> {
+  const ttfts: (number | null)[] = [];
+  for (let i = from; i < from + count; i++) {
+    const m = await hybridTextTurn(h, ctx, tagged(i));
+    ttfts.push(m.error ? null : m.ttftMs);
+    progress.tick();
+    await sleep(pauseMs);
+  }
+  return ttfts;
+}
+
+export async function runMemoryScenario(backend: Backend, o: MemoryScenarioOptions, progress: Progress): Promise<MemoryScenarioResult> {
+  const notes: string[] = [];
+  const canFault = backend.mode === 'sim';
+  const faultTurns = canFault ? o.slowedTurns + o.downTurns : 0;
+  progress.plan(o.healthyTurns + faultTurns + (canFault ? 2 : 1));
+  progress.phase('memory: healthy Letta');
+  const journalDir = mkdtempSync(join(tmpdir(), 'bench-memory-'));
+  const openai = await backend.openai(backend.seed);
+  const letta = await backend.letta(backend.seed + 11);
+  const host = openMemoryHost({ config: backend.config, letta, journalDir, logger: o.logger });
+  const writer = host.service?.writer;
+  if (!writer) throw new Error('the memory scenario needs Letta');
+  const collected: Collected = { lags: new Map(), retries: 0 };
+  /** Turn ids in submission order, to map acks back to turn numbers. */
+  const turnIds: string[] = [];
+  writer.on('queued', (e) => turnIds.push(e.turnId));
+  writer.on('ack', (e: AckEvent) => {
+    e.turnIds.forEach((id, k) => {
+      const n = turnIds.indexOf(id);
+      const lag = e.lagMs[k];
+      if (n >= 0 && lag !== undefined) collected.lags.set(n, lag);
+    });
+  });
+  writer.on('retry', () => collected.retries++);
+  const identity = `bench-memory-${Date.now()}`;
+  const h = await openHybrid({ openai, host, identity, logger: o.logger, config: backend.config });
+  const closers: (() => Promise<void>)[] = [() => h.close()];
+  const ctx = newContext();
+  const lagsOf = (from: number, to: number) =>
+    [...collected.lags]
+      .filter(([n]) => n >= from && n < to)
+      .sort(([a], [b]) => a - b)
+      .map(([, lag]) => lag);
+  const drain = async (since: number): Promise<number | null> => {
+    const r = await writer.flush(o.drainTimeoutMs);
+    progress.tick();
+    return r.drained ? nowMs() - since : null;
+  };
+  try {
+    const healthyTtft = await runTurns(h, ctx, 0, o.healthyTurns, o.pauseMs, progress);
+    const retriesBefore = collected.retries;
+    const healthyDrain = await drain(nowMs());
+    const healthy: MemoryPhase = {
+      turns: o.healthyTurns,
+      ttft: summarize(healthyTtft),
+      lag: summarize(lagsOf(0, o.healthyTurns)),
+      lagSamplesMs: lagsOf(0, o.healthyTurns),
+      drainMs: healthyDrain,
+      retries: retriesBefore,
+    };
+    if (!canFault || !letta.standIn) {
+      return {
+        writeMode: backend.config.letta.writeMode,
+        healthy,
+        faults: { ran: false, reason: 'faults are injected into the Letta stand-in only; live Letta is never taken down' },
+        notes,
+      };
+    }
+    const standIn = letta.standIn;
+    // A second call by the same caller, on a fresh OpenAI stand-in with the same seed: its turn j
+    // gets the latency draw of healthy turn j, so the two TTFTs compare turn by turn.
+    const openai2 = await backend.openai(backend.seed);
+    closers.push(() => openai2.close());
+    const h2 = await openHybrid({ openai: openai2, host, identity, logger: o.logger, config: backend.config });
+    closers.unshift(() => h2.close());
+    const ctx2 = newContext();
+    const retriesAtFaults = collected.retries;
+    progress.phase(`memory: Letta slowed by ${o.slowByMs} ms`);
+    await standIn.faults.set({ kind: 'latency', ms: o.slowByMs });
+    const slowedTtft = await runTurns(h2, ctx2, o.healthyTurns, o.slowedTurns, o.pauseMs, progress);
+    progress.phase('memory: Letta down');
+    await standIn.faults.set({ kind: 'down' });
+    const downAt = nowMs();
+    const downTtft = await runTurns(h2, ctx2, o.healthyTurns + o.slowedTurns, o.downTurns, o.pauseMs, progress);
+    const stillDown = o.minDownMs - (nowMs() - downAt);
+    if (stillDown > 0) await sleep(stillDown);
+    progress.phase('memory: Letta back, draining');
+    await standIn.faults.clear();
+    const upAt = nowMs();
+    const downForMs = upAt - downAt;
+    const faultDrain = await drain(upAt);
+    const total = o.healthyTurns + o.slowedTurns + o.downTurns;
+    const agentId = await h2.caller?.agentId;
+    const counts = agentId === undefined ? [] : countStoredTurns(standIn, agentId, total);
+    const faultTtft = [...slowedTtft, ...downTtft];
+    const phase: MemoryPhase = {
+      turns: o.slowedTurns + o.downTurns,
+      ttft: summarize(faultTtft),
+      lag: summarize(lagsOf(o.healthyTurns, total)),
+      lagSamplesMs: lagsOf(o.healthyTurns, total),
+      drainMs: faultDrain,
+      retries: collected.retries - retriesAtFaults,
+    };
+    notes.push(`lost and duplicates are counted in what the Letta stand-in stored, by a tag on each caller line (${backend.config.letta.writeMode} mode)`);
+    return {
+      writeMode: backend.config.letta.writeMode,
+      healthy,
+      faults: {
+        ran: true,
+        slowedByMs: o.slowByMs,
+        turnsSlowed: o.slowedTurns,
+        turnsDown: o.downTurns,
+        downForMs,
+        phase,
+        turnsSubmitted: total,
+        lost: counts.length === 0 ? total : counts.filter((c) => c === 0).length,
+        duplicates: counts.reduce((n, c) => n + Math.max(0, c - 1), 0),
+        ttftChange: summarize(pairedDifferences(healthyTtft, faultTtft)),
+      },
+      notes,
+    };
+  } finally {
+    for (const c of closers) await c().catch(() => undefined);
+    await host.close(0);
+    await letta.close();
+    await openai.close();
+    rmSync(journalDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,103 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chunkTimeline, niceScale } from '../../bench/report/charts.ts';
+import { renderHtml } from '../../bench/report/html.ts';
+import { headline, ms, readmeTables, renderMarkdown, renderReport, renderText, reportTables } from '../../bench/report/tables.ts';
+import { readResults, writeResults } from '../../bench/results.ts';
+import { sampleResults } from './sample-results.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-report-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the terminal report', () => {
+  const r = sampleResults();
+  const text = renderReport(r);
+
+  it('says on its first line that the services are stand-ins, and names the profile', () => {
+    expect(text.split('\n')[0]).toMatch(/^Mode: built-in stand-ins .*latency profile "seed", seed 1/);
+    expect(headline(r).join('\n')).toContain('Machine: Test CPU, 2 cores');
+  });
+
+  it('has one table per scenario, with its figures', () => {
+    const titles = reportTables(r).map((t) => t.title);
+    expect(titles).toEqual([
+      'LLM: time to first token and total per path (ms)',
+      'Voice: caller stopped speaking → first agent audio played (ms)',
+      'Memory: background writes to Letta (ms)',
+      'Load: concurrent calls in one worker process (ms, MB)',
+    ]);
+    const lines = text.split('\n');
+    const row = (name: string) => lines.find((l) => l.startsWith(name)) ?? '';
+    // letta-step: median TTFT 4500 of [4400, 4500, 5000]; one chunk; buffered.
+    expect(row('letta-step')).toMatch(/^letta-step\s+3\s+4500\s+4950\s+4990\s+5000\s.*\s1\s+0\.0\s+BUFFERED$/);
+    expect(row('hybrid')).toMatch(/streaming$/);
+    expect(text).toContain('hybrid overhead over openai-direct (same latency draw per turn, 3 pairs): +2.0 ms median');
+    expect(row('Letta in the path')).toMatch(/^Letta in the path\s+2\s+5000\s+5090\s/);
+    expect(text).toContain('16 turns submitted: 0 lost, 0 duplicated (as required)');
+    expect(text).toContain('holds at every level tested (up to 20 calls in one process)');
+  });
+
+  it('aligns columns', () => {
+    const t = renderText({ title: 'T', columns: ['a', 'num'], align: ['l', 'r'], rows: [['x', '5'], ['long', '123']], notes: ['n'] });
+    expect(t.split('\n')).toEqual(['T', 'a     num', '----  ---', 'x       5', 'long  123', '  · n']);
+  });
+
+  it('formats milliseconds for reading', () => {
+    expect(ms(4459.6)).toBe('4460');
+    expect(ms(2.14, true)).toBe('+2.1');
+    expect(ms(-0.63, true)).toBe('-0.6');
+    expect(ms(null)).toBe('–');
+  });
+});
+
+describe('the Markdown tables', () => {
+  it('renders GitHub tables with escaped cells', () => {
+    const md = renderMarkdown({ title: 'T', columns: ['a', 'b'], align: ['l', 'r'], rows: [['x|y', '1']], notes: ['note'] });
+    expect(md).toBe('**T**\n\n| a | b |\n|:---|---:|\n| x\\|y | 1 |\n\n- note');
+  });
+
+  it('keeps the README tables compact', () => {
+    const [llm] = readmeTables(sampleResults());
+    expect(llm?.columns).toEqual(['path', 'TTFT med', 'p95', 'total med', 'TTFT/total', 'verdict']);
+    expect(llm?.rows[0]).toEqual(['letta-step', '4500', '4950', '4502', '1.00', 'BUFFERED']);
+  });
+});
+
+describe('the HTML report', () => {
+  const html = renderHtml(sampleResults());
+
+  it('is self-contained: tables and inline SVG charts, no external asset or script', () => {
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html.match(/<table>/g)).toHaveLength(4);
+    expect((html.match(/<svg /g) ?? []).length).toBeGreaterThanOrEqual(5);
+    expect(html).not.toMatch(/<script|<link |src="http|href="http/);
+    for (const caption of ['Chunk arrival timeline per path.', 'Time to first token per path (ms).', 'End to end per design (ms).', 'Per-turn stage waterfall.']) {
+      expect(html).toContain(caption);
+    }
+  });
+
+  it('draws every piece of reply text on the timeline', () => {
+    const paths = sampleResults().scenarios.llm!.paths;
+    const svg = chunkTimeline(paths);
+    const arrivals = paths.reduce((n, p) => n + p.turns.reduce((m, t) => m + t.arrivals.length, 0), 0);
+    expect(svg.match(/<circle /g)).toHaveLength(arrivals);
+    expect(svg).toContain('>letta-step</text>');
+  });
+
+  it('picks round axis scales', () => {
+    expect(niceScale(5015)).toEqual({ max: 6000, step: 2000 });
+    expect(niceScale(950)).toEqual({ max: 1000, step: 200 });
+  });
+
+  it('renders the same from a stored results file', () => {
+    const file = join(dir, 'r.json');
+    writeResults(file, sampleResults());
+    expect(renderHtml(readResults(file))).toBe(html);
+    expect(() => readResults(join(dir, 'missing.json'))).toThrow();
+    writeResults(join(dir, 'bad.json'), { ...sampleResults(), format: 'other' } as unknown as ReturnType<typeof sampleResults>);
+    expect(() => readResults(join(dir, 'bad.json'))).toThrow(/not a results file/);
+    expect(readFileSync(file, 'utf8')).toContain('"format": "livekit-letta-voice-agent/bench@1"');
+  });
+});

@@ -1,0 +1,118 @@
+/** A small, fixed results file for the rendering tests: every scenario, known figures. */
+import { type BenchResults, type LlmPathName, type LlmTurnRecord, type VoiceTurnRecord, resultsFormat } from '../../bench/results.ts';
+import { overheadOf, summarizePath } from '../../bench/scenarios/llm.ts';
+import { summarizeDesign } from '../../bench/scenarios/voice.ts';
+import { profiles } from '../../bench/sim/profile.ts';
+import { summarize } from '../../bench/stats.ts';
+
+function llmTurn(index: number, ttftMs: number, gapMs: number, pieces: number): LlmTurnRecord {
+  const arrivals = Array.from({ length: pieces }, (_, i) => ({ atMs: ttftMs + i * gapMs, chars: 5 }));
+  return {
+    lane: 0,
+    index,
+    prompt: `prompt ${index}`,
+    startedAt: 1_700_000_000_000 + index * 10_000,
+    ttftMs,
+    totalMs: ttftMs + (pieces - 1) * gapMs + 2,
+    arrivals,
+    replyChars: pieces * 5,
+    replyWords: 18,
+  };
+}
+
+function path(name: LlmPathName, ttfts: number[], gapMs: number, pieces: number) {
+  return summarizePath(
+    name,
+    1,
+    ttfts.map((t, i) => llmTurn(i, t, gapMs, pieces)),
+  );
+}
+
+function voiceTurn(index: number, e2eMs: number, llmTtftMs: number): VoiceTurnRecord {
+  return {
+    index,
+    fixture: `clip-${index}.wav`,
+    transcript: 'Hello, can you hear me?',
+    heard: 'Hello, can you hear me?',
+    reply: 'You said: Hello.',
+    speechEndAt: 1_700_000_000_000,
+    firstAudioAt: 1_700_000_000_000 + e2eMs,
+    e2eMs,
+    transcriptionDelayMs: 350,
+    endOfTurnDelayMs: 570,
+    llmTtftMs,
+    ttsTtfbMs: 650,
+    frameworkE2eMs: e2eMs + 4,
+    waterfall: {
+      finalTranscriptMs: 350,
+      endOfTurnMs: 570,
+      llmStartMs: 352,
+      llmFirstTokenMs: 352 + llmTtftMs,
+      ttsTtfbMs: 650,
+      firstAudioMs: e2eMs,
+    },
+  };
+}
+
+export function sampleResults(): BenchResults {
+  const step = path('letta-step', [4400, 4500, 5000], 0, 1);
+  const tokens = path('letta-tokens', [3500, 3600, 4100], 30, 25);
+  const hybrid = path('hybrid', [203, 210, 362], 30, 25);
+  const direct = path('openai-direct', [201, 208, 360], 30, 25);
+  return {
+    format: resultsFormat,
+    date: '2026-01-02T03:04:05.000Z',
+    mode: 'sim',
+    profile: { name: 'seed', description: profiles.seed.description, sources: profiles.seed.sources, values: profiles.seed },
+    seed: 1,
+    config: { services: 'stand-ins' },
+    machine: { cpuModel: 'Test CPU', cores: 2, memoryMb: 4096, freeMemoryMb: 2048, platform: 'linux test', arch: 'x64' },
+    versions: { node: '24.21.0' },
+    wallTimeMs: 201_000,
+    headline: ['Scenarios: a sample.'],
+    skipped: [],
+    scenarios: {
+      llm: { turnsPerPath: 3, lettaLanes: 1, paths: [step, tokens, hybrid, direct], hybridOverhead: overheadOf(hybrid, direct), notes: [] },
+      voice: {
+        turnsPerDesign: 2,
+        designs: [
+          summarizeDesign('letta', [voiceTurn(0, 4900, 3900), voiceTurn(1, 5100, 4100)]),
+          summarizeDesign('hybrid', [voiceTurn(0, 1550, 210), voiceTurn(1, 1600, 220)]),
+        ],
+        targetMs: 1000,
+        notes: [],
+      },
+      memory: {
+        writeMode: 'messages',
+        healthy: { turns: 8, ttft: summarize([200, 210]), lag: summarize([5000, 6000]), lagSamplesMs: [5000, 6000], drainMs: 4000, retries: 0 },
+        faults: {
+          ran: true,
+          slowedByMs: 3000,
+          turnsSlowed: 4,
+          turnsDown: 4,
+          downForMs: 6000,
+          phase: { turns: 8, ttft: summarize([201, 209]), lag: summarize([14_000, 18_000]), lagSamplesMs: [14_000, 18_000], drainMs: 7000, retries: 6 },
+          turnsSubmitted: 16,
+          lost: 0,
+          duplicates: 0,
+          ttftChange: summarize([-1, 2]),
+        },
+        notes: [],
+      },
+      load: {
+        levels: [1, 20].map((n) => ({
+          sessions: n,
+          text: { turns: 3 * n, errors: 0, ttft: summarize([200]), overhead: summarize([3, 4]) },
+          audio: { ran: true, turns: n, errors: 0, e2e: summarize([1500, 1800]) },
+          rssPerSessionMb: 3.5,
+          heapPerSessionMb: 2.2,
+          holds: true,
+          problems: [],
+        })),
+        breaksAt: null,
+        criteria: { e2eP95MaxMs: 3000, overheadP95MaxMs: 250 },
+        notes: [],
+      },
+    },
+  };
+}
