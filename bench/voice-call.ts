@@ -19,7 +19,7 @@ import { noMemory } from '../src/voice/memory-context.ts';
 import { bindQuietWindow } from '../src/voice/quiet-window.ts';
 import { createReplyLLM } from '../src/voice/services.ts';
 import { createVoiceSession } from '../src/voice/session-factory.ts';
-import { readWav, speechFixtureDir, type SpeechFixture } from '../test/helpers/wav.ts';
+import { readWav, speechFixtureDir, type SpeechFixture } from './harness/speech.ts';
 import type { Backend, ElevenLabsEndpoint, LettaEndpoint, OpenAIEndpoint } from './backend.ts';
 import { startRoomlessCall } from './harness/roomless-call.ts';
 import { type Hybrid, type MemoryHost, openHybrid, openMemoryHost } from './hybrid.ts';

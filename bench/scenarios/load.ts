@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type VAD, llm } from '@livekit/agents';
 import type { Logger } from '../../src/telemetry/logger.ts';
 import { defaultInstructions } from '../../src/voice/prompt.ts';
-import { speechManifest } from '../../test/helpers/wav.ts';
+import { speechManifest } from '../harness/speech.ts';
 import type { Backend, OpenAIEndpoint } from '../backend.ts';
 import { hybridTextTurn, openHybrid, openMemoryHost } from '../hybrid.ts';
 import { errorText } from '../measure.ts';

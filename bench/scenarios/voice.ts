@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VAD } from '@livekit/agents';
 import type { Logger } from '../../src/telemetry/logger.ts';
-import { speechManifest } from '../../test/helpers/wav.ts';
+import { speechManifest } from '../harness/speech.ts';
 import type { Backend } from '../backend.ts';
 import type { Progress } from '../progress.ts';
 import type { VoiceDesign, VoiceDesignResult, VoiceScenarioResult, VoiceTurnRecord } from '../results.ts';

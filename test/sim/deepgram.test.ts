@@ -10,7 +10,7 @@ import { WebSocket } from 'ws';
 import { type DeepgramStandIn, startDeepgramStandIn } from '../../bench/sim/deepgram.ts';
 import { type LatencyProfile, profiles } from '../../bench/sim/profile.ts';
 import { nowMs, sleep } from '../../bench/sim/server.ts';
-import { concatSamples, frames, readWav, silence, speechFixture } from '../helpers/wav.ts';
+import { concatSamples, frames, readWav, silence, speechFixture } from '../../bench/harness/speech.ts';
 
 // The plugin's logger throws until initialised.
 initializeLogger({ pretty: false, level: 'silent' });

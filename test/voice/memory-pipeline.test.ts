@@ -16,7 +16,7 @@ import { createReplyLLM } from '../../src/voice/services.ts';
 import { createVoiceSession } from '../../src/voice/session-factory.ts';
 import { fastRetries, occurrences, recordingLogger, tempDir, userTexts } from '../memory/helpers.ts';
 import { type SpeechStandIns, startSpeechStandIns } from '../helpers/stand-ins.ts';
-import { readWav, speechFixture } from '../helpers/wav.ts';
+import { readWav, speechFixture } from '../../bench/harness/speech.ts';
 
 let vad: VAD;
 beforeAll(async () => {

@@ -12,7 +12,7 @@ import { noMemory } from '../../src/voice/memory-context.ts';
 import { createReplyLLM } from '../../src/voice/services.ts';
 import { createVoiceSession } from '../../src/voice/session-factory.ts';
 import { type SpeechStandIns, startSpeechStandIns } from '../helpers/stand-ins.ts';
-import { readWav, speechFixture } from '../helpers/wav.ts';
+import { readWav, speechFixture } from '../../bench/harness/speech.ts';
 
 let vad: VAD;
 beforeAll(async () => {
