@@ -20,7 +20,7 @@ import { REPLIED, is1xSdk, requireAgent } from './routes.ts';
 import type { AgentRecord, LettaMessage, MessageCreate, Run } from './store.ts';
 import { isoNow, newId } from './store.ts';
 import type { Json } from './validate.ts';
-import { Checks, boolField, bodyObject, literalError, stringField, typeError } from './validate.ts';
+import { Checks, boolField, bodyObject, literalError, pageQuery, stringField, typeError } from './validate.ts';
 
 const MESSAGE_TYPES: readonly MessageType[] = [
   'system_message', 'user_message', 'assistant_message', 'reasoning_message', 'hidden_reasoning_message', 'tool_call_message',
@@ -271,11 +271,7 @@ async function sendAsync(ctx: Ctx): Promise<unknown> {
 async function listMessages(ctx: Ctx): Promise<unknown> {
   const c = new Checks(ctx.query);
   const agentId = c.pathId('agent_id', ctx.params.agent_id ?? '');
-  const after = c.str('after');
-  const before = c.str('before');
-  const limit = c.int('limit', 100);
-  const order = c.literal('order', ['asc', 'desc'], 'desc');
-  c.literal('order_by', ['created_at'], 'created_at');
+  const { after, before, limit, order } = pageQuery(c);
   const types = c.literalList('include_return_message_types', MESSAGE_TYPES);
   c.done();
   const rec = requireAgent(ctx, agentId);

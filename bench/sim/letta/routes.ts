@@ -13,7 +13,7 @@ import { HttpError, InvalidJson, detailError, invalidJsonError, valueError } fro
 import type { AgentCreateParams, AgentRecord, BlockResponse, LettaStore, Relation } from './store.ts';
 import { RELATIONS, isoNow } from './store.ts';
 import type { Json } from './validate.ts';
-import { Checks, bodyObject, datetimeError, stringField, stringListField } from './validate.ts';
+import { Checks, bodyObject, datetimeError, pageQuery, stringField, stringListField } from './validate.ts';
 
 export interface Deps {
   store: LettaStore;
@@ -172,11 +172,7 @@ async function retrieveAgent(ctx: Ctx): Promise<unknown> {
 async function listBlocks(ctx: Ctx): Promise<unknown> {
   const c = new Checks(ctx.query);
   const agentId = c.pathId('agent_id', ctx.params.agent_id ?? '');
-  const after = c.str('after');
-  const before = c.str('before');
-  const limit = c.int('limit', 100);
-  const order = c.literal('order', ['asc', 'desc'], 'desc');
-  c.literal('order_by', ['created_at'], 'created_at');
+  const { after, before, limit, order } = pageQuery(c);
   c.done();
   const rec = requireAgent(ctx, agentId);
   // The server orders core-memory blocks by id and pages with id comparisons.

@@ -124,6 +124,16 @@ export class Checks {
   }
 }
 
+/** The cursor query every Letta list endpoint takes (`after`, `before`, `limit`, `order`, `order_by`). */
+export function pageQuery(c: Checks): { after: string | null; before: string | null; limit: number | null; order: string } {
+  const after = c.str('after');
+  const before = c.str('before');
+  const limit = c.int('limit', 100);
+  const order = c.literal('order', ['asc', 'desc'], 'desc');
+  c.literal('order_by', ['created_at'], 'created_at');
+  return { after, before, limit, order };
+}
+
 export type Json = Record<string, unknown>;
 
 /** The request body as a JSON object, or a `missing` / `model_attributes_type` error. */
