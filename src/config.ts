@@ -100,7 +100,7 @@ export const settings = {
     doc: 'Upper bound on the memory section of the system prompt, in characters.',
   },
   LETTA_SHUTDOWN_FLUSH_MS: {
-    schema: positiveInt.default(45000),
+    schema: positiveInt.max(55_000, 'must leave room inside the 60 s a job gets to shut down (at most 55000)').default(45000),
     doc: 'How long a finished job waits for pending memory writes (the job has 60 s to shut down; the rest stays journaled).',
   },
   MEMORY_JOURNAL_DIR: {
