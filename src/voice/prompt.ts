@@ -63,8 +63,9 @@ export function renderMemory(snapshot: MemorySnapshot, maxChars: number): string
 
 /**
  * Returns a copy of the chat context with the memory message inserted before the newest user
- * message (or at the end when there is none). The framework's context is left untouched: editing
- * it would invalidate preemptive generation.
+ * message (or at the end when there is none). The framework's context is left untouched: after a
+ * tool call it appends the tool output to that same context and calls the llm node again, which
+ * would then carry two memory messages.
  */
 export function withMemory(chatCtx: llm.ChatContext, memory: string | null): llm.ChatContext {
   const ctx = chatCtx.copy();
