@@ -115,7 +115,13 @@ export function simBackend(opts: { profile: LatencyProfile; seed: number }): Bac
     missing: { openai: null, letta: null, deepgram: null, elevenlabs: null },
     async openai(s) {
       const standIn = await startOpenAIStandIn({ profile, seed: s });
-      return { baseURL: standIn.url, apiKey: 'sim', model: config.openai.model, standIn, close: closers.track(() => standIn.close()) };
+      return {
+        baseURL: standIn.url,
+        apiKey: 'sim',
+        model: config.openai.model,
+        standIn,
+        close: closers.track(() => standIn.close()),
+      };
     },
     async letta(s) {
       // The Letta agents' own model: a separate stand-in, so Letta's traffic never shifts another path's draws.
@@ -173,7 +179,12 @@ export function publicUrl(url: string): string {
  * A vendor's own endpoint needs its key; any other URL is taken to be a compatible server
  * (a proxy, a local stand-in) that may not check keys, and gets a placeholder key.
  */
-function keyFor(name: keyof typeof vendorDefaults, baseURL: string, key: string | undefined, setting: string): { key: string } | { missing: string } {
+function keyFor(
+  name: keyof typeof vendorDefaults,
+  baseURL: string,
+  key: string | undefined,
+  setting: string,
+): { key: string } | { missing: string } {
   if (key !== undefined) return { key };
   if (baseURL === vendorDefaults[name]) return { missing: `${setting} is not set` };
   return { key: 'unset' };
@@ -195,7 +206,8 @@ export function liveBackend(env: NodeJS.ProcessEnv = process.env): Backend {
     mode: 'live',
     profile: {
       name: 'live',
-      description: 'the endpoints in OPENAI_BASE_URL, LETTA_BASE_URL, DEEPGRAM_BASE_URL and ELEVENLABS_BASE_URL, with their keys',
+      description:
+        'the endpoints in OPENAI_BASE_URL, LETTA_BASE_URL, DEEPGRAM_BASE_URL and ELEVENLABS_BASE_URL, with their keys',
       sources: ['measured against the configured endpoints'],
       values: null,
     },
@@ -208,7 +220,12 @@ export function liveBackend(env: NodeJS.ProcessEnv = process.env): Backend {
       elevenlabs: missingOf(elevenKey),
     },
     async openai() {
-      return { baseURL: config.openai.baseURL, apiKey: need(openaiKey, 'OpenAI'), model: config.openai.model, close: noop };
+      return {
+        baseURL: config.openai.baseURL,
+        apiKey: need(openaiKey, 'OpenAI'),
+        model: config.openai.model,
+        close: noop,
+      };
     },
     async letta() {
       if (lettaURL === undefined) throw new Error('Letta is not configured (LETTA_BASE_URL or LETTA_API_KEY)');
@@ -223,7 +240,12 @@ export function liveBackend(env: NodeJS.ProcessEnv = process.env): Backend {
       return { baseURL: config.deepgram.baseURL, apiKey: need(deepgramKey, 'Deepgram'), close: noop };
     },
     async elevenlabs() {
-      return { baseURL: config.elevenlabs.baseURL, apiKey: need(elevenKey, 'ElevenLabs'), voiceId: config.elevenlabs.voiceId, close: noop };
+      return {
+        baseURL: config.elevenlabs.baseURL,
+        apiKey: need(elevenKey, 'ElevenLabs'),
+        voiceId: config.elevenlabs.voiceId,
+        close: noop,
+      };
     },
     close: noop,
     describe: () => ({

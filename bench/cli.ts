@@ -152,10 +152,12 @@ export function parseCommand(argv: string[]): Command {
   if (values.scenario !== undefined) {
     scenarios = values.scenario.split(',').map((s) => s.trim()) as ScenarioName[];
     const unknown = scenarios.filter((s) => !scenarioNames.includes(s));
-    if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')} (known: ${scenarioNames.join(', ')})`);
+    if (unknown.length > 0)
+      throw new Error(`unknown scenario ${unknown.join(', ')} (known: ${scenarioNames.join(', ')})`);
   }
   if (values.profile !== undefined) getProfile(values.profile);
-  if (values.live && values.profile !== undefined) throw new Error('--profile applies to the stand-ins; --live measures the configured services');
+  if (values.live && values.profile !== undefined)
+    throw new Error('--profile applies to the stand-ins; --live measures the configured services');
   const seed = values.seed === undefined ? d.seed : Number(values.seed);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer (got ${JSON.stringify(values.seed)})`);
   const levels = values['load-levels']?.split(',').map((v) => positiveInt('load-levels', v.trim(), 1)) ?? d.loadLevels;
@@ -180,13 +182,17 @@ export function parseCommand(argv: string[]): Command {
 }
 
 /** Which scenarios the mode can run, and why the others cannot. */
-export function plan(backend: Backend, wanted: ScenarioName[] | null): { run: ScenarioName[]; skipped: BenchResults['skipped'] } {
+export function plan(
+  backend: Backend,
+  wanted: ScenarioName[] | null,
+): { run: ScenarioName[]; skipped: BenchResults['skipped'] } {
   const m = backend.missing;
   const why: Record<ScenarioName, string | null> = {
     llm: m.openai,
     voice: m.openai ?? m.deepgram ?? m.elevenlabs,
     memory: m.letta ?? m.openai,
-    load: backend.mode === 'live' ? 'load runs against the stand-ins only (it would put N calls on your accounts)' : null,
+    load:
+      backend.mode === 'live' ? 'load runs against the stand-ins only (it would put N calls on your accounts)' : null,
   };
   const run: ScenarioName[] = [];
   const skipped: BenchResults['skipped'] = [];
@@ -202,10 +208,16 @@ function headlineFor(o: RunOptions, run: ScenarioName[], backend: Backend): stri
   const parts: string[] = [];
   const lanes = Math.min(o.lanes, o.turns);
   if (run.includes('llm')) {
-    const letta = backend.missing.letta === null ? ` (letta paths as ${lanes} agent${lanes === 1 ? '' : 's'} side by side, up to ${Math.ceil(o.turns / lanes)} turns each)` : '';
+    const letta =
+      backend.missing.letta === null
+        ? ` (letta paths as ${lanes} agent${lanes === 1 ? '' : 's'} side by side, up to ${Math.ceil(o.turns / lanes)} turns each)`
+        : '';
     parts.push(`llm: ${o.turns} turns per path, same prompts${letta}`);
   }
-  if (run.includes('voice')) parts.push(`voice: ${o.voiceTurns} spoken turns per design (fewer: each waits for speech and the reply's playback in real time)`);
+  if (run.includes('voice'))
+    parts.push(
+      `voice: ${o.voiceTurns} spoken turns per design (fewer: each waits for speech and the reply's playback in real time)`,
+    );
   if (run.includes('memory')) {
     const d = defaultMemoryScenarioOptions;
     parts.push(
@@ -215,12 +227,17 @@ function headlineFor(o: RunOptions, run: ScenarioName[], backend: Backend): stri
     );
   }
   if (run.includes('load')) {
-    parts.push(`load: ${o.loadLevels.join(', ')} concurrent calls (${defaultLoadScenarioOptions.textTurns} text turns and ${o.loadAudioTurns} spoken turn${o.loadAudioTurns === 1 ? '' : 's'} per call)`);
+    parts.push(
+      `load: ${o.loadLevels.join(', ')} concurrent calls (${defaultLoadScenarioOptions.textTurns} text turns and ${o.loadAudioTurns} spoken turn${o.loadAudioTurns === 1 ? '' : 's'} per call)`,
+    );
   }
   return parts.length ? [`Scenarios: ${parts.join('; ')}.`] : [];
 }
 
-export async function runBench(o: RunOptions, progress: Progress = silentProgress): Promise<{ results: BenchResults; exitCode: number }> {
+export async function runBench(
+  o: RunOptions,
+  progress: Progress = silentProgress,
+): Promise<{ results: BenchResults; exitCode: number }> {
   const started = nowMs();
   const date = new Date();
   let backend: Backend;
@@ -247,14 +264,30 @@ export async function runBench(o: RunOptions, progress: Progress = silentProgres
   try {
     for (const s of run) {
       try {
-        if (s === 'llm') scenarios.llm = await runLlmScenario(backend, { turns: o.turns, lettaLanes: o.lanes, paths: llmPathNames, logger }, progress);
+        if (s === 'llm')
+          scenarios.llm = await runLlmScenario(
+            backend,
+            { turns: o.turns, lettaLanes: o.lanes, paths: llmPathNames, logger },
+            progress,
+          );
         else if (s === 'voice') {
-          scenarios.voice = await runVoiceScenario(backend, { turns: o.voiceTurns, designs: ['letta', 'hybrid'], vad: await needVad(), logger }, progress);
-        } else if (s === 'memory') scenarios.memory = await runMemoryScenario(backend, { ...defaultMemoryScenarioOptions, logger }, progress);
+          scenarios.voice = await runVoiceScenario(
+            backend,
+            { turns: o.voiceTurns, designs: ['letta', 'hybrid'], vad: await needVad(), logger },
+            progress,
+          );
+        } else if (s === 'memory')
+          scenarios.memory = await runMemoryScenario(backend, { ...defaultMemoryScenarioOptions, logger }, progress);
         else {
           scenarios.load = await runLoadScenario(
             backend,
-            { ...defaultLoadScenarioOptions, levels: o.loadLevels, audioTurns: o.loadAudioTurns, vad: await needVad(), logger },
+            {
+              ...defaultLoadScenarioOptions,
+              levels: o.loadLevels,
+              audioTurns: o.loadAudioTurns,
+              vad: await needVad(),
+              logger,
+            },
             progress,
           );
         }
@@ -275,7 +308,15 @@ export async function runBench(o: RunOptions, progress: Progress = silentProgres
     mode: backend.mode,
     profile: backend.profile,
     seed: backend.seed,
-    config: { ...backend.describe(), scenarios: run, turns: o.turns, voiceTurns: o.voiceTurns, lettaLanes: o.lanes, loadLevels: o.loadLevels, loadAudioTurns: o.loadAudioTurns },
+    config: {
+      ...backend.describe(),
+      scenarios: run,
+      turns: o.turns,
+      voiceTurns: o.voiceTurns,
+      lettaLanes: o.lanes,
+      loadLevels: o.loadLevels,
+      loadAudioTurns: o.loadAudioTurns,
+    },
     machine: machineInfo(),
     versions: versionInfo(),
     wallTimeMs: nowMs() - started,

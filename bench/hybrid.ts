@@ -8,7 +8,12 @@ import { randomUUID } from 'node:crypto';
 import type { llm } from '@livekit/agents';
 import type * as openaiPlugin from '@livekit/agents-plugin-openai';
 import type { Config } from '../src/config.ts';
-import { type CallerMemory, type MemoryService, openMemoryService, placeholderAgentId } from '../src/memory/memory-service.ts';
+import {
+  type CallerMemory,
+  type MemoryService,
+  openMemoryService,
+  placeholderAgentId,
+} from '../src/memory/memory-service.ts';
 import { TurnRecorder } from '../src/memory/turn-recorder.ts';
 import type { Logger } from '../src/telemetry/logger.ts';
 import { type MemoryContext, noMemory } from '../src/voice/memory-context.ts';
@@ -28,7 +33,12 @@ export interface MemoryHost {
   close(flushMs?: number): Promise<void>;
 }
 
-export function openMemoryHost(o: { config: Config; letta: LettaEndpoint | null; journalDir: string; logger: Logger }): MemoryHost {
+export function openMemoryHost(o: {
+  config: Config;
+  letta: LettaEndpoint | null;
+  journalDir: string;
+  logger: Logger;
+}): MemoryHost {
   const window = new QuietWindow();
   const config: Config = {
     ...o.config,
@@ -68,13 +78,25 @@ export interface Hybrid {
  * Opens one call: the caller's memory is read within its budget (as the worker's greeting waits
  * for it), then the agent is built over it.
  */
-export async function openHybrid(o: { openai: OpenAIEndpoint; host: MemoryHost; identity: string; logger: Logger; config: Config }): Promise<Hybrid> {
+export async function openHybrid(o: {
+  openai: OpenAIEndpoint;
+  host: MemoryHost;
+  identity: string;
+  logger: Logger;
+  config: Config;
+}): Promise<Hybrid> {
   const model = createReplyLLM({ apiKey: o.openai.apiKey, baseURL: o.openai.baseURL, model: o.openai.model });
   const sessionId = `bench-${randomUUID()}`;
   const caller = o.host.service?.open(o.identity, sessionId) ?? null;
   if (caller) await caller.ready;
   const memory = caller?.context ?? noMemory;
-  const agent = createAgent({ llm: model, memory, logger: o.logger, memoryMaxChars: o.config.letta.memoryMaxChars, greeting: null });
+  const agent = createAgent({
+    llm: model,
+    memory,
+    logger: o.logger,
+    memoryMaxChars: o.config.letta.memoryMaxChars,
+    greeting: null,
+  });
   const windowKey = Symbol(o.identity);
   let agentId: string | null = null;
   void caller?.agentId.then(

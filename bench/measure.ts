@@ -32,7 +32,14 @@ export async function measureText(pieces: () => AsyncIterable<string>): Promise<
       text += piece;
     }
   } catch (err) {
-    return { startedAt, ttftMs: arrivals[0]?.atMs ?? null, totalMs: nowMs() - startedAt, arrivals, text, error: errorText(err) };
+    return {
+      startedAt,
+      ttftMs: arrivals[0]?.atMs ?? null,
+      totalMs: nowMs() - startedAt,
+      arrivals,
+      text,
+      error: errorText(err),
+    };
   }
   return { startedAt, ttftMs: arrivals[0]?.atMs ?? null, totalMs: nowMs() - startedAt, arrivals, text };
 }

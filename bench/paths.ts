@@ -29,7 +29,9 @@ function assistantText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
-    .map((p: unknown) => (typeof p === 'object' && p !== null && 'text' in p && typeof p.text === 'string' ? p.text : ''))
+    .map((p: unknown) =>
+      typeof p === 'object' && p !== null && 'text' in p && typeof p.text === 'string' ? p.text : '',
+    )
     .join('');
 }
 
@@ -60,7 +62,9 @@ export async function* lettaReply(
 
 /** The product's llm node, called as the framework calls it; yields the text it forwards. */
 export async function* hybridReply(agent: VoiceAgent, chatCtx: llm.ChatContext): AsyncGenerator<string> {
-  const out = (await agent.llmNode(chatCtx, new llm.ToolContext(), {})) as ReadableStream<llm.ChatChunk | string> | null;
+  const out = (await agent.llmNode(chatCtx, new llm.ToolContext(), {})) as ReadableStream<
+    llm.ChatChunk | string
+  > | null;
   if (out === null) return;
   for await (const chunk of out) {
     const piece = typeof chunk === 'string' ? chunk : (chunk.delta?.content ?? '');

@@ -251,7 +251,9 @@ export function versionInfo(): Record<string, string> {
   out[own.name] = own.version;
   for (const name of trackedPackages) {
     try {
-      const pkg = JSON.parse(readFileSync(join(projectRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string };
+      const pkg = JSON.parse(readFileSync(join(projectRoot, 'node_modules', name, 'package.json'), 'utf8')) as {
+        version: string;
+      };
       out[name] = pkg.version;
     } catch {
       out[name] = 'not installed';
@@ -262,7 +264,10 @@ export function versionInfo(): Record<string, string> {
 
 /** `bench/results/2026-11-24T08-30-00Z-seed.json`: sorts by time, names the profile. */
 export function defaultResultsPath(date: Date, profileName: string): string {
-  const stamp = date.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-');
+  const stamp = date
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replaceAll(':', '-');
   return join(resultsDir, `${stamp}-${profileName.replace(/[^\w.-]/g, '_')}.json`);
 }
 
@@ -274,7 +279,9 @@ export function writeResults(path: string, results: BenchResults): void {
 export function readResults(path: string): BenchResults {
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<BenchResults>;
   if (parsed.format !== resultsFormat) {
-    throw new Error(`${path} is not a results file of this bench (format ${JSON.stringify(parsed.format)}, expected ${resultsFormat})`);
+    throw new Error(
+      `${path} is not a results file of this bench (format ${JSON.stringify(parsed.format)}, expected ${resultsFormat})`,
+    );
   }
   return parsed as BenchResults;
 }

@@ -90,7 +90,11 @@ export function wordCount(text: string): number {
 
 export type TurnShape = 'buffered' | 'streamed' | 'too-short';
 
-export function turnShape(arrivals: readonly Arrival[], words: number, rule: BufferingRule = defaultBufferingRule): TurnShape {
+export function turnShape(
+  arrivals: readonly Arrival[],
+  words: number,
+  rule: BufferingRule = defaultBufferingRule,
+): TurnShape {
   if (words < rule.minWords || arrivals.length === 0) return 'too-short';
   return spreadMs(arrivals) <= rule.burstMs ? 'buffered' : 'streamed';
 }
@@ -106,7 +110,10 @@ export interface Verdict {
 }
 
 /** A path is buffered when most of its judged turns are. */
-export function verdictOf(turns: readonly { arrivals: readonly Arrival[]; words: number }[], rule: BufferingRule = defaultBufferingRule): Verdict {
+export function verdictOf(
+  turns: readonly { arrivals: readonly Arrival[]; words: number }[],
+  rule: BufferingRule = defaultBufferingRule,
+): Verdict {
   let buffered = 0;
   let judged = 0;
   for (const t of turns) {
@@ -115,7 +122,8 @@ export function verdictOf(turns: readonly { arrivals: readonly Arrival[]; words:
     judged++;
     if (shape === 'buffered') buffered++;
   }
-  if (judged === 0) return { kind: 'undecided', bufferedTurns: 0, judgedTurns: 0, rule, text: 'no reply long enough to judge' };
+  if (judged === 0)
+    return { kind: 'undecided', bufferedTurns: 0, judgedTurns: 0, rule, text: 'no reply long enough to judge' };
   const kind = buffered * 2 > judged ? 'buffered' : 'streaming';
   const text =
     kind === 'buffered'

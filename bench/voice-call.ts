@@ -94,7 +94,10 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
   const turns: VoiceTurnRecord[] = [];
   const turnTimeoutMs = o.turnTimeoutMs ?? 30_000;
   try {
-    const deepgram = await backend.deepgram(o.seed, o.fixtures.map((f) => f.transcript));
+    const deepgram = await backend.deepgram(
+      o.seed,
+      o.fixtures.map((f) => f.transcript),
+    );
     closers.push(deepgram.close);
     const eleven = o.shared?.elevenlabs ?? (await backend.elevenlabs(o.seed));
     if (!o.shared?.elevenlabs) closers.push(eleven.close);
@@ -112,7 +115,8 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
     let lettaClient: Letta | null = null;
     let lettaAgentId: string | null = null;
     if (o.design === 'hybrid') {
-      host = o.shared?.host ?? openMemoryHost({ config: backend.config, letta, journalDir: o.journalDir, logger: o.logger });
+      host =
+        o.shared?.host ?? openMemoryHost({ config: backend.config, letta, journalDir: o.journalDir, logger: o.logger });
       if (!o.shared?.host) {
         const h = host;
         closers.unshift(() => h.close(0));
@@ -122,7 +126,10 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
       closers.unshift(() => h.close());
     } else {
       if (!letta) throw new Error(`Letta is needed for the letta design: ${backend.missing.letta ?? ''}`);
-      lettaClient = createLettaClient({ baseURL: letta.baseURL, ...(letta.apiKey !== undefined ? { apiKey: letta.apiKey } : {}) }, 120_000);
+      lettaClient = createLettaClient(
+        { baseURL: letta.baseURL, ...(letta.apiKey !== undefined ? { apiKey: letta.apiKey } : {}) },
+        120_000,
+      );
       lettaAgentId = (await lettaClient.agents.create(callerAgentTemplate(o.identity, letta.agentModel))).id;
       if (backend.mode === 'live') {
         const c = lettaClient;
@@ -131,7 +138,8 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
       }
     }
 
-    const model = hybrid?.llm ?? createReplyLLM({ apiKey: openai.apiKey, baseURL: openai.baseURL, model: openai.model });
+    const model =
+      hybrid?.llm ?? createReplyLLM({ apiKey: openai.apiKey, baseURL: openai.baseURL, model: openai.model });
     const built = createVoiceSession({
       llm: model,
       vad: o.vad,
@@ -199,7 +207,9 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
         const seg = segAt >= 0 ? call.speaker.segments[segAt] : undefined;
         if (segAt >= 0) used.add(segAt);
         const firstAudioAt = seg?.startedAt ?? null;
-        const node = nodeCalls.filter((c) => c.startAt > spoken.startedAt && (firstAudioAt === null || c.startAt < firstAudioAt)).at(-1);
+        const node = nodeCalls
+          .filter((c) => c.startAt > spoken.startedAt && (firstAudioAt === null || c.startAt < firstAudioAt))
+          .at(-1);
         const final = finals.find((at) => at > spoken.startedAt);
         const user = users.find((u) => u.at > spoken.startedAt);
         const rel = (at: number | null | undefined) => (typeof at === 'number' ? at - speechEndAt : null);
@@ -236,7 +246,14 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
           llmTtftMs: null,
           ttsTtfbMs: null,
           frameworkE2eMs: null,
-          waterfall: { finalTranscriptMs: null, endOfTurnMs: null, llmStartMs: null, llmFirstTokenMs: null, ttsTtfbMs: null, firstAudioMs: null },
+          waterfall: {
+            finalTranscriptMs: null,
+            endOfTurnMs: null,
+            llmStartMs: null,
+            llmFirstTokenMs: null,
+            ttsTtfbMs: null,
+            firstAudioMs: null,
+          },
           error: errorText(err),
         };
       }

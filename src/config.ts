@@ -45,7 +45,10 @@ export const settings = {
     requiredFor: ['worker', 'token'],
   },
   LIVEKIT_AGENT_NAME: {
-    schema: z.string().regex(/^[\w.-]+$/, 'letters, digits, "-", "_" and "." only').optional(),
+    schema: z
+      .string()
+      .regex(/^[\w.-]+$/, 'letters, digits, "-", "_" and "." only')
+      .optional(),
     doc: 'Agent name for explicit dispatch. Unset: the worker is dispatched automatically to every new room.',
   },
   OPENAI_API_KEY: { schema: optionalSecret, doc: 'OpenAI API key.', secret: true, requiredFor: ['worker'] },
@@ -71,7 +74,11 @@ export const settings = {
     schema: z.string().min(1).default('bIHbv24MWmeRgasZH58o'),
     doc: 'ElevenLabs voice id.',
   },
-  LETTA_API_KEY: { schema: optionalSecret, doc: 'Letta API key. Unset with LETTA_BASE_URL unset: no memory.', secret: true },
+  LETTA_API_KEY: {
+    schema: optionalSecret,
+    doc: 'Letta API key. Unset with LETTA_BASE_URL unset: no memory.',
+    secret: true,
+  },
   LETTA_BASE_URL: {
     schema: url(['http:', 'https:']).optional(),
     doc: 'Letta API base URL, e.g. https://api.letta.com. Unset (and no LETTA_API_KEY): the agent runs without memory.',
@@ -79,7 +86,10 @@ export const settings = {
   LETTA_AGENT_ID: {
     schema: z
       .string()
-      .regex(/^agent-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'must look like agent-<uuid4>')
+      .regex(
+        /^agent-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        'must look like agent-<uuid4>',
+      )
       .optional(),
     doc: 'One Letta agent shared by every caller. Unset: one Letta agent per caller, created on first visit.',
   },
@@ -88,7 +98,10 @@ export const settings = {
     doc: 'How finished turns reach Letta: messages (the agent files them into memory), archival (passages, no LLM step) or capture.',
   },
   LETTA_AGENT_MODEL: {
-    schema: z.string().regex(/^[^/\s]+\/\S+$/, 'must be a provider/model handle such as openai/gpt-4.1-mini').default('openai/gpt-4.1-mini'),
+    schema: z
+      .string()
+      .regex(/^[^/\s]+\/\S+$/, 'must be a provider/model handle such as openai/gpt-4.1-mini')
+      .default('openai/gpt-4.1-mini'),
     doc: 'Model of the per-caller Letta agents created on first visit.',
   },
   LETTA_MEMORY_BUDGET_MS: {
@@ -100,7 +113,9 @@ export const settings = {
     doc: 'Upper bound on the memory section of the system prompt, in characters.',
   },
   LETTA_SHUTDOWN_FLUSH_MS: {
-    schema: positiveInt.max(55_000, 'must leave room inside the 60 s a job gets to shut down (at most 55000)').default(45000),
+    schema: positiveInt
+      .max(55_000, 'must leave room inside the 60 s a job gets to shut down (at most 55000)')
+      .default(45000),
     doc: 'How long a finished job waits for pending memory writes (the job has 60 s to shut down; the rest stays journaled).',
   },
   MEMORY_JOURNAL_DIR: {

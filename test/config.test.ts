@@ -86,7 +86,10 @@ describe('configuration', () => {
 
   it('lists every setting in the README configuration table', () => {
     const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
-    const table = readme.slice(readme.indexOf('<!-- config-table:start -->'), readme.indexOf('<!-- config-table:end -->'));
+    const table = readme.slice(
+      readme.indexOf('<!-- config-table:start -->'),
+      readme.indexOf('<!-- config-table:end -->'),
+    );
     const names = [...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
     expect(names.sort()).toEqual(Object.keys(settings).sort());
   });

@@ -40,7 +40,10 @@ export async function startRoomlessCall(opts: {
 
   const nextTurn = (index: number, timeoutMs = 30_000) =>
     new Promise<TurnLatency>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no assistant turn #${index} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no assistant turn #${index} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const check = () => {
         const t = turns[index];
         if (t) {

@@ -31,8 +31,7 @@ interface Word {
 
 export class SimulatedSpeaker extends voice.AudioOutput {
   readonly segments: PlayedSegment[] = [];
-  #current: { startedAt: number; playheadEnd: number; durationMs: number; words: Word[]; frames: number } | null =
-    null;
+  #current: { startedAt: number; playheadEnd: number; durationMs: number; words: Word[]; frames: number } | null = null;
   #finishTimer: NodeJS.Timeout | undefined;
 
   constructor(sampleRate = 24000) {

@@ -28,9 +28,13 @@ function axis(x0: number, width: number, y: number, max: number, step: number, l
   for (let v = 0; v <= max + 1e-9; v += step) {
     const x = x0 + (v / max) * width;
     parts.push(`<line x1="${f1(x)}" y1="${y}" x2="${f1(x)}" y2="${y + 4}" stroke="#888"/>`);
-    parts.push(`<text x="${f1(x)}" y="${y + 16}" font-size="10" text-anchor="middle" fill="#444">${Math.round(v)}</text>`);
+    parts.push(
+      `<text x="${f1(x)}" y="${y + 16}" font-size="10" text-anchor="middle" fill="#444">${Math.round(v)}</text>`,
+    );
   }
-  parts.push(`<text x="${x0 + width / 2}" y="${y + 30}" font-size="11" text-anchor="middle" fill="#222">${esc(label)}</text>`);
+  parts.push(
+    `<text x="${x0 + width / 2}" y="${y + 30}" font-size="11" text-anchor="middle" fill="#222">${esc(label)}</text>`,
+  );
   return parts.join('');
 }
 
@@ -69,17 +73,31 @@ export function chunkTimeline(paths: readonly LlmPathResult[], turnsPerPath = 10
     const groupTop = y;
     for (const t of turns) {
       const cy = y + rowH / 2;
-      body.push(`<line x1="${label}" y1="${cy}" x2="${x(t.totalMs ?? 0)}" y2="${cy}" stroke="${color}" stroke-opacity="0.25"/>`);
-      for (const a of t.arrivals) body.push(`<circle cx="${x(a.atMs)}" cy="${cy}" r="2.6" fill="${color}" fill-opacity="0.8"/>`);
+      body.push(
+        `<line x1="${label}" y1="${cy}" x2="${x(t.totalMs ?? 0)}" y2="${cy}" stroke="${color}" stroke-opacity="0.25"/>`,
+      );
+      for (const a of t.arrivals)
+        body.push(`<circle cx="${x(a.atMs)}" cy="${cy}" r="2.6" fill="${color}" fill-opacity="0.8"/>`);
       y += rowH;
     }
-    body.push(`<text x="${label - 8}" y="${(groupTop + y) / 2 + 4}" font-size="12" text-anchor="end" fill="${color}">${esc(path.path)}</text>`);
-    body.push(`<text x="${label - 8}" y="${(groupTop + y) / 2 + 16}" font-size="9" text-anchor="end" fill="#666">${esc(path.verdict.kind)}</text>`);
+    body.push(
+      `<text x="${label - 8}" y="${(groupTop + y) / 2 + 4}" font-size="12" text-anchor="end" fill="${color}">${esc(path.path)}</text>`,
+    );
+    body.push(
+      `<text x="${label - 8}" y="${(groupTop + y) / 2 + 16}" font-size="9" text-anchor="end" fill="#666">${esc(path.verdict.kind)}</text>`,
+    );
     y += 8;
   });
   const bottom = y;
   const g = grid(label, plot, top, bottom, max, step);
-  return svg(width, bottom + 40, g + body.join('') + axis(label, plot, bottom, max, step, 'ms after the request was sent (each dot: one piece of reply text)'), 'chunk arrival timeline per path');
+  return svg(
+    width,
+    bottom + 40,
+    g +
+      body.join('') +
+      axis(label, plot, bottom, max, step, 'ms after the request was sent (each dot: one piece of reply text)'),
+    'chunk arrival timeline per path',
+  );
 }
 
 export interface Series {
@@ -108,13 +126,26 @@ export function distribution(series: readonly Series[], unit = 'ms'): string {
     });
     const st = summarize(s.values);
     if (st) {
-      body.push(`<line x1="${x(st.median)}" y1="${y0 + 4}" x2="${x(st.median)}" y2="${y0 + rowH - 4}" stroke="#111" stroke-width="3"/>`);
-      body.push(`<line x1="${x(st.p95)}" y1="${y0 + 6}" x2="${x(st.p95)}" y2="${y0 + rowH - 6}" stroke="#111" stroke-width="1"/>`);
+      body.push(
+        `<line x1="${x(st.median)}" y1="${y0 + 4}" x2="${x(st.median)}" y2="${y0 + rowH - 4}" stroke="#111" stroke-width="3"/>`,
+      );
+      body.push(
+        `<line x1="${x(st.p95)}" y1="${y0 + 6}" x2="${x(st.p95)}" y2="${y0 + rowH - 6}" stroke="#111" stroke-width="1"/>`,
+      );
     }
-    body.push(`<text x="${label - 8}" y="${y0 + rowH / 2 + 4}" font-size="12" text-anchor="end" fill="${color}">${esc(s.label)}</text>`);
+    body.push(
+      `<text x="${label - 8}" y="${y0 + rowH / 2 + 4}" font-size="12" text-anchor="end" fill="${color}">${esc(s.label)}</text>`,
+    );
   });
   const bottom = top + series.length * rowH;
-  return svg(width, bottom + 40, grid(label, plot, top, bottom, max, step) + body.join('') + axis(label, plot, bottom, max, step, `${unit} (thick line: median, thin line: p95)`), 'latency distribution');
+  return svg(
+    width,
+    bottom + 40,
+    grid(label, plot, top, bottom, max, step) +
+      body.join('') +
+      axis(label, plot, bottom, max, step, `${unit} (thick line: median, thin line: p95)`),
+    'latency distribution',
+  );
 }
 
 const stageColors = { stt: '#7f8c8d', eot: '#bdc3c7', llm: '#2471a3', tts: '#e67e22', audio: '#c0392b' };
@@ -129,7 +160,10 @@ export function waterfall(designs: readonly VoiceDesignResult[]): string {
   const plot = width - label - 20;
   const rowH = 22;
   const turns = designs.flatMap((d) => d.turns.filter((t) => !t.error).map((t) => ({ design: d.design, t })));
-  const maxAt = Math.max(1, ...turns.map(({ t }) => Math.max(t.waterfall.firstAudioMs ?? 0, t.waterfall.llmFirstTokenMs ?? 0)));
+  const maxAt = Math.max(
+    1,
+    ...turns.map(({ t }) => Math.max(t.waterfall.firstAudioMs ?? 0, t.waterfall.llmFirstTokenMs ?? 0)),
+  );
   const { max, step } = niceScale(maxAt);
   const x = (v: number) => Number(f1(label + (Math.max(0, v) / max) * plot));
   const bar = (from: number | null, to: number | null, y: number, h: number, color: string, title: string): string => {
@@ -155,21 +189,36 @@ export function waterfall(designs: readonly VoiceDesignResult[]): string {
       lx = 10;
       ly += 16;
     }
-    body.push(`<rect x="${lx}" y="${ly}" width="10" height="10" fill="${color}"/><text x="${lx + 14}" y="${ly + 9}" font-size="11" fill="#222">${esc(text)}</text>`);
+    body.push(
+      `<rect x="${lx}" y="${ly}" width="10" height="10" fill="${color}"/><text x="${lx + 14}" y="${ly + 9}" font-size="11" fill="#222">${esc(text)}</text>`,
+    );
     lx += w;
   }
   const top = ly + 26;
   turns.forEach(({ design, t }, i) => {
     const y = top + i * rowH;
     const w = t.waterfall;
-    body.push(`<text x="${label - 8}" y="${y + 14}" font-size="11" text-anchor="end" fill="#222">${esc(`${design === 'letta' ? 'Letta' : 'hybrid'} · ${t.fixture.replace(/\.wav$/, '')}`)}</text>`);
+    body.push(
+      `<text x="${label - 8}" y="${y + 14}" font-size="11" text-anchor="end" fill="#222">${esc(`${design === 'letta' ? 'Letta' : 'hybrid'} · ${t.fixture.replace(/\.wav$/, '')}`)}</text>`,
+    );
     body.push(bar(0, w.finalTranscriptMs, y + 2, 5, stageColors.stt, 'final transcript'));
     body.push(bar(w.finalTranscriptMs, w.endOfTurnMs, y + 2, 5, stageColors.eot, 'end of turn'));
     body.push(bar(w.llmStartMs, w.llmFirstTokenMs, y + 8, 5, stageColors.llm, 'llm node TTFT'));
     const audio = w.firstAudioMs;
-    if (audio !== null && w.ttsTtfbMs !== null) body.push(bar(audio - w.ttsTtfbMs, audio, y + 14, 5, stageColors.tts, 'TTS TTFB'));
-    if (audio !== null) body.push(`<line x1="${x(audio)}" y1="${y}" x2="${x(audio)}" y2="${y + rowH - 2}" stroke="${stageColors.audio}" stroke-width="2"><title>first audio: ${Math.round(audio)} ms</title></line>`);
+    if (audio !== null && w.ttsTtfbMs !== null)
+      body.push(bar(audio - w.ttsTtfbMs, audio, y + 14, 5, stageColors.tts, 'TTS TTFB'));
+    if (audio !== null)
+      body.push(
+        `<line x1="${x(audio)}" y1="${y}" x2="${x(audio)}" y2="${y + rowH - 2}" stroke="${stageColors.audio}" stroke-width="2"><title>first audio: ${Math.round(audio)} ms</title></line>`,
+      );
   });
   const bottom = top + turns.length * rowH + 4;
-  return svg(width, bottom + 40, grid(label, plot, top, bottom, max, step) + body.join('') + axis(label, plot, bottom, max, step, 'ms after the caller stopped speaking'), 'per-turn stage waterfall');
+  return svg(
+    width,
+    bottom + 40,
+    grid(label, plot, top, bottom, max, step) +
+      body.join('') +
+      axis(label, plot, bottom, max, step, 'ms after the caller stopped speaking'),
+    'per-turn stage waterfall',
+  );
 }

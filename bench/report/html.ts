@@ -6,7 +6,9 @@ import { type Table, headline, reportTables } from './tables.ts';
 
 function tableHtml(t: Table): string {
   const head = t.columns.map((c, i) => `<th class="${t.align[i] ?? 'l'}">${esc(c)}</th>`).join('');
-  const rows = t.rows.map((r) => `<tr>${r.map((c, i) => `<td class="${t.align[i] ?? 'l'}">${esc(c)}</td>`).join('')}</tr>`).join('\n');
+  const rows = t.rows
+    .map((r) => `<tr>${r.map((c, i) => `<td class="${t.align[i] ?? 'l'}">${esc(c)}</td>`).join('')}</tr>`)
+    .join('\n');
   const notes = t.notes.length ? `<ul>${t.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
   return `<h2>${esc(t.title)}</h2>\n<table><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>${notes}`;
 }
@@ -28,7 +30,12 @@ export function renderHtml(r: BenchResults): string {
       figure(
         'Time to first token per path (ms).',
         'Every turn as a dot.',
-        distribution(s.llm.paths.map((p) => ({ label: p.path, values: p.turns.flatMap((t) => (t.ttftMs === null || t.error ? [] : [t.ttftMs])) }))),
+        distribution(
+          s.llm.paths.map((p) => ({
+            label: p.path,
+            values: p.turns.flatMap((t) => (t.ttftMs === null || t.error ? [] : [t.ttftMs])),
+          })),
+        ),
       ),
     );
   }
@@ -37,22 +44,37 @@ export function renderHtml(r: BenchResults): string {
       figure(
         'End to end per design (ms).',
         'Caller stopped speaking (recording) → first agent audio played.',
-        distribution(s.voice.designs.map((d) => ({ label: d.design === 'letta' ? 'Letta in the path' : 'hybrid', values: d.turns.flatMap((t) => (t.e2eMs === null ? [] : [t.e2eMs])) }))),
+        distribution(
+          s.voice.designs.map((d) => ({
+            label: d.design === 'letta' ? 'Letta in the path' : 'hybrid',
+            values: d.turns.flatMap((t) => (t.e2eMs === null ? [] : [t.e2eMs])),
+          })),
+        ),
       ),
-      figure('Per-turn stage waterfall.', 'Times from the moment the caller stopped speaking; hover a bar for its length.', waterfall(s.voice.designs)),
+      figure(
+        'Per-turn stage waterfall.',
+        'Times from the moment the caller stopped speaking; hover a bar for its length.',
+        waterfall(s.voice.designs),
+      ),
     );
   }
   if (s.memory) {
     const series = [{ label: 'healthy', values: s.memory.healthy.lagSamplesMs }];
     if (s.memory.faults.ran) series.push({ label: 'slowed, then down', values: s.memory.faults.phase.lagSamplesMs });
-    charts.push(figure('Memory lag (ms).', 'Turn finished → Letta acknowledged, every turn as a dot.', distribution(series)));
+    charts.push(
+      figure('Memory lag (ms).', 'Turn finished → Letta acknowledged, every turn as a dot.', distribution(series)),
+    );
   }
   if (s.load) {
     charts.push(
       figure(
         'Load: spoken-call end to end p95 per level (ms).',
         'One dot per level that ran audio.',
-        distribution(s.load.levels.filter((l) => l.audio.e2e).map((l) => ({ label: `${l.sessions} calls`, values: [l.audio.e2e?.p95 ?? 0] }))),
+        distribution(
+          s.load.levels
+            .filter((l) => l.audio.e2e)
+            .map((l) => ({ label: `${l.sessions} calls`, values: [l.audio.e2e?.p95 ?? 0] })),
+        ),
       ),
     );
   }

@@ -3,7 +3,13 @@
  * and as Markdown for the README. Everything is computed from a results file, never from a run
  * in progress, so `report` and `readme` show exactly what `run` printed.
  */
-import type { BenchResults, LlmPathResult, LoadScenarioResult, MemoryScenarioResult, VoiceScenarioResult } from '../results.ts';
+import type {
+  BenchResults,
+  LlmPathResult,
+  LoadScenarioResult,
+  MemoryScenarioResult,
+  VoiceScenarioResult,
+} from '../results.ts';
 import type { Summary } from '../stats.ts';
 
 export interface Table {
@@ -22,7 +28,8 @@ export function ms(v: number | null | undefined, signed = false): string {
   return signed && v > 0 ? `+${text}` : text;
 }
 
-const num = (v: number | null | undefined, digits = 0): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–');
+const num = (v: number | null | undefined, digits = 0): string =>
+  typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–';
 
 export function duration(msTotal: number): string {
   const s = Math.round(msTotal / 1000);
@@ -68,7 +75,11 @@ function llmTable(paths: LlmPathResult[], overhead: BenchResults['scenarios']['l
     num(p.ttftOverTotal?.median, 2),
     num(p.chunks?.median),
     med(p.spread),
-    p.errors > 0 ? `${p.verdict.kind} (${p.errors} errors)` : p.verdict.kind === 'buffered' ? 'BUFFERED' : p.verdict.kind,
+    p.errors > 0
+      ? `${p.verdict.kind} (${p.errors} errors)`
+      : p.verdict.kind === 'buffered'
+        ? 'BUFFERED'
+        : p.verdict.kind,
   ]);
   const notes: string[] = [];
   const o = overhead?.hybridOverhead;
@@ -89,7 +100,22 @@ function llmTable(paths: LlmPathResult[], overhead: BenchResults['scenarios']['l
   notes.push(...(overhead?.notes ?? []));
   return {
     title: 'LLM: time to first token and total per path (ms)',
-    columns: ['path', 'turns', 'TTFT med', 'p95', 'p99', 'max', 'total med', 'p95', 'p99', 'max', 'TTFT/total', 'chunks', 'spread', 'verdict'],
+    columns: [
+      'path',
+      'turns',
+      'TTFT med',
+      'p95',
+      'p99',
+      'max',
+      'total med',
+      'p95',
+      'p99',
+      'max',
+      'TTFT/total',
+      'chunks',
+      'spread',
+      'verdict',
+    ],
     align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     rows,
     notes,
@@ -129,7 +155,18 @@ function voiceTable(v: VoiceScenarioResult): Table {
   notes.push(...v.notes);
   return {
     title: 'Voice: caller stopped speaking → first agent audio played (ms)',
-    columns: ['design', 'turns', 'e2e med', 'e2e p95', 'transcript med', 'end of turn med', 'llm TTFT med', 'llm TTFT p95', 'TTS TTFB med', 'framework e2e med'],
+    columns: [
+      'design',
+      'turns',
+      'e2e med',
+      'e2e p95',
+      'transcript med',
+      'end of turn med',
+      'llm TTFT med',
+      'llm TTFT p95',
+      'TTS TTFB med',
+      'framework e2e med',
+    ],
     align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     rows,
     notes,
@@ -138,7 +175,18 @@ function voiceTable(v: VoiceScenarioResult): Table {
 
 function memoryTable(m: MemoryScenarioResult): Table {
   const rows: string[][] = [
-    ['healthy', String(m.healthy.turns), med(m.healthy.ttft), p95(m.healthy.ttft), med(m.healthy.lag), p95(m.healthy.lag), ms(m.healthy.drainMs), String(m.healthy.retries), '–', '–'],
+    [
+      'healthy',
+      String(m.healthy.turns),
+      med(m.healthy.ttft),
+      p95(m.healthy.ttft),
+      med(m.healthy.lag),
+      p95(m.healthy.lag),
+      ms(m.healthy.drainMs),
+      String(m.healthy.retries),
+      '–',
+      '–',
+    ],
   ];
   const notes: string[] = [];
   if (m.faults.ran) {
@@ -195,10 +243,22 @@ function loadTable(l: LoadScenarioResult): Table {
     'memory per call = growth of peak RSS / heap during the level, divided by its calls (low levels include one-time allocations)',
     ...l.notes,
   ];
-  for (const v of l.levels) if (!v.audio.ran && v.audio.reason) notes.push(`${v.sessions} spoken calls: ${v.audio.reason}`);
+  for (const v of l.levels)
+    if (!v.audio.ran && v.audio.reason) notes.push(`${v.sessions} spoken calls: ${v.audio.reason}`);
   return {
     title: 'Load: concurrent calls in one worker process (ms, MB)',
-    columns: ['calls', 'text TTFT med', 'overhead med', 'overhead p95', 'spoken turns', 'e2e med', 'e2e p95', 'RSS/call', 'heap/call', 'holds'],
+    columns: [
+      'calls',
+      'text TTFT med',
+      'overhead med',
+      'overhead p95',
+      'spoken turns',
+      'e2e med',
+      'e2e p95',
+      'RSS/call',
+      'heap/call',
+      'holds',
+    ],
     align: ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     rows,
     notes,
@@ -222,11 +282,22 @@ export function readmeTables(r: BenchResults): Table[] {
   if (s.llm) {
     const t = llmTable(s.llm.paths, s.llm);
     const notes = t.notes.filter((n) => n.startsWith('hybrid overhead') || n.startsWith('measurement check'));
-    out.push({ ...pick(t, ['path', 'TTFT med', 'p95', 'total med', 'TTFT/total', 'verdict'], [0, 2, 3, 6, 10, 13]), notes });
+    out.push({
+      ...pick(t, ['path', 'TTFT med', 'p95', 'total med', 'TTFT/total', 'verdict'], [0, 2, 3, 6, 10, 13]),
+      notes,
+    });
   }
-  if (s.voice) out.push(pick(voiceTable(s.voice), ['design', 'e2e med', 'e2e p95', 'transcript med', 'end of turn med', 'llm TTFT med', 'TTS TTFB med'], [0, 2, 3, 4, 5, 6, 8]));
+  if (s.voice)
+    out.push(
+      pick(
+        voiceTable(s.voice),
+        ['design', 'e2e med', 'e2e p95', 'transcript med', 'end of turn med', 'llm TTFT med', 'TTS TTFB med'],
+        [0, 2, 3, 4, 5, 6, 8],
+      ),
+    );
   if (s.memory) out.push(memoryTable(s.memory));
-  if (s.load) out.push(pick(loadTable(s.load), ['calls', 'overhead p95', 'e2e p95', 'RSS/call', 'holds'], [0, 3, 6, 7, 9]));
+  if (s.load)
+    out.push(pick(loadTable(s.load), ['calls', 'overhead p95', 'e2e p95', 'RSS/call', 'holds'], [0, 3, 6, 7, 9]));
   return out.map((t) => ({ ...t, notes: t.notes.slice(0, 3) }));
 }
 
@@ -242,9 +313,20 @@ function pick(t: Table, columns: string[], idx: number[]): Table {
 
 export function renderText(t: Table): string {
   const widths = t.columns.map((c, i) => Math.max(c.length, ...t.rows.map((r) => (r[i] ?? '').length)));
-  const cell = (text: string, i: number) => ((t.align[i] ?? 'l') === 'r' ? text.padStart(widths[i] ?? 0) : text.padEnd(widths[i] ?? 0));
-  const line = (cells: string[]) => cells.map((c, i) => cell(c, i)).join('  ').trimEnd();
-  return [t.title, line(t.columns), widths.map((w) => '-'.repeat(w)).join('  '), ...t.rows.map(line), ...t.notes.map((n) => `  · ${n}`)].join('\n');
+  const cell = (text: string, i: number) =>
+    (t.align[i] ?? 'l') === 'r' ? text.padStart(widths[i] ?? 0) : text.padEnd(widths[i] ?? 0);
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => cell(c, i))
+      .join('  ')
+      .trimEnd();
+  return [
+    t.title,
+    line(t.columns),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...t.rows.map(line),
+    ...t.notes.map((n) => `  · ${n}`),
+  ].join('\n');
 }
 
 const mdEscape = (s: string) => s.replaceAll('|', '\\|');
@@ -253,7 +335,14 @@ export function renderMarkdown(t: Table): string {
   const head = `| ${t.columns.map(mdEscape).join(' | ')} |`;
   const rule = `|${t.align.map((a) => (a === 'r' ? '---:' : ':---')).join('|')}|`;
   const rows = t.rows.map((r) => `| ${r.map(mdEscape).join(' | ')} |`);
-  return [`**${t.title}**`, '', head, rule, ...rows, ...(t.notes.length ? ['', ...t.notes.map((n) => `- ${n}`)] : [])].join('\n');
+  return [
+    `**${t.title}**`,
+    '',
+    head,
+    rule,
+    ...rows,
+    ...(t.notes.length ? ['', ...t.notes.map((n) => `- ${n}`)] : []),
+  ].join('\n');
 }
 
 /** The full terminal report. */

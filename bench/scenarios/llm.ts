@@ -29,7 +29,16 @@ import { lettaReply, openaiDirectReply } from '../paths.ts';
 import type { Progress } from '../progress.ts';
 import { promptAt } from '../prompts.ts';
 import type { LlmPathName, LlmPathResult, LlmScenarioResult, LlmTurnRecord, Overhead } from '../results.ts';
-import { type BufferingRule, defaultBufferingRule, pairedDifferences, ratio, spreadMs, summarize, verdictOf, wordCount } from '../stats.ts';
+import {
+  type BufferingRule,
+  defaultBufferingRule,
+  pairedDifferences,
+  ratio,
+  spreadMs,
+  summarize,
+  verdictOf,
+  wordCount,
+} from '../stats.ts';
 
 export interface LlmScenarioOptions {
   turns: number;
@@ -45,8 +54,10 @@ export const llmPathNames: readonly LlmPathName[] = ['letta-step', 'letta-tokens
 const how: Record<LlmPathName, string> = {
   'letta-step':
     'Letta agent, messages.create with streaming: true (step streaming, Letta default); TTFT = first assistant_message event',
-  'letta-tokens': 'Letta agent, messages.create with streaming: true, stream_tokens: true; TTFT = first assistant_message event',
-  hybrid: 'the product llm node (createAgent → llmNode) with memory from Letta in the prompt, background writes on; TTFT = first text chunk out of the node',
+  'letta-tokens':
+    'Letta agent, messages.create with streaming: true, stream_tokens: true; TTFT = first assistant_message event',
+  hybrid:
+    'the product llm node (createAgent → llmNode) with memory from Letta in the prompt, background writes on; TTFT = first text chunk out of the node',
   'openai-direct': 'bare openai SDK chat.completions stream; TTFT = first content delta',
 };
 
@@ -66,10 +77,26 @@ function record(m: Measured, lane: number, index: number, prompt: string): LlmTu
 }
 
 function failed(lane: number, index: number, prompt: string, err: unknown): LlmTurnRecord {
-  return { lane, index, prompt, startedAt: Date.now(), ttftMs: null, totalMs: null, arrivals: [], replyChars: 0, replyWords: 0, error: errorText(err) };
+  return {
+    lane,
+    index,
+    prompt,
+    startedAt: Date.now(),
+    ttftMs: null,
+    totalMs: null,
+    arrivals: [],
+    replyChars: 0,
+    replyWords: 0,
+    error: errorText(err),
+  };
 }
 
-export function summarizePath(path: LlmPathName, lanes: number, turns: LlmTurnRecord[], rule: BufferingRule = defaultBufferingRule): LlmPathResult {
+export function summarizePath(
+  path: LlmPathName,
+  lanes: number,
+  turns: LlmTurnRecord[],
+  rule: BufferingRule = defaultBufferingRule,
+): LlmPathResult {
   const sorted = [...turns].sort((a, b) => a.index - b.index);
   const ok = sorted.filter((t) => !t.error);
   return {
@@ -82,8 +109,17 @@ export function summarizePath(path: LlmPathName, lanes: number, turns: LlmTurnRe
     ttftOverTotal: summarize(ok.map((t) => ratio(t.ttftMs, t.totalMs))),
     chunks: summarize(ok.map((t) => t.arrivals.length)),
     spread: summarize(ok.map((t) => spreadMs(t.arrivals))),
-    verdict: verdictOf(ok.map((t) => ({ arrivals: t.arrivals, words: t.replyWords })), rule),
-    vsStandIn: summarize(ok.map((t) => (t.server?.firstSentAt == null || t.ttftMs === null ? null : t.ttftMs - (t.server.firstSentAt - t.server.receivedAt)))),
+    verdict: verdictOf(
+      ok.map((t) => ({ arrivals: t.arrivals, words: t.replyWords })),
+      rule,
+    ),
+    vsStandIn: summarize(
+      ok.map((t) =>
+        t.server?.firstSentAt == null || t.ttftMs === null
+          ? null
+          : t.ttftMs - (t.server.firstSentAt - t.server.receivedAt),
+      ),
+    ),
     errors: turns.length - ok.length,
   };
 }
@@ -97,14 +133,21 @@ export function overheadOf(hybrid: LlmPathResult, direct: LlmPathResult): Overhe
   };
   const diffs = summarize(pairedDifferences(byIndex(direct), byIndex(hybrid)));
   if (!diffs) return null;
-  return { pairs: diffs.n, medianMs: diffs.median, p95Ms: diffs.p95, ratio: ratio(hybrid.ttft?.median, direct.ttft?.median) };
+  return {
+    pairs: diffs.n,
+    medianMs: diffs.median,
+    p95Ms: diffs.p95,
+    ratio: ratio(hybrid.ttft?.median, direct.ttft?.median),
+  };
 }
 
 type ServerRecord = NonNullable<LlmTurnRecord['server']>;
 
 /** The OpenAI stand-in's chat completions, in arrival order: when each arrived and sent its first text. */
 function openaiRecords(requests: OpenAIRequestLogEntry[]): ServerRecord[] {
-  return requests.filter((r) => r.path === '/v1/chat/completions').map((r) => ({ receivedAt: r.at, firstSentAt: r.firstDeltaAt }));
+  return requests
+    .filter((r) => r.path === '/v1/chat/completions')
+    .map((r) => ({ receivedAt: r.at, firstSentAt: r.firstDeltaAt }));
 }
 
 /** The Letta stand-in's message requests, in arrival order, with the send time of the first assistant_message event. */
@@ -146,13 +189,20 @@ async function runLettaLane(
   let agentId: string | undefined;
   try {
     endpoint = await backend.letta(backend.seed + 1000 * (lane + 1));
-    letta = createLettaClient({ baseURL: endpoint.baseURL, ...(endpoint.apiKey !== undefined ? { apiKey: endpoint.apiKey } : {}) }, 120_000);
+    letta = createLettaClient(
+      { baseURL: endpoint.baseURL, ...(endpoint.apiKey !== undefined ? { apiKey: endpoint.apiKey } : {}) },
+      120_000,
+    );
     const client = letta;
-    const agent = await client.agents.create(callerAgentTemplate(`bench-${path}-${lane}-${Date.now()}`, endpoint.agentModel));
+    const agent = await client.agents.create(
+      callerAgentTemplate(`bench-${path}-${lane}-${Date.now()}`, endpoint.agentModel),
+    );
     agentId = agent.id;
     for (const i of indices) {
       const prompt = promptAt(i);
-      const m = await measureText(() => lettaReply(client, agent.id, prompt, { streamTokens: path === 'letta-tokens' }));
+      const m = await measureText(() =>
+        lettaReply(client, agent.id, prompt, { streamTokens: path === 'letta-tokens' }),
+      );
       out.push(record(m, lane, i, prompt));
       progress.tick();
     }
@@ -164,7 +214,8 @@ async function runLettaLane(
     }
   } finally {
     // A live server keeps what the bench created unless it is removed.
-    if (backend.mode === 'live' && letta && agentId !== undefined) await letta.agents.delete(agentId).catch(() => undefined);
+    if (backend.mode === 'live' && letta && agentId !== undefined)
+      await letta.agents.delete(agentId).catch(() => undefined);
     await endpoint?.close();
   }
   return out;
@@ -201,7 +252,13 @@ async function runDirectAndHybrid(
       else notes.push(`hybrid ran without memory: ${backend.missing.letta ?? ''}`);
       const host = openMemoryHost({ config: backend.config, letta, journalDir, logger: o.logger });
       opened.unshift({ close: () => host.close(0) });
-      h = await openHybrid({ openai: openaiEndpoint, host, identity: `bench-llm-${Date.now()}`, logger: o.logger, config: backend.config });
+      h = await openHybrid({
+        openai: openaiEndpoint,
+        host,
+        identity: `bench-llm-${Date.now()}`,
+        logger: o.logger,
+        config: backend.config,
+      });
       opened.unshift(h);
     }
     const history: ChatCompletionMessageParam[] = [{ role: 'system', content: defaultInstructions }];
@@ -233,7 +290,11 @@ async function runDirectAndHybrid(
   return { direct, hybrid, notes };
 }
 
-export async function runLlmScenario(backend: Backend, o: LlmScenarioOptions, progress: Progress): Promise<LlmScenarioResult> {
+export async function runLlmScenario(
+  backend: Backend,
+  o: LlmScenarioOptions,
+  progress: Progress,
+): Promise<LlmScenarioResult> {
   const rule = o.rule ?? defaultBufferingRule;
   const notes: string[] = [];
   const lettaPaths = (['letta-step', 'letta-tokens'] as const).filter((p) => o.paths.includes(p));
@@ -242,11 +303,17 @@ export async function runLlmScenario(backend: Backend, o: LlmScenarioOptions, pr
   }
   const runLetta = backend.missing.letta === null ? lettaPaths : [];
   const lanes = Math.max(1, Math.min(o.lettaLanes, o.turns));
-  progress.plan(o.turns * (runLetta.length + (o.paths.includes('hybrid') ? 1 : 0) + (o.paths.includes('openai-direct') ? 1 : 0)));
+  progress.plan(
+    o.turns * (runLetta.length + (o.paths.includes('hybrid') ? 1 : 0) + (o.paths.includes('openai-direct') ? 1 : 0)),
+  );
   progress.phase(`llm: ${[...runLetta, ...o.paths.filter((p) => p === 'hybrid' || p === 'openai-direct')].join(', ')}`);
 
   const letta = runLetta.map(async (path) => {
-    const perLane = await Promise.all(Array.from({ length: lanes }, (_, lane) => runLettaLane(backend, path, lane, laneTurns(o.turns, lanes, lane), progress)));
+    const perLane = await Promise.all(
+      Array.from({ length: lanes }, (_, lane) =>
+        runLettaLane(backend, path, lane, laneTurns(o.turns, lanes, lane), progress),
+      ),
+    );
     return summarizePath(path, lanes, perLane.flat(), rule);
   });
   const pair = runDirectAndHybrid(backend, o, progress);

@@ -78,7 +78,14 @@ function serverTtft(openai: OpenAIEndpoint, text: string): number | null {
   return entry.firstDeltaAt - entry.at;
 }
 
-async function textPhase(backend: Backend, n: number, level: number, o: LoadScenarioOptions, shared: { openai: OpenAIEndpoint; host: ReturnType<typeof openMemoryHost> }, progress: Progress) {
+async function textPhase(
+  backend: Backend,
+  n: number,
+  level: number,
+  o: LoadScenarioOptions,
+  shared: { openai: OpenAIEndpoint; host: ReturnType<typeof openMemoryHost> },
+  progress: Progress,
+) {
   const ttfts: number[] = [];
   const overheads: number[] = [];
   let errors = 0;
@@ -86,7 +93,13 @@ async function textPhase(backend: Backend, n: number, level: number, o: LoadScen
   await Promise.all(
     Array.from({ length: n }, async (_, s) => {
       try {
-        const h = await openHybrid({ openai: shared.openai, host: shared.host, identity: `load-${level}-text-${s}`, logger: o.logger, config: backend.config });
+        const h = await openHybrid({
+          openai: shared.openai,
+          host: shared.host,
+          identity: `load-${level}-text-${s}`,
+          logger: o.logger,
+          config: backend.config,
+        });
         const ctx = llm.ChatContext.empty();
         ctx.addMessage({ role: 'system', content: defaultInstructions });
         try {
@@ -115,7 +128,15 @@ async function textPhase(backend: Backend, n: number, level: number, o: LoadScen
   return { turns, errors, ttft: summarize(ttfts), overhead: summarize(overheads) };
 }
 
-async function audioPhase(backend: Backend, n: number, level: number, o: LoadScenarioOptions, shared: { openai: OpenAIEndpoint; host: ReturnType<typeof openMemoryHost> }, journalDir: string, progress: Progress) {
+async function audioPhase(
+  backend: Backend,
+  n: number,
+  level: number,
+  o: LoadScenarioOptions,
+  shared: { openai: OpenAIEndpoint; host: ReturnType<typeof openMemoryHost> },
+  journalDir: string,
+  progress: Progress,
+) {
   const fixtures = pickFixtures(speechManifest(), o.audioTurns);
   const eleven = await backend.elevenlabs(backend.seed);
   const e2e: number[] = [];
@@ -159,7 +180,11 @@ async function audioPhase(backend: Backend, n: number, level: number, o: LoadSce
   return { ran: true, turns, errors, e2e: summarize(e2e) };
 }
 
-export async function runLoadScenario(backend: Backend, o: LoadScenarioOptions, progress: Progress): Promise<LoadScenarioResult> {
+export async function runLoadScenario(
+  backend: Backend,
+  o: LoadScenarioOptions,
+  progress: Progress,
+): Promise<LoadScenarioResult> {
   const levels: LoadLevelResult[] = [];
   let audioStopped: string | null = null;
   const notes: string[] = [
@@ -188,7 +213,8 @@ export async function runLoadScenario(backend: Backend, o: LoadScenarioOptions, 
       const peak = sampler.stop();
       const problems: string[] = [];
       if (text.errors + audio.errors > 0) problems.push(`${text.errors + audio.errors} turns failed`);
-      if (audio.e2e && audio.e2e.p95 > o.criteria.e2eP95MaxMs) problems.push(`e2e p95 ${Math.round(audio.e2e.p95)} ms > ${o.criteria.e2eP95MaxMs} ms`);
+      if (audio.e2e && audio.e2e.p95 > o.criteria.e2eP95MaxMs)
+        problems.push(`e2e p95 ${Math.round(audio.e2e.p95)} ms > ${o.criteria.e2eP95MaxMs} ms`);
       if (text.overhead && text.overhead.p95 > o.criteria.overheadP95MaxMs) {
         problems.push(`TTFT overhead p95 ${Math.round(text.overhead.p95)} ms > ${o.criteria.overheadP95MaxMs} ms`);
       }

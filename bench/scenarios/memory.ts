@@ -61,7 +61,11 @@ const tagged = (i: number) => `${promptAt(i)} [#${i}]`;
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content.map((p: unknown) => (typeof p === 'object' && p !== null && 'text' in p && typeof p.text === 'string' ? p.text : '')).join('\n');
+  return content
+    .map((p: unknown) =>
+      typeof p === 'object' && p !== null && 'text' in p && typeof p.text === 'string' ? p.text : '',
+    )
+    .join('\n');
 }
 
 /**
@@ -91,7 +95,14 @@ interface Collected {
   retries: number;
 }
 
-async function runTurns(h: Hybrid, ctx: llm.ChatContext, from: number, count: number, pauseMs: number, progress: Progress): Promise<(number | null)[]> {
+async function runTurns(
+  h: Hybrid,
+  ctx: llm.ChatContext,
+  from: number,
+  count: number,
+  pauseMs: number,
+  progress: Progress,
+): Promise<(number | null)[]> {
   const ttfts: (number | null)[] = [];
   for (let i = from; i < from + count; i++) {
     const m = await hybridTextTurn(h, ctx, tagged(i));
@@ -102,7 +113,11 @@ async function runTurns(h: Hybrid, ctx: llm.ChatContext, from: number, count: nu
   return ttfts;
 }
 
-export async function runMemoryScenario(backend: Backend, o: MemoryScenarioOptions, progress: Progress): Promise<MemoryScenarioResult> {
+export async function runMemoryScenario(
+  backend: Backend,
+  o: MemoryScenarioOptions,
+  progress: Progress,
+): Promise<MemoryScenarioResult> {
   const notes: string[] = [];
   const canFault = backend.mode === 'sim';
   const faultTurns = canFault ? o.slowedTurns + o.downTurns : 0;
@@ -156,7 +171,10 @@ export async function runMemoryScenario(backend: Backend, o: MemoryScenarioOptio
       return {
         writeMode: backend.config.letta.writeMode,
         healthy,
-        faults: { ran: false, reason: 'faults are injected into the Letta stand-in only; live Letta is never taken down' },
+        faults: {
+          ran: false,
+          reason: 'faults are injected into the Letta stand-in only; live Letta is never taken down',
+        },
         notes,
       };
     }
@@ -195,7 +213,9 @@ export async function runMemoryScenario(backend: Backend, o: MemoryScenarioOptio
       drainMs: faultDrain,
       retries: collected.retries - retriesAtFaults,
     };
-    notes.push(`lost and duplicates are counted in what the Letta stand-in stored, by a tag on each caller line (${backend.config.letta.writeMode} mode)`);
+    notes.push(
+      `lost and duplicates are counted in what the Letta stand-in stored, by a tag on each caller line (${backend.config.letta.writeMode} mode)`,
+    );
     return {
       writeMode: backend.config.letta.writeMode,
       healthy,

@@ -27,8 +27,10 @@ export interface VoiceScenarioOptions {
 export const voiceTargetMs = 1000;
 
 const how: Record<VoiceDesign, string> = {
-  letta: 'Letta in the path: the llm node sends each user turn to a Letta agent (streaming: true, step streaming) and speaks its assistant_message',
-  hybrid: 'the hybrid design: the product session (createVoiceSession) and llm node streaming from OpenAI, memory from Letta in the prompt, turns written to Letta in the background',
+  letta:
+    'Letta in the path: the llm node sends each user turn to a Letta agent (streaming: true, step streaming) and speaks its assistant_message',
+  hybrid:
+    'the hybrid design: the product session (createVoiceSession) and llm node streaming from OpenAI, memory from Letta in the prompt, turns written to Letta in the background',
 };
 
 export function summarizeDesign(design: VoiceDesign, turns: VoiceTurnRecord[]): VoiceDesignResult {
@@ -47,7 +49,11 @@ export function summarizeDesign(design: VoiceDesign, turns: VoiceTurnRecord[]): 
   };
 }
 
-export async function runVoiceScenario(backend: Backend, o: VoiceScenarioOptions, progress: Progress): Promise<VoiceScenarioResult> {
+export async function runVoiceScenario(
+  backend: Backend,
+  o: VoiceScenarioOptions,
+  progress: Progress,
+): Promise<VoiceScenarioResult> {
   const notes: string[] = [];
   const designs = o.designs.filter((d) => {
     if (d === 'letta' && backend.missing.letta !== null) {
@@ -79,7 +85,9 @@ export async function runVoiceScenario(backend: Backend, o: VoiceScenarioOptions
         return summarizeDesign(design, r.turns);
       }),
     );
-    notes.push(`${fixtures.length} turns per design (${fixtures.map((f) => f.file).join(', ')}); each turn waits for the reply to play out`);
+    notes.push(
+      `${fixtures.length} turns per design (${fixtures.map((f) => f.file).join(', ')}); each turn waits for the reply to play out`,
+    );
     return { turnsPerDesign: fixtures.length, designs: results, targetMs: voiceTargetMs, notes };
   } finally {
     rmSync(journalDir, { recursive: true, force: true });

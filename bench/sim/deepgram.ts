@@ -166,9 +166,11 @@ export async function startDeepgramStandIn(opts: DeepgramStandInOptions = {}): P
     entry.closedAt = entry.at;
     requests.push(entry);
     // Only live streaming is simulated; pre-recorded `POST /v1/listen` is not.
-    res.writeHead(404, { 'Content-Type': 'application/json' }).end(
-      JSON.stringify({ err_code: 'NOT_FOUND', err_msg: 'This stand-in serves only the live WebSocket /v1/listen.' }),
-    );
+    res
+      .writeHead(404, { 'Content-Type': 'application/json' })
+      .end(
+        JSON.stringify({ err_code: 'NOT_FOUND', err_msg: 'This stand-in serves only the live WebSocket /v1/listen.' }),
+      );
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -255,13 +257,15 @@ function checkRequest(req: IncomingMessage, url: URL, apiKey: string | undefined
   const model = q.get('model') ?? '';
   if (!model) return bad('A model is required (model=...).');
   // Raw PCM only: Deepgram would also sniff containerised audio, which the stand-in cannot decode.
-  if (q.get('encoding') !== 'linear16') return bad(`Unsupported encoding "${q.get('encoding') ?? ''}": this stand-in takes linear16.`);
+  if (q.get('encoding') !== 'linear16')
+    return bad(`Unsupported encoding "${q.get('encoding') ?? ''}": this stand-in takes linear16.`);
   const sampleRate = Number(q.get('sample_rate'));
   if (!Number.isInteger(sampleRate) || sampleRate < 8000 || sampleRate > 96000) {
     return bad('sample_rate must be an integer (Hz) when encoding is set.');
   }
   const channels = Number(q.get('channels') ?? '1');
-  if (!Number.isInteger(channels) || channels < 1 || channels > 8) return bad('channels must be an integer from 1 to 8.');
+  if (!Number.isInteger(channels) || channels < 1 || channels > 8)
+    return bad('channels must be an integer from 1 to 8.');
   const endpointingRaw = q.get('endpointing');
   let endpointing: number | false = 10;
   if (endpointingRaw === 'false') endpointing = false;
@@ -435,11 +439,14 @@ class Connection {
 
   #scheduleInterim(): void {
     clearTimeout(this.#interimTimer);
-    this.#interimTimer = setTimeout(() => {
-      if (!this.#current) return;
-      this.#sendInterim(this.#current);
-      this.#scheduleInterim();
-    }, Math.max(MIN_INTERIM_GAP_MS, this.#shared.interimMs()));
+    this.#interimTimer = setTimeout(
+      () => {
+        if (!this.#current) return;
+        this.#sendInterim(this.#current);
+        this.#scheduleInterim();
+      },
+      Math.max(MIN_INTERIM_GAP_MS, this.#shared.interimMs()),
+    );
   }
 
   #sendInterim(u: Utterance): void {
@@ -455,7 +462,12 @@ class Connection {
   }
 
   /** Speech is over at `endMs`; the final waits for the endpointing delay unless flushed. */
-  #endUtterance(endMs: number, endReceivedAt: number, endedBy: NonNullable<UtteranceRecord['endedBy']>, coverEndMs: number): void {
+  #endUtterance(
+    endMs: number,
+    endReceivedAt: number,
+    endedBy: NonNullable<UtteranceRecord['endedBy']>,
+    coverEndMs: number,
+  ): void {
     const u = this.#current;
     if (!u) return;
     this.#current = null;
@@ -523,7 +535,9 @@ class Connection {
   #sendFinal(u: Utterance, coverEndMs: number, fromFinalize: boolean): void {
     const endMs = u.record.speechEndAudioMs ?? coverEndMs;
     const words = this.#words(u.tokens, u.record.speechStartAudioMs, endMs);
-    const transcript = this.#params.formatted ? u.tokens.map((t) => t.punctuated).join(' ') : words.map((w) => w.word).join(' ');
+    const transcript = this.#params.formatted
+      ? u.tokens.map((t) => t.punctuated).join(' ')
+      : words.map((w) => w.word).join(' ');
     const msg = this.#results(words, coverEndMs, true, this.#params.endpointing !== false, fromFinalize, transcript);
     u.record.finalSentAt = this.#send(msg);
     u.record.fromFinalize = fromFinalize;
@@ -534,8 +548,17 @@ class Connection {
     }
   }
 
-  #results(words: Word[], coverEndMs: number, isFinal: boolean, speechFinal: boolean, fromFinalize = false, transcript?: string): Record<string, unknown> {
-    const text = transcript ?? (this.#params.formatted ? words.map((w) => w.punctuated_word).join(' ') : words.map((w) => w.word).join(' '));
+  #results(
+    words: Word[],
+    coverEndMs: number,
+    isFinal: boolean,
+    speechFinal: boolean,
+    fromFinalize = false,
+    transcript?: string,
+  ): Record<string, unknown> {
+    const text =
+      transcript ??
+      (this.#params.formatted ? words.map((w) => w.punctuated_word).join(' ') : words.map((w) => w.word).join(' '));
     const confidence = words.length ? round(words.reduce((a, w) => a + w.confidence, 0) / words.length, 8) : 0;
     return {
       type: 'Results',
@@ -561,7 +584,12 @@ class Connection {
       const start = startMs + (acc / total) * span;
       acc += w;
       const end = startMs + (acc / total) * span - Math.min(40, (w / total) * span * 0.1);
-      const word: Word = { word: t.word, start: sec(start), end: sec(end), confidence: round(this.#shared.confidence(), 8) };
+      const word: Word = {
+        word: t.word,
+        start: sec(start),
+        end: sec(end),
+        confidence: round(this.#shared.confidence(), 8),
+      };
       if (this.#params.formatted) word.punctuated_word = t.punctuated;
       return word;
     });
@@ -589,7 +617,10 @@ class Connection {
     clearTimeout(this.#inactivityTimer);
     this.#inactivityTimer = setTimeout(() => {
       this.#clearTimers();
-      this.#ws.close(1011, 'Deepgram did not receive audio data or a text message within the timeout window. See https://dpgr.am/net0001');
+      this.#ws.close(
+        1011,
+        'Deepgram did not receive audio data or a text message within the timeout window. See https://dpgr.am/net0001',
+      );
     }, INACTIVITY_CLOSE_MS);
   }
 
@@ -635,6 +666,9 @@ function round(x: number, digits: number): number {
 
 if (import.meta.main) {
   await serveFromCommandLine('deepgram', ['transcripts'], (common, extra) =>
-    startDeepgramStandIn({ ...common, ...(extra.transcripts !== undefined ? { transcripts: extra.transcripts.split('|') } : {}) }),
+    startDeepgramStandIn({
+      ...common,
+      ...(extra.transcripts !== undefined ? { transcripts: extra.transcripts.split('|') } : {}),
+    }),
   );
 }

@@ -288,7 +288,13 @@ export async function startElevenLabsStandIn(opts: ElevenLabsStandInOptions = {}
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const entry: RequestLogEntry = { at: nowMs(), method: 'WS', path: url.pathname, query: queryObject(url), status: 0 };
+    const entry: RequestLogEntry = {
+      at: nowMs(),
+      method: 'WS',
+      path: url.pathname,
+      query: queryObject(url),
+      status: 0,
+    };
     requests.push(entry);
     const reject = (status: number, code: string, message: string) => {
       entry.status = status;
@@ -568,7 +574,7 @@ export async function startElevenLabsStandIn(opts: ElevenLabsStandInOptions = {}
       res.write(chunk.pcm);
       entry.firstByteAt ??= at;
       (entry.chunks as AudioChunkRecord[]).push({ at, bytes: chunk.pcm.length });
-      target += (chunk.pcm.length / 2 / rate) * 1000 / rtf;
+      target += ((chunk.pcm.length / 2 / rate) * 1000) / rtf;
     }
     entry.endedAt = nowMs();
     res.end();

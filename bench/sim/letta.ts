@@ -28,7 +28,14 @@ import { HttpReply, InvalidJson, parseQuery, readBody } from './letta/http.ts';
 import { captureRoute, messageRoutes } from './letta/messages.ts';
 import type { Deps, Route } from './letta/routes.ts';
 import { baseRoutes, dispatch } from './letta/routes.ts';
-import type { AgentCreateParams, AgentRecord, AgentState, BlockResponse, LettaMessage, Passage } from './letta/store.ts';
+import type {
+  AgentCreateParams,
+  AgentRecord,
+  AgentState,
+  BlockResponse,
+  LettaMessage,
+  Passage,
+} from './letta/store.ts';
 import { LettaStore } from './letta/store.ts';
 
 export type { Fault, FaultMatch } from './letta/faults.ts';
@@ -67,9 +74,11 @@ export interface LettaStandIn extends StandIn {
 }
 
 /** Every method + OpenAPI path the stand-in serves; `hidden` ones are absent from Letta's schema. */
-export const lettaRoutes: readonly { method: string; path: string; hidden: boolean }[] = [...baseRoutes, ...messageRoutes, captureRoute].map(
-  (r) => ({ method: r.method, path: r.path, hidden: r.hidden === true }),
-);
+export const lettaRoutes: readonly { method: string; path: string; hidden: boolean }[] = [
+  ...baseRoutes,
+  ...messageRoutes,
+  captureRoute,
+].map((r) => ({ method: r.method, path: r.path, hidden: r.hidden === true }));
 
 export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise<LettaStandIn> {
   const abort = new AbortController();
@@ -78,7 +87,9 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
     store,
     profile: opts.profile ?? profiles.instant,
     sample: sampler(seededRandom(opts.seed ?? 1)),
-    llm: opts.modelBaseUrl ? new OpenAI({ baseURL: opts.modelBaseUrl, apiKey: 'letta-stand-in', maxRetries: 0 }) : undefined,
+    llm: opts.modelBaseUrl
+      ? new OpenAI({ baseURL: opts.modelBaseUrl, apiKey: 'letta-stand-in', maxRetries: 0 })
+      : undefined,
     signal: abort.signal,
     busy: new Map(),
     apiKey: opts.apiKey,
@@ -89,7 +100,12 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://stand-in');
-    const entry: LettaRequestLogEntry = { at: nowMs(), method: req.method ?? 'GET', path: url.pathname, query: parseQuery(url.searchParams) };
+    const entry: LettaRequestLogEntry = {
+      at: nowMs(),
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: parseQuery(url.searchParams),
+    };
     requests.push(entry);
     const raw = await readBody(req);
     let body: unknown;
@@ -118,10 +134,18 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
     const reply = new HttpReply(res, entry, fault?.kind === 'lost-response');
     if (fault?.kind === 'status') {
       entry.fault = 'status';
-      reply.json(fault.status, faultBodies[fault.status], fault.retryAfterS === undefined ? {} : { 'retry-after': String(fault.retryAfterS) });
+      reply.json(
+        fault.status,
+        faultBodies[fault.status],
+        fault.retryAfterS === undefined ? {} : { 'retry-after': String(fault.retryAfterS) },
+      );
       return;
     }
-    await dispatch(routes, { method: entry.method, path: entry.path, headers: req.headers, query: entry.query, body, reply, deps }, url.search.slice(1));
+    await dispatch(
+      routes,
+      { method: entry.method, path: entry.path, headers: req.headers, query: entry.query, body, reply, deps },
+      url.search.slice(1),
+    );
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -179,6 +203,9 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
 
 if (import.meta.main) {
   await serveFromCommandLine('letta', ['model-base-url'], (common, extra) =>
-    startLettaStandIn({ ...common, ...(extra['model-base-url'] !== undefined ? { modelBaseUrl: extra['model-base-url'] } : {}) }),
+    startLettaStandIn({
+      ...common,
+      ...(extra['model-base-url'] !== undefined ? { modelBaseUrl: extra['model-base-url'] } : {}),
+    }),
   );
 }

@@ -95,7 +95,18 @@ export interface OpenAIStandIn extends StandIn {
 }
 
 /** Models the stand-in lists; chat completions accept any model name. */
-const MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini', 'gpt-4.1', 'gpt-4.1-nano', 'o3-mini', 'o4-mini', 'gpt-5', 'gpt-5-mini', 'gpt-5-nano'];
+const MODELS = [
+  'gpt-4o-mini',
+  'gpt-4o',
+  'gpt-4.1-mini',
+  'gpt-4.1',
+  'gpt-4.1-nano',
+  'o3-mini',
+  'o4-mini',
+  'gpt-5',
+  'gpt-5-mini',
+  'gpt-5-nano',
+];
 const MODEL_CREATED = 1_715_367_049;
 const SYSTEM_FINGERPRINT = 'fp_5a0b1c2d3e';
 
@@ -124,7 +135,10 @@ function messageText(m: ChatMessageParam | undefined): string {
 
 /** Plain text on one line, without the trailing punctuation the reply template adds itself. */
 function quote(text: string): string {
-  return text.replace(/\s+/g, ' ').trim().replace(/[.!?]+$/, '');
+  return text
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[.!?]+$/, '');
 }
 
 /** A deterministic reply computed from the request alone: same request, same reply. */
@@ -175,33 +189,74 @@ function jsonType(v: unknown): string {
 
 function validateChatBody(body: unknown): { ok: true; body: ChatRequestBody } | { ok: false; error: OpenAIErrorReply } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return { ok: false, error: { status: 400, message: 'We could not parse the JSON body of your request. The OpenAI API expects a JSON object.' } };
+    return {
+      ok: false,
+      error: {
+        status: 400,
+        message: 'We could not parse the JSON body of your request. The OpenAI API expects a JSON object.',
+      },
+    };
   }
   const b = body as Record<string, unknown>;
   if (typeof b.model !== 'string' || b.model === '') {
     return { ok: false, error: { status: 400, message: 'you must provide a model parameter' } };
   }
   if (b.messages === undefined) {
-    return { ok: false, error: { status: 400, message: "Missing required parameter: 'messages'.", param: 'messages', code: 'missing_required_parameter' } };
+    return {
+      ok: false,
+      error: {
+        status: 400,
+        message: "Missing required parameter: 'messages'.",
+        param: 'messages',
+        code: 'missing_required_parameter',
+      },
+    };
   }
   if (!Array.isArray(b.messages)) {
-    return { ok: false, error: { status: 400, message: `Invalid type for 'messages': expected an array, but got ${jsonType(b.messages)} instead.`, param: 'messages', code: 'invalid_type' } };
+    return {
+      ok: false,
+      error: {
+        status: 400,
+        message: `Invalid type for 'messages': expected an array, but got ${jsonType(b.messages)} instead.`,
+        param: 'messages',
+        code: 'invalid_type',
+      },
+    };
   }
   const badIndex = b.messages.findIndex((m: unknown) => typeof m !== 'object' || m === null || Array.isArray(m));
   if (badIndex >= 0) {
     const param = `messages[${badIndex}]`;
-    const error = { status: 400, message: `Invalid type for '${param}': expected an object, but got ${jsonType(b.messages[badIndex])} instead.`, param, code: 'invalid_type' };
+    const error = {
+      status: 400,
+      message: `Invalid type for '${param}': expected an object, but got ${jsonType(b.messages[badIndex])} instead.`,
+      param,
+      code: 'invalid_type',
+    };
     return { ok: false, error };
   }
   const roleless = b.messages.findIndex((m: { role?: unknown }) => typeof m.role !== 'string');
   if (roleless >= 0) {
     const param = `messages[${roleless}].role`;
-    return { ok: false, error: { status: 400, message: `Missing required parameter: '${param}'.`, param, code: 'missing_required_parameter' } };
+    return {
+      ok: false,
+      error: {
+        status: 400,
+        message: `Missing required parameter: '${param}'.`,
+        param,
+        code: 'missing_required_parameter',
+      },
+    };
   }
   if (b.messages.length === 0) {
     return {
       ok: false,
-      error: { status: 400, message: "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", param: 'messages', code: 'empty_array' },
+      error: {
+        status: 400,
+        message:
+          "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+        param: 'messages',
+        code: 'empty_array',
+      },
     };
   }
   return { ok: true, body: b as ChatRequestBody };
@@ -217,11 +272,17 @@ function defaultErrorCode(status: number): string | null {
 }
 
 function alnum(n: number): string {
-  return randomBytes(n * 2).toString('base64').replace(/[^A-Za-z0-9]/g, '').padEnd(n, 'x').slice(0, n);
+  return randomBytes(n * 2)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .padEnd(n, 'x')
+    .slice(0, n);
 }
 
 function maskKey(key: string): string {
-  return key.length > 8 ? `${key.slice(0, 3)}${'*'.repeat(Math.min(key.length - 7, 12))}${key.slice(-4)}` : '*'.repeat(key.length);
+  return key.length > 8
+    ? `${key.slice(0, 3)}${'*'.repeat(Math.min(key.length - 7, 12))}${key.slice(-4)}`
+    : '*'.repeat(key.length);
 }
 
 function redactHeaders(h: IncomingHttpHeaders): Record<string, string> {
@@ -248,15 +309,19 @@ interface ToolCall {
 function planDeltas(content: string, toolCalls: ToolCall[]): PlannedDelta[] {
   const out: PlannedDelta[] = tokenize(content).map((text) => ({ delta: { content: text }, content: text }));
   toolCalls.forEach(({ id, ...call }, index) => {
-    out.push({ delta: { tool_calls: [{ index, id, type: 'function', function: { name: call.name, arguments: '' } }] } });
-    for (const fragment of tokenize(call.arguments)) out.push({ delta: { tool_calls: [{ index, function: { arguments: fragment } }] } });
+    out.push({
+      delta: { tool_calls: [{ index, id, type: 'function', function: { name: call.name, arguments: '' } }] },
+    });
+    for (const fragment of tokenize(call.arguments))
+      out.push({ delta: { tool_calls: [{ index, function: { arguments: fragment } }] } });
   });
   return out;
 }
 
 /** The first chunk: OpenAI merges the role into the first tool call when there is no text. */
 function roleDelta(first: PlannedDelta | undefined): { delta: Record<string, unknown>; consumed: boolean } {
-  if (first && first.content === undefined) return { delta: { role: 'assistant', content: null, ...first.delta, refusal: null }, consumed: true };
+  if (first && first.content === undefined)
+    return { delta: { role: 'assistant', content: null, ...first.delta, refusal: null }, consumed: true };
   return { delta: { role: 'assistant', content: '', refusal: null }, consumed: false };
 }
 
@@ -266,7 +331,12 @@ function usageOf(promptTokens: number, completionTokens: number): Record<string,
     completion_tokens: completionTokens,
     total_tokens: promptTokens + completionTokens,
     prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
   };
 }
 
@@ -307,7 +377,12 @@ function sendJson(ex: Exchange, status: number, payload: unknown): void {
 
 function sendError(ex: Exchange, e: OpenAIErrorReply): void {
   sendJson(ex, e.status, {
-    error: { message: e.message, type: e.type ?? defaultErrorType(e.status), param: e.param ?? null, code: e.code === undefined ? defaultErrorCode(e.status) : e.code },
+    error: {
+      message: e.message,
+      type: e.type ?? defaultErrorType(e.status),
+      param: e.param ?? null,
+      code: e.code === undefined ? defaultErrorCode(e.status) : e.code,
+    },
   });
 }
 
@@ -318,15 +393,16 @@ async function write(ex: Exchange, text: string): Promise<boolean> {
   ex.flushed = new Promise<void>((resolve) => {
     accepted = ex.res.write(text, () => resolve());
   });
-  if (!accepted) await new Promise<void>((resolve) => {
-    const done = (): void => {
-      ex.res.off('drain', done);
-      ex.res.off('close', done);
-      resolve();
-    };
-    ex.res.on('drain', done);
-    ex.res.on('close', done);
-  });
+  if (!accepted)
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        ex.res.off('drain', done);
+        ex.res.off('close', done);
+        resolve();
+      };
+      ex.res.on('drain', done);
+      ex.res.on('close', done);
+    });
   return !ex.signal.aborted;
 }
 
@@ -359,7 +435,12 @@ async function streamCompletion(ex: Exchange, c: Completion): Promise<void> {
     if (obfuscate) chunk.obfuscation = alnum(1 + Math.floor(Math.random() * 12));
     return `data: ${JSON.stringify(chunk)}\n\n`;
   };
-  const choice = (delta: Record<string, unknown>, finish: string | null = null): unknown => ({ index: 0, delta, logprobs: null, finish_reason: finish });
+  const choice = (delta: Record<string, unknown>, finish: string | null = null): unknown => ({
+    index: 0,
+    delta,
+    logprobs: null,
+    finish_reason: finish,
+  });
 
   await pause(c.ttftMs, ex.signal);
   if (ex.signal.aborted) return;
@@ -408,8 +489,17 @@ async function completeOnce(ex: Exchange, c: Completion): Promise<void> {
   // A non-streaming reply arrives once the whole completion has been generated.
   await pause(c.ttftMs + c.intervalsMs.reduce((a, b) => a + b, 0), ex.signal);
   if (ex.signal.aborted) return;
-  const toolCalls = c.toolCalls.map(({ id, name, arguments: args }) => ({ id, type: 'function', function: { name, arguments: args } }));
-  const message: Record<string, unknown> = { role: 'assistant', content: c.reply.content ?? null, refusal: null, annotations: [] };
+  const toolCalls = c.toolCalls.map(({ id, name, arguments: args }) => ({
+    id,
+    type: 'function',
+    function: { name, arguments: args },
+  }));
+  const message: Record<string, unknown> = {
+    role: 'assistant',
+    content: c.reply.content ?? null,
+    refusal: null,
+    annotations: [],
+  };
   if (toolCalls.length) message.tool_calls = toolCalls;
   sendJson(ex, 200, {
     id: `chatcmpl-${alnum(29)}`,
@@ -439,10 +529,17 @@ export async function startOpenAIStandIn(opts: OpenAIStandInOptions = {}): Promi
   const requests: OpenAIRequestLogEntry[] = [];
 
   /** Per-request RNG: request N gets the same draws for a seed however requests interleave. */
-  const drawLatency = (reply: OpenAIReply, gaps: number, requestIndex: number): { ttftMs: number; intervalsMs: number[] } => {
+  const drawLatency = (
+    reply: OpenAIReply,
+    gaps: number,
+    requestIndex: number,
+  ): { ttftMs: number; intervalsMs: number[] } => {
     const sample = sampler(seededRandom((seed ^ Math.imul(requestIndex + 1, 0x9e3779b9)) >>> 0));
     const ttftMs = reply.ttftMs ?? sample(profile.openai.ttft);
-    const intervalsMs = Array.from({ length: gaps }, () => reply.tokenIntervalMs ?? sample(profile.openai.tokenInterval));
+    const intervalsMs = Array.from(
+      { length: gaps },
+      () => reply.tokenIntervalMs ?? sample(profile.openai.tokenInterval),
+    );
     return { ttftMs, intervalsMs };
   };
 
@@ -506,10 +603,19 @@ export async function startOpenAIStandIn(opts: OpenAIStandInOptions = {}): Promi
   const models = (ex: Exchange, id: string | null): void => {
     const denied = authError(ex.req.headers.authorization);
     if (denied) return sendError(ex, denied);
-    const model = (name: string): unknown => ({ id: name, object: 'model', created: MODEL_CREATED, owned_by: 'system' });
+    const model = (name: string): unknown => ({
+      id: name,
+      object: 'model',
+      created: MODEL_CREATED,
+      owned_by: 'system',
+    });
     if (id === null) return sendJson(ex, 200, { object: 'list', data: MODELS.map(model) });
     if (MODELS.includes(id)) return sendJson(ex, 200, model(id));
-    return sendError(ex, { status: 404, message: `The model '${id}' does not exist or you do not have access to it.`, code: 'model_not_found' });
+    return sendError(ex, {
+      status: 404,
+      message: `The model '${id}' does not exist or you do not have access to it.`,
+      code: 'model_not_found',
+    });
   };
 
   const server = createServer((req, res) => {
@@ -537,7 +643,14 @@ export async function startOpenAIStandIn(opts: OpenAIStandInOptions = {}): Promi
       entry.finishedAt ??= nowMs();
       closed.abort();
     });
-    const ex: Exchange = { req, res, entry, signal: closed.signal, requestId: `req_${randomBytes(16).toString('hex')}`, flushed: Promise.resolve() };
+    const ex: Exchange = {
+      req,
+      res,
+      entry,
+      signal: closed.signal,
+      requestId: `req_${randomBytes(16).toString('hex')}`,
+      flushed: Promise.resolve(),
+    };
 
     const route = async (): Promise<void> => {
       const raw = await readBody(req);
@@ -549,7 +662,8 @@ export async function startOpenAIStandIn(opts: OpenAIStandInOptions = {}): Promi
     };
     route().catch((err: unknown) => {
       // A broken request or a throwing responder must surface as a 500, not hang the client.
-      if (!res.headersSent && !closed.signal.aborted) sendError(ex, { status: 500, message: `stand-in failure: ${String(err)}` });
+      if (!res.headersSent && !closed.signal.aborted)
+        sendError(ex, { status: 500, message: `stand-in failure: ${String(err)}` });
       else res.destroy();
     });
   });

@@ -50,7 +50,10 @@ function parse(): { script?: string; sim: boolean; identity: string } {
 
 async function readScript(file: string): Promise<string[]> {
   try {
-    return (await readFile(file, 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+    return (await readFile(file, 'utf8'))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0);
   } catch (err) {
     process.stderr.write(`Cannot read script ${file}: ${(err as Error).message}\n`);
     process.exit(2);
@@ -60,7 +63,10 @@ async function readScript(file: string): Promise<string[]> {
 async function main(): Promise<void> {
   const args = parse();
   const config = loadConfigOrExit('chat');
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: config.secrets });
+  const logger = createLogger({
+    level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+    secrets: config.secrets,
+  });
   // The framework logs to stdout; in a text chat only its errors belong on screen.
   initializeLogger({ pretty: false, level: 'error' });
   const lines = args.script !== undefined ? await readScript(args.script) : null;

@@ -116,7 +116,8 @@ export function parseJournal(text: string): ParsedJournal {
 
 function reportProblems(file: string, p: ParsedJournal, logger: Logger | undefined, tornLevel: 'warn' | 'debug'): void {
   if (p.torn) logger?.[tornLevel]({ event: 'journal_torn_line', file }, 'journal: skipped an incomplete last line');
-  for (const line of p.corrupt) logger?.warn({ event: 'journal_corrupt_line', file, line }, `journal: skipped corrupt line ${line} of ${file}`);
+  for (const line of p.corrupt)
+    logger?.warn({ event: 'journal_corrupt_line', file, line }, `journal: skipped corrupt line ${line} of ${file}`);
 }
 
 /** What a file's records add up to. Order-preserving, so pending work comes back in journal order. */

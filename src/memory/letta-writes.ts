@@ -75,7 +75,10 @@ export function frameTranscript(batch: Batch): string {
 }
 
 export function archivalText(batch: Batch): string {
-  return [`Voice call with ${callerOf(batch)}, ${span(batch)} (batch ${batch.id})`, ...transcriptLines(batch.turns)].join('\n');
+  return [
+    `Voice call with ${callerOf(batch)}, ${span(batch)} (batch ${batch.id})`,
+    ...transcriptLines(batch.turns),
+  ].join('\n');
 }
 
 export interface CaptureBody {
@@ -120,7 +123,11 @@ export class WriteModeChanged extends Error {
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content.map((p: unknown) => (typeof p === 'object' && p !== null && 'text' in p && typeof p.text === 'string' ? p.text : '')).join('');
+  return content
+    .map((p: unknown) =>
+      typeof p === 'object' && p !== null && 'text' in p && typeof p.text === 'string' ? p.text : '',
+    )
+    .join('');
 }
 
 /**

@@ -112,7 +112,9 @@ export class MemoryService {
   replay(): void {
     this.writer
       .replay()
-      .catch((err: unknown) => this.#o.logger.error({ err: (err as Error).message }, 'could not replay the memory journal'));
+      .catch((err: unknown) =>
+        this.#o.logger.error({ err: (err as Error).message }, 'could not replay the memory journal'),
+      );
   }
 
   /**
@@ -218,7 +220,10 @@ export class MemoryService {
       } catch (err) {
         if (!active()) throw err;
         const delay = RESOLVE_RETRY_MS[Math.min(attempt, RESOLVE_RETRY_MS.length - 1)]!;
-        this.#o.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'could not find the caller’s Letta agent; retrying');
+        this.#o.logger.warn(
+          { err: (err as Error).message, retryInMs: delay },
+          'could not find the caller’s Letta agent; retrying',
+        );
         await sleep(delay, undefined, { ref: false });
       }
     }
@@ -229,7 +234,11 @@ export class MemoryService {
  * The memory service for a configuration, or null when Letta is not configured (the agent then
  * runs without long-term memory). Replays what earlier processes left in the journal.
  */
-export function openMemoryService(config: Config, logger: Logger, quiet: { wait(): Promise<void> }): MemoryService | null {
+export function openMemoryService(
+  config: Config,
+  logger: Logger,
+  quiet: { wait(): Promise<void> },
+): MemoryService | null {
   const letta = config.letta;
   if (letta.baseURL === undefined) return null;
   const service = new MemoryService({

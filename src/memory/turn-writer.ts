@@ -157,7 +157,10 @@ function retryAfterMs(err: APIError): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
-function withRetryAfter<K extends 'busy' | 'refused' | 'ambiguous'>(kind: K, err: APIError): { kind: K; retryAfterMs?: number } {
+function withRetryAfter<K extends 'busy' | 'refused' | 'ambiguous'>(
+  kind: K,
+  err: APIError,
+): { kind: K; retryAfterMs?: number } {
   const ra = retryAfterMs(err);
   return ra === undefined ? { kind } : { kind, retryAfterMs: ra };
 }
@@ -178,7 +181,8 @@ function classify(err: unknown): Failure {
   // Refused before a byte was sent: certainly not processed.
   if (err instanceof APIConnectionError && connectionCode(err) === 'ECONNREFUSED') return { kind: 'refused' };
   // Other connection errors (incl. timeouts) carry no status: the request may have reached Letta.
-  if (!(err instanceof APIError) || err instanceof APIConnectionError || err.status === undefined) return { kind: 'ambiguous' };
+  if (!(err instanceof APIError) || err instanceof APIConnectionError || err.status === undefined)
+    return { kind: 'ambiguous' };
   const s = err.status;
   if (s === 409) return withRetryAfter('busy', err);
   if (s === 429) return withRetryAfter('refused', err);
@@ -242,7 +246,9 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
     this.#random = opts.random ?? Math.random;
     this.#journal = Journal.create(this.#dir, this.#journalOpts);
     this.#journals.add(this.#journal);
-    this.#closedSignal = new Promise((resolve) => this.#abort.signal.addEventListener('abort', () => resolve(), { once: true }));
+    this.#closedSignal = new Promise((resolve) =>
+      this.#abort.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
   }
 
   /**
@@ -255,15 +261,26 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
       const late = Journal.create(this.#dir, this.#journalOpts);
       await late
         .append({ op: 'turn', turn })
-        .catch((err: unknown) => this.#logger.error({ event: 'journal_append_failed', err: summary(err), turnId: turn.id }, 'could not journal a turn'));
+        .catch((err: unknown) =>
+          this.#logger.error(
+            { event: 'journal_append_failed', err: summary(err), turnId: turn.id },
+            'could not journal a turn',
+          ),
+        );
       await late.close();
-      this.#logger.warn({ event: 'memory_submit_after_close', turnId: turn.id }, 'turn submitted after the memory writer closed: journaled for the next start');
+      this.#logger.warn(
+        { event: 'memory_submit_after_close', turnId: turn.id },
+        'turn submitted after the memory writer closed: journaled for the next start',
+      );
       return;
     }
     try {
       await this.#journal.append({ op: 'turn', turn });
     } catch (err) {
-      this.#logger.error({ event: 'journal_append_failed', err: summary(err), turnId: turn.id }, 'could not journal a turn; writing it from memory only');
+      this.#logger.error(
+        { event: 'journal_append_failed', err: summary(err), turnId: turn.id },
+        'could not journal a turn; writing it from memory only',
+      );
     }
     this.#enqueue(turn.agentId, { kind: 'turn', turn, journal: this.#journal, replayed: false });
     this.emit('queued', { agentId: turn.agentId, turnId: turn.id, queueDepth: this.#queueDepth() });
@@ -279,10 +296,20 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
         if (b.turns.length === 0) {
           await journal
             .append({ op: 'dead', batchId: b.batchId, reason: 'turn records missing from the journal' })
-            .catch((err: unknown) => this.#logger.warn({ event: 'journal_append_failed', err: summary(err), batchId: b.batchId }, 'could not journal a dead batch'));
+            .catch((err: unknown) =>
+              this.#logger.warn(
+                { event: 'journal_append_failed', err: summary(err), batchId: b.batchId },
+                'could not journal a dead batch',
+              ),
+            );
           continue;
         }
-        this.#enqueue(b.agentId, { kind: 'batch', batch: { id: b.batchId, agentId: b.agentId, turns: b.turns }, journal, replayed: true });
+        this.#enqueue(b.agentId, {
+          kind: 'batch',
+          batch: { id: b.batchId, agentId: b.agentId, turns: b.turns },
+          journal,
+          replayed: true,
+        });
         result.batches += 1;
         result.turns += b.turns.length;
       }
@@ -350,7 +377,9 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
     if (!q.loop && !this.#closed) {
       const queue = q;
       queue.loop = this.#drain(agentId, queue)
-        .catch((err: unknown) => this.#logger.error({ event: 'memory_writer_bug', err, agentId }, 'memory write loop failed'))
+        .catch((err: unknown) =>
+          this.#logger.error({ event: 'memory_writer_bug', err, agentId }, 'memory write loop failed'),
+        )
         .finally(() => {
           queue.loop = null;
           this.#notify();
@@ -393,7 +422,8 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
     const turns: Turn[] = [];
     while (turns.length < this.#maxBatch) {
       const next = q.items[0];
-      if (!next || next.kind !== 'turn' || next.journal !== head.journal || next.turn.sessionId !== head.turn.sessionId) break;
+      if (!next || next.kind !== 'turn' || next.journal !== head.journal || next.turn.sessionId !== head.turn.sessionId)
+        break;
       turns.push(next.turn);
       q.items.shift();
     }
@@ -411,7 +441,10 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
           // Before sending: a resend after a crash must carry the same turns under the same id.
           await journal.append({ op: 'batch', batchId: batch.id, agentId, turnIds: batch.turns.map((t) => t.id) });
         } catch (err) {
-          this.#logger.error({ event: 'journal_append_failed', err: summary(err), batchId: batch.id }, 'could not journal a batch; sending it anyway');
+          this.#logger.error(
+            { event: 'journal_append_failed', err: summary(err), batchId: batch.id },
+            'could not journal a batch; sending it anyway',
+          );
         }
       }
       const done = await this.#deliver(batch, journal, next.recorded);
@@ -432,7 +465,10 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
   async #gate(): Promise<boolean> {
     if (this.#closed) return false;
     const open = this.#beforeRequest().catch((err: unknown) =>
-      this.#logger.warn({ event: 'memory_gate_failed', err: summary(err) }, 'beforeRequest hook failed; sending anyway'),
+      this.#logger.warn(
+        { event: 'memory_gate_failed', err: summary(err) },
+        'beforeRequest hook failed; sending anyway',
+      ),
     );
     await Promise.race([open, this.#closedSignal]);
     return !this.#closed;
@@ -513,7 +549,10 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
         if (f.kind === 'invalid') return false;
         if (f.kind === 'auth') this.#authFailed(f.status, batch.agentId);
         const ra = 'retryAfterMs' in f ? f.retryAfterMs : undefined;
-        const delayMs = Math.min(ra ?? (f.kind === 'auth' ? this.#capMs : this.#backoff(failures++)), this.#maxRetryAfterMs);
+        const delayMs = Math.min(
+          ra ?? (f.kind === 'auth' ? this.#capMs : this.#backoff(failures++)),
+          this.#maxRetryAfterMs,
+        );
         this.#retry(batch, requests.n, delayMs, `check: ${summary(err)}`, err);
         await this.#wait(delayMs);
       }
@@ -530,16 +569,33 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
 
   #retry(batch: Batch, attempt: number, delayMs: number, reason: string, err: unknown): void {
     this.#retries += 1;
-    this.#logger.warn({ event: 'memory_retry', agentId: batch.agentId, batchId: batch.id, attempt, delayMs, reason }, 'memory write will be retried');
-    this.#logger.debug({ event: 'memory_retry_detail', batchId: batch.id, pii: { error: err instanceof Error ? err.message : String(err) } });
-    this.emit('retry', { agentId: batch.agentId, batchId: batch.id, attempt, delayMs, reason, queueDepth: this.#queueDepth() });
+    this.#logger.warn(
+      { event: 'memory_retry', agentId: batch.agentId, batchId: batch.id, attempt, delayMs, reason },
+      'memory write will be retried',
+    );
+    this.#logger.debug({
+      event: 'memory_retry_detail',
+      batchId: batch.id,
+      pii: { error: err instanceof Error ? err.message : String(err) },
+    });
+    this.emit('retry', {
+      agentId: batch.agentId,
+      batchId: batch.id,
+      attempt,
+      delayMs,
+      reason,
+      queueDepth: this.#queueDepth(),
+    });
   }
 
   async #ack(batch: Batch, journal: Journal, attempts: number): Promise<void> {
     try {
       await journal.append({ op: 'ack', batchId: batch.id });
     } catch (err) {
-      this.#logger.error({ event: 'journal_append_failed', err: summary(err), batchId: batch.id }, 'could not journal an ack; the batch may be checked again after a restart');
+      this.#logger.error(
+        { event: 'journal_append_failed', err: summary(err), batchId: batch.id },
+        'could not journal an ack; the batch may be checked again after a restart',
+      );
     }
     const now = Date.now();
     const lagMs = batch.turns.map((t) => now - t.finishedAt);
@@ -548,7 +604,15 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
     if (this.#lags.length > this.#lagSamples) this.#lags.splice(0, this.#lags.length - this.#lagSamples);
     const mode = this.#writes.mode;
     this.#logger.info(
-      { event: 'memory_ack', agentId: batch.agentId, batchId: batch.id, mode, turns: batch.turns.length, attempts, lagMs },
+      {
+        event: 'memory_ack',
+        agentId: batch.agentId,
+        batchId: batch.id,
+        mode,
+        turns: batch.turns.length,
+        attempts,
+        lagMs,
+      },
       'turns are in long-term memory',
     );
     // The batch leaves the queue before listeners look at the depth.
@@ -582,20 +646,39 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
         turns: [...batch.turns],
       });
     } catch (e) {
-      this.#logger.error({ event: 'dead_letter_write_failed', err: summary(e), batchId: batch.id }, 'could not write the dead-letter file');
+      this.#logger.error(
+        { event: 'dead_letter_write_failed', err: summary(e), batchId: batch.id },
+        'could not write the dead-letter file',
+      );
     }
     // Marked dead only once its turns are saved elsewhere: otherwise the journal keeps them.
     if (file !== undefined) {
-      await journal.append({ op: 'dead', batchId: batch.id, reason }).catch((e: unknown) =>
-        this.#logger.error({ event: 'journal_append_failed', err: summary(e), batchId: batch.id }, 'could not journal a dead batch'),
-      );
+      await journal
+        .append({ op: 'dead', batchId: batch.id, reason })
+        .catch((e: unknown) =>
+          this.#logger.error(
+            { event: 'journal_append_failed', err: summary(e), batchId: batch.id },
+            'could not journal a dead batch',
+          ),
+        );
     }
     this.#deadLetters += 1;
     this.#logger.error(
-      { event: 'memory_dead_letter', agentId: batch.agentId, batchId: batch.id, turns: batch.turns.length, reason, file },
+      {
+        event: 'memory_dead_letter',
+        agentId: batch.agentId,
+        batchId: batch.id,
+        turns: batch.turns.length,
+        reason,
+        file,
+      },
       `Letta rejected a memory batch (${reason}); it will not be retried. Its turns are in ${file ?? 'the journal (the dead-letter file could not be written)'}.`,
     );
-    this.#logger.debug({ event: 'memory_dead_letter_detail', batchId: batch.id, pii: { error: err instanceof Error ? err.message : String(err) } });
+    this.#logger.debug({
+      event: 'memory_dead_letter_detail',
+      batchId: batch.id,
+      pii: { error: err instanceof Error ? err.message : String(err) },
+    });
     const q = this.#queues.get(batch.agentId);
     if (q?.inFlight === batch) q.inFlight = null;
     this.emit('dead', {

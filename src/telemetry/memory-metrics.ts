@@ -35,7 +35,10 @@ export interface MemoryMetrics {
  * Subscribes to a writer's events. With a logger, logs each batch's per-turn lag at debug (the
  * writer already logs one info line per acknowledgement).
  */
-export function observeMemoryWrites(source: MemoryWriteEvents, opts: { logger?: Logger; maxSamples?: number } = {}): MemoryMetrics {
+export function observeMemoryWrites(
+  source: MemoryWriteEvents,
+  opts: { logger?: Logger; maxSamples?: number } = {},
+): MemoryMetrics {
   const max = opts.maxSamples ?? 10_000;
   const lagMs: number[] = [];
   let retries = 0;
@@ -49,7 +52,10 @@ export function observeMemoryWrites(source: MemoryWriteEvents, opts: { logger?: 
     queueDepth = e.queueDepth;
     lagMs.push(...e.lagMs);
     if (lagMs.length > max) lagMs.splice(0, lagMs.length - max);
-    opts.logger?.debug({ event: 'memory_lag', agentId: e.agentId, batchId: e.batchId, lagMs: e.lagMs, queueDepth: e.queueDepth }, 'memory lag');
+    opts.logger?.debug(
+      { event: 'memory_lag', agentId: e.agentId, batchId: e.batchId, lagMs: e.lagMs, queueDepth: e.queueDepth },
+      'memory lag',
+    );
   };
   const onRetry = (e: RetryEvent) => {
     queueDepth = e.queueDepth;

@@ -42,14 +42,14 @@ export function observeTurns(session: voice.AgentSession, onTurn: (t: TurnLatenc
     const user = lastUser;
     lastUser = null;
     onTurn({
-        userText: user?.text ?? null,
-        assistantText: item.textContent ?? '',
-        interrupted: item.interrupted,
-        transcriptionDelayMs: ms(user?.transcriptionDelay),
-        endOfTurnDelayMs: ms(user?.endOfTurnDelay),
-        llmTtftMs: ms(item.metrics.llmNodeTtft),
-        ttsTtfbMs: ms(item.metrics.ttsNodeTtfb),
-        e2eMs: ms(item.metrics.e2eLatency),
+      userText: user?.text ?? null,
+      assistantText: item.textContent ?? '',
+      interrupted: item.interrupted,
+      transcriptionDelayMs: ms(user?.transcriptionDelay),
+      endOfTurnDelayMs: ms(user?.endOfTurnDelay),
+      llmTtftMs: ms(item.metrics.llmNodeTtft),
+      ttsTtfbMs: ms(item.metrics.ttsNodeTtfb),
+      e2eMs: ms(item.metrics.e2eLatency),
     });
   };
   session.on(voice.AgentSessionEventTypes.ConversationItemAdded, handler);

@@ -13,7 +13,7 @@ import type { Logger } from '../telemetry/logger.ts';
 
 export const apologies = {
   beforeFirstToken: "Sorry, I'm having trouble answering right now. Could you say that again?",
-  afterFirstToken: " Sorry, I lost my train of thought there. Could you repeat that?",
+  afterFirstToken: ' Sorry, I lost my train of thought there. Could you repeat that?',
 } as const;
 
 export function forwardReply(

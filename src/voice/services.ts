@@ -22,7 +22,6 @@ export interface ElevenLabsSettings {
   voiceId: string;
 }
 
-
 export function createReplyLLM(s: OpenAISettings): openai.LLM {
   return new openai.LLM({ apiKey: s.apiKey, baseURL: s.baseURL, model: s.model });
 }

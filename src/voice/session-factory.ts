@@ -5,12 +5,7 @@
 import { type VAD, llm as lkllm, voice } from '@livekit/agents';
 import type { Logger } from '../telemetry/logger.ts';
 import type { MemoryContext } from './memory-context.ts';
-import {
-  type DeepgramSettings,
-  type ElevenLabsSettings,
-  createSTT,
-  createTTS,
-} from './services.ts';
+import { type DeepgramSettings, type ElevenLabsSettings, createSTT, createTTS } from './services.ts';
 import { VoiceAgent, replyConnOptions } from './voice-agent.ts';
 
 export interface AgentParts {

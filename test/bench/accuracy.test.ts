@@ -41,7 +41,11 @@ beforeAll(async () => {
     },
   };
   try {
-    result = await runLlmScenario(backend, { turns: TURNS, lettaLanes: TURNS, paths: llmPathNames, logger: createLogger({ level: 'silent' }) }, silentProgress);
+    result = await runLlmScenario(
+      backend,
+      { turns: TURNS, lettaLanes: TURNS, paths: llmPathNames, logger: createLogger({ level: 'silent' }) },
+      silentProgress,
+    );
   } finally {
     await backend.close();
   }

@@ -30,7 +30,10 @@ afterAll(async () => {
 
 /** Starts a stand-in from its command line and resolves with the URL it prints. */
 function startServer(script: string, args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [join(projectRoot, script), '--port', '0', ...args], { env: cleanEnv(), cwd: dir });
+  const child = spawn(process.execPath, [join(projectRoot, script), '--port', '0', ...args], {
+    env: cleanEnv(),
+    cwd: dir,
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -52,16 +55,20 @@ describe('npm run bench -- --live', () => {
     const lettaUrl = await startServer('bench/sim/letta.ts', ['--profile', 'instant', '--model-base-url', openaiUrl]);
     const json = join(dir, 'live.json');
     const secret = 'sk-live-test-key-0123456789';
-    const run = await runNode([join(projectRoot, 'bench/run.ts'), '--live', '--scenario', 'llm', '--turns', '2', '--json', json, '--quiet'], {
-      // A directory without a .env, so only these settings count.
-      cwd: dir,
-      env: cleanEnv({ OPENAI_BASE_URL: openaiUrl, OPENAI_API_KEY: secret, LETTA_BASE_URL: lettaUrl }),
-      timeoutMs: 90_000,
-    });
+    const run = await runNode(
+      [join(projectRoot, 'bench/run.ts'), '--live', '--scenario', 'llm', '--turns', '2', '--json', json, '--quiet'],
+      {
+        // A directory without a .env, so only these settings count.
+        cwd: dir,
+        env: cleanEnv({ OPENAI_BASE_URL: openaiUrl, OPENAI_API_KEY: secret, LETTA_BASE_URL: lettaUrl }),
+        timeoutMs: 90_000,
+      },
+    );
     expect(run.stderr).not.toMatch(/Error|failed/);
     expect(run.code).toBe(0);
     expect(run.stdout.split('\n')[0]).toMatch(/^Mode: live services from the configuration/);
-    for (const p of ['letta-step', 'letta-tokens', 'hybrid', 'openai-direct']) expect(run.stdout).toMatch(new RegExp(`^${p}\\s+2\\s`, 'm'));
+    for (const p of ['letta-step', 'letta-tokens', 'hybrid', 'openai-direct'])
+      expect(run.stdout).toMatch(new RegExp(`^${p}\\s+2\\s`, 'm'));
 
     const results = JSON.parse(readFileSync(json, 'utf8')) as BenchResults;
     expect(results.mode).toBe('live');

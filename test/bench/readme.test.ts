@@ -10,12 +10,30 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-readme-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const { start, end } = readmeMarkers;
-const readme = ['# Project', '', 'Intro.', '', '## Benchmark', '', start, 'old table', end, '', '## Deploy', 'Untouched.', ''].join('\n');
+const readme = [
+  '# Project',
+  '',
+  'Intro.',
+  '',
+  '## Benchmark',
+  '',
+  start,
+  'old table',
+  end,
+  '',
+  '## Deploy',
+  'Untouched.',
+  '',
+].join('\n');
 
 describe('README regeneration', () => {
   it('replaces only what lies between the markers', () => {
     const out = replaceBetweenMarkers(readme, 'NEW');
-    expect(out).toBe(['# Project', '', 'Intro.', '', '## Benchmark', '', start, 'NEW', end, '', '## Deploy', 'Untouched.', ''].join('\n'));
+    expect(out).toBe(
+      ['# Project', '', 'Intro.', '', '## Benchmark', '', start, 'NEW', end, '', '## Deploy', 'Untouched.', ''].join(
+        '\n',
+      ),
+    );
     // Idempotent: a second run changes nothing.
     expect(replaceBetweenMarkers(out, 'NEW')).toBe(out);
   });
@@ -50,7 +68,11 @@ describe('README regeneration', () => {
 
   it('finds the newest results file by its time-stamped name', () => {
     const d = join(dir, 'results');
-    for (const name of ['2026-01-02T03-04-05Z-seed.json', '2026-03-01T00-00-00Z-instant.json', '2026-02-01T00-00-00Z-live.json']) {
+    for (const name of [
+      '2026-01-02T03-04-05Z-seed.json',
+      '2026-03-01T00-00-00Z-instant.json',
+      '2026-02-01T00-00-00Z-live.json',
+    ]) {
       writeResults(join(d, name), sampleResults());
     }
     expect(newestResults(d)).toBe(join(d, '2026-03-01T00-00-00Z-instant.json'));

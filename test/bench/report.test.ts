@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chunkTimeline, niceScale } from '../../bench/report/charts.ts';
 import { renderHtml } from '../../bench/report/html.ts';
-import { headline, ms, readmeTables, renderMarkdown, renderReport, renderText, reportTables } from '../../bench/report/tables.ts';
+import {
+  headline,
+  ms,
+  readmeTables,
+  renderMarkdown,
+  renderReport,
+  renderText,
+  reportTables,
+} from '../../bench/report/tables.ts';
 import { readResults, writeResults } from '../../bench/results.ts';
 import { sampleResults } from './sample-results.ts';
 
@@ -40,7 +48,16 @@ describe('the terminal report', () => {
   });
 
   it('aligns columns', () => {
-    const t = renderText({ title: 'T', columns: ['a', 'num'], align: ['l', 'r'], rows: [['x', '5'], ['long', '123']], notes: ['n'] });
+    const t = renderText({
+      title: 'T',
+      columns: ['a', 'num'],
+      align: ['l', 'r'],
+      rows: [
+        ['x', '5'],
+        ['long', '123'],
+      ],
+      notes: ['n'],
+    });
     expect(t.split('\n')).toEqual(['T', 'a     num', '----  ---', 'x       5', 'long  123', '  · n']);
   });
 
@@ -54,7 +71,13 @@ describe('the terminal report', () => {
 
 describe('the Markdown tables', () => {
   it('renders GitHub tables with escaped cells', () => {
-    const md = renderMarkdown({ title: 'T', columns: ['a', 'b'], align: ['l', 'r'], rows: [['x|y', '1']], notes: ['note'] });
+    const md = renderMarkdown({
+      title: 'T',
+      columns: ['a', 'b'],
+      align: ['l', 'r'],
+      rows: [['x|y', '1']],
+      notes: ['note'],
+    });
     expect(md).toBe('**T**\n\n| a | b |\n|:---|---:|\n| x\\|y | 1 |\n\n- note');
   });
 
@@ -73,7 +96,12 @@ describe('the HTML report', () => {
     expect(html.match(/<table>/g)).toHaveLength(4);
     expect((html.match(/<svg /g) ?? []).length).toBeGreaterThanOrEqual(5);
     expect(html).not.toMatch(/<script|<link |src="http|href="http/);
-    for (const caption of ['Chunk arrival timeline per path.', 'Time to first token per path (ms).', 'End to end per design (ms).', 'Per-turn stage waterfall.']) {
+    for (const caption of [
+      'Chunk arrival timeline per path.',
+      'Time to first token per path (ms).',
+      'End to end per design (ms).',
+      'Per-turn stage waterfall.',
+    ]) {
       expect(html).toContain(caption);
     }
   });
@@ -96,7 +124,9 @@ describe('the HTML report', () => {
     writeResults(file, sampleResults());
     expect(renderHtml(readResults(file))).toBe(html);
     expect(() => readResults(join(dir, 'missing.json'))).toThrow();
-    writeResults(join(dir, 'bad.json'), { ...sampleResults(), format: 'other' } as unknown as ReturnType<typeof sampleResults>);
+    writeResults(join(dir, 'bad.json'), { ...sampleResults(), format: 'other' } as unknown as ReturnType<
+      typeof sampleResults
+    >);
     expect(() => readResults(join(dir, 'bad.json'))).toThrow(/not a results file/);
     expect(readFileSync(file, 'utf8')).toContain('"format": "livekit-letta-voice-agent/bench@1"');
   });

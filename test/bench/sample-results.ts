@@ -1,5 +1,11 @@
 /** A small, fixed results file for the rendering tests: every scenario, known figures. */
-import { type BenchResults, type LlmPathName, type LlmTurnRecord, type VoiceTurnRecord, resultsFormat } from '../../bench/results.ts';
+import {
+  type BenchResults,
+  type LlmPathName,
+  type LlmTurnRecord,
+  type VoiceTurnRecord,
+  resultsFormat,
+} from '../../bench/results.ts';
 import { overheadOf, summarizePath } from '../../bench/scenarios/llm.ts';
 import { summarizeDesign } from '../../bench/scenarios/voice.ts';
 import { profiles } from '../../bench/sim/profile.ts';
@@ -63,16 +69,34 @@ export function sampleResults(): BenchResults {
     format: resultsFormat,
     date: '2026-01-02T03:04:05.000Z',
     mode: 'sim',
-    profile: { name: 'seed', description: profiles.seed.description, sources: profiles.seed.sources, values: profiles.seed },
+    profile: {
+      name: 'seed',
+      description: profiles.seed.description,
+      sources: profiles.seed.sources,
+      values: profiles.seed,
+    },
     seed: 1,
     config: { services: 'stand-ins' },
-    machine: { cpuModel: 'Test CPU', cores: 2, memoryMb: 4096, freeMemoryMb: 2048, platform: 'linux test', arch: 'x64' },
+    machine: {
+      cpuModel: 'Test CPU',
+      cores: 2,
+      memoryMb: 4096,
+      freeMemoryMb: 2048,
+      platform: 'linux test',
+      arch: 'x64',
+    },
     versions: { node: '24.21.0' },
     wallTimeMs: 201_000,
     headline: ['Scenarios: a sample.'],
     skipped: [],
     scenarios: {
-      llm: { turnsPerPath: 3, lettaLanes: 1, paths: [step, tokens, hybrid, direct], hybridOverhead: overheadOf(hybrid, direct), notes: [] },
+      llm: {
+        turnsPerPath: 3,
+        lettaLanes: 1,
+        paths: [step, tokens, hybrid, direct],
+        hybridOverhead: overheadOf(hybrid, direct),
+        notes: [],
+      },
       voice: {
         turnsPerDesign: 2,
         designs: [
@@ -84,14 +108,28 @@ export function sampleResults(): BenchResults {
       },
       memory: {
         writeMode: 'messages',
-        healthy: { turns: 8, ttft: summarize([200, 210]), lag: summarize([5000, 6000]), lagSamplesMs: [5000, 6000], drainMs: 4000, retries: 0 },
+        healthy: {
+          turns: 8,
+          ttft: summarize([200, 210]),
+          lag: summarize([5000, 6000]),
+          lagSamplesMs: [5000, 6000],
+          drainMs: 4000,
+          retries: 0,
+        },
         faults: {
           ran: true,
           slowedByMs: 3000,
           turnsSlowed: 4,
           turnsDown: 4,
           downForMs: 6000,
-          phase: { turns: 8, ttft: summarize([201, 209]), lag: summarize([14_000, 18_000]), lagSamplesMs: [14_000, 18_000], drainMs: 7000, retries: 6 },
+          phase: {
+            turns: 8,
+            ttft: summarize([201, 209]),
+            lag: summarize([14_000, 18_000]),
+            lagSamplesMs: [14_000, 18_000],
+            drainMs: 7000,
+            retries: 6,
+          },
           turnsSubmitted: 16,
           lost: 0,
           duplicates: 0,

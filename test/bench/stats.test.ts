@@ -33,7 +33,15 @@ describe('percentiles and summaries', () => {
   it('summarizes unsorted data and skips missing values', () => {
     const shuffled = [...oneToHundred].reverse();
     const s = summarize([null, ...shuffled, undefined, Number.NaN]);
-    expect(s).toEqual({ n: 100, min: 1, median: 50.5, p95: expect.closeTo(95.05, 10), p99: expect.closeTo(99.01, 10), max: 100, mean: 50.5 });
+    expect(s).toEqual({
+      n: 100,
+      min: 1,
+      median: 50.5,
+      p95: expect.closeTo(95.05, 10),
+      p99: expect.closeTo(99.01, 10),
+      max: 100,
+      mean: 50.5,
+    });
     expect(summarize([])).toBeNull();
     expect(summarize([null, undefined])).toBeNull();
   });
@@ -84,7 +92,11 @@ describe('the buffered-streaming verdict', () => {
     const v = verdictOf([buffered, buffered, streamed, short]);
     expect(v).toMatchObject({ kind: 'buffered', bufferedTurns: 2, judgedTurns: 3 });
     expect(v.text).toMatch(/^BUFFERED: all chunks arrive together/);
-    expect(verdictOf([streamed, streamed, buffered])).toMatchObject({ kind: 'streaming', bufferedTurns: 1, judgedTurns: 3 });
+    expect(verdictOf([streamed, streamed, buffered])).toMatchObject({
+      kind: 'streaming',
+      bufferedTurns: 1,
+      judgedTurns: 3,
+    });
     // A tie is not "most".
     expect(verdictOf([streamed, buffered]).kind).toBe('streaming');
     expect(verdictOf([short]).kind).toBe('undecided');

@@ -42,7 +42,13 @@ function memorySections(openai: OpenAIStandIn): string[] {
   return openai.requests
     .map((r) => (r.body as { messages?: { role: string; content: string }[] } | undefined)?.messages ?? [])
     .filter((ms) => ms[0]?.content === defaultInstructions)
-    .map((ms) => ms.slice(1).filter((m) => m.role === 'system').map((m) => m.content).join('\n'));
+    .map((ms) =>
+      ms
+        .slice(1)
+        .filter((m) => m.role === 'system')
+        .map((m) => m.content)
+        .join('\n'),
+    );
 }
 
 describe('npm run chat', () => {
@@ -105,12 +111,19 @@ describe('npm run chat', () => {
 
     await letta.faults.clear();
     const next = await scratch(['Hi again.']);
-    const r2 = await chat(['--script', next.script, '--identity', 'ivan'], { ...env, LETTA_SHUTDOWN_FLUSH_MS: '10000' });
+    const r2 = await chat(['--script', next.script, '--identity', 'ivan'], {
+      ...env,
+      LETTA_SHUTDOWN_FLUSH_MS: '10000',
+    });
     expect(r2.code).toBe(0);
     const agentId = letta.store.agents().find((a) => a.tags.includes('lk-caller:ivan'))!.id;
     const texts = userTexts(letta, agentId);
     expect(
-      occurrences(texts, ['Caller: Remember: the meeting is on Friday.', 'Caller: And bring the slides.', 'Caller: Hi again.']),
+      occurrences(texts, [
+        'Caller: Remember: the meeting is on Friday.',
+        'Caller: And bring the slides.',
+        'Caller: Hi again.',
+      ]),
     ).toEqual([1, 1, 1]);
   });
 
@@ -118,7 +131,12 @@ describe('npm run chat', () => {
     const { openai, letta } = await services();
     const lines = ['First fact: I live in Oslo.', 'Second fact: I have two cats.', 'Third fact: I play the cello.'];
     const { script, journal } = await scratch(lines);
-    const env = { OPENAI_API_KEY: 'sim-key-123456', OPENAI_BASE_URL: openai.url, LETTA_BASE_URL: letta.url, MEMORY_JOURNAL_DIR: journal };
+    const env = {
+      OPENAI_API_KEY: 'sim-key-123456',
+      OPENAI_BASE_URL: openai.url,
+      LETTA_BASE_URL: letta.url,
+      MEMORY_JOURNAL_DIR: journal,
+    };
     // Each write takes 1.5 s: the kill lands with one in flight and the rest queued.
     await letta.faults.set({ kind: 'latency', ms: 1500, match: { method: 'POST', path: /\/messages$/ } });
     const child = spawn(process.execPath, ['src/cli/chat.ts', '--script', script, '--identity', 'judy'], {
@@ -142,6 +160,11 @@ describe('npm run chat', () => {
     expect(r.code).toBe(0);
     const agentId = letta.store.agents().find((a) => a.tags.includes('lk-caller:judy'))!.id;
     const texts = userTexts(letta, agentId);
-    expect(occurrences(texts, [...lines, 'Hello again.'].map((l) => `Caller: ${l}`))).toEqual([1, 1, 1, 1]);
+    expect(
+      occurrences(
+        texts,
+        [...lines, 'Hello again.'].map((l) => `Caller: ${l}`),
+      ),
+    ).toEqual([1, 1, 1, 1]);
   });
 });

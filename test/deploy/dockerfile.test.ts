@@ -44,7 +44,9 @@ function dockerignore(text: string): (path: string) => boolean {
       const pattern = posix.normalize((negate ? l.slice(1) : l).replace(/^\/+/, '').replace(/\/+$/, ''));
       const source = pattern
         .split(/(\*\*|\*|\?)/)
-        .map((t) => (t === '**' ? '.*' : t === '*' ? '[^/]*' : t === '?' ? '[^/]' : t.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+        .map((t) =>
+          t === '**' ? '.*' : t === '*' ? '[^/]*' : t === '?' ? '[^/]' : t.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
+        )
         .join('');
       return { negate, re: new RegExp(`^${source}$`) };
     });
@@ -129,7 +131,8 @@ function buildStages(): Stage[] {
       const dest = rest.pop()!;
       const target = posix.resolve(stage.workdir, dest);
       const from = flags.from !== undefined ? stages.find((s) => s.name === flags.from) : undefined;
-      if (flags.from !== undefined && from === undefined) stage.problems.push(`${where}: no earlier stage ${flags.from}`);
+      if (flags.from !== undefined && from === undefined)
+        stage.problems.push(`${where}: no earlier stage ${flags.from}`);
       for (const src of rest) {
         const into = rest.length > 1 || dest.endsWith('/') ? posix.join(target, posix.basename(src)) : target;
         if (from) {
@@ -175,7 +178,13 @@ function importClosure(files: string[]): { files: Set<string>; packages: Set<str
     ];
     for (const spec of specifiers) {
       if (spec.startsWith('.')) queue.push(posix.join(dirname(rel), spec));
-      else if (!spec.startsWith('node:')) packages.add(spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/'));
+      else if (!spec.startsWith('node:'))
+        packages.add(
+          spec
+            .split('/')
+            .slice(0, spec.startsWith('@') ? 2 : 1)
+            .join('/'),
+        );
     }
   }
   return { files: seen, packages };
@@ -219,8 +228,12 @@ describe('Dockerfile', () => {
     expect(origin?.kind).toBe('made');
     const copy = finalOps('COPY').find((i) => /\/node_modules\s/.test(`${i.args} `));
     const producer = /--from=(\S+)/.exec(copy?.args ?? '')?.[1];
-    const producerStart = instructions.findIndex((i) => i.op === 'FROM' && new RegExp(`\\bAS\\s+${producer}$`, 'i').test(i.args));
-    const producerRuns = instructions.slice(producerStart + 1).filter((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
+    const producerStart = instructions.findIndex(
+      (i) => i.op === 'FROM' && new RegExp(`\\bAS\\s+${producer}$`, 'i').test(i.args),
+    );
+    const producerRuns = instructions
+      .slice(producerStart + 1)
+      .filter((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
     expect(producerRuns[0]?.args).toMatch(/--omit=dev/);
   });
 
@@ -235,9 +248,17 @@ describe('Dockerfile', () => {
 
 describe('.dockerignore', () => {
   it('keeps secrets, local state and host dependencies out of the build context', () => {
-    for (const path of ['.env', '.env.local', '.env.production', 'node_modules', 'node_modules/zod/package.json', 'data/journal/x']) {
+    for (const path of [
+      '.env',
+      '.env.local',
+      '.env.production',
+      'node_modules',
+      'node_modules/zod/package.json',
+      'data/journal/x',
+    ]) {
       expect(ignored(path), path).toBe(true);
     }
-    for (const path of ['src/main.ts', 'package-lock.json', '.npmrc', 'bench/sim/openai.ts']) expect(ignored(path), path).toBe(false);
+    for (const path of ['src/main.ts', 'package-lock.json', '.npmrc', 'bench/sim/openai.ts'])
+      expect(ignored(path), path).toBe(false);
   });
 });

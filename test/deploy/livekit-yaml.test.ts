@@ -31,7 +31,10 @@ describe('livekit.yaml', () => {
     for (const section of ['rtc', 'logging', 'room']) {
       const value = root[section];
       expect(isMap(value), section).toBe(true);
-      expect(Object.keys(value as YamlMap).filter((k) => !knownKeys[section]!.includes(k)), section).toEqual([]);
+      expect(
+        Object.keys(value as YamlMap).filter((k) => !knownKeys[section]!.includes(k)),
+        section,
+      ).toEqual([]);
     }
     expect(isMap(root.keys)).toBe(true);
   });

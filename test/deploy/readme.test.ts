@@ -12,14 +12,16 @@ import { projectRoot } from '../helpers/run.ts';
 
 const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
 const section = readme.slice(readme.indexOf('<!-- deploy:start -->'), readme.indexOf('<!-- deploy:end -->'));
-const blocks = (lang: string) => [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
+const blocks = (lang: string) =>
+  [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
 /** Shell commands of the sh blocks, continuation lines joined, comments dropped. */
 const commands = blocks('sh')
   .flatMap((b) => b.replace(/\\\n\s*/g, ' ').split('\n'))
   .map((l) => l.replace(/\s+#.*$/, '').trim())
   .filter((l) => l !== '');
-const scripts = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
-  .scripts;
+const scripts = (
+  JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+).scripts;
 
 /** `lk` commands the section may use, with their flags. */
 const lkCommands: Record<string, string[]> = {
@@ -65,7 +67,10 @@ describe('README: Deploy and join', () => {
       const name = Object.keys(lkCommands).find((k) => words.slice(0, k.split(' ').length).join(' ') === k);
       expect(name, c).toBeDefined();
       const flags = words.filter((w) => w.startsWith('--')).map((w) => w.slice(2).split('=')[0]!);
-      expect(flags.filter((f) => !lkCommands[name!]!.includes(f)), c).toEqual([]);
+      expect(
+        flags.filter((f) => !lkCommands[name!]!.includes(f)),
+        c,
+      ).toEqual([]);
     }
   });
 

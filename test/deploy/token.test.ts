@@ -35,7 +35,14 @@ describe('mintJoinToken', () => {
 
   it('dispatches the named agent only when asked', async () => {
     const claims = await verifier.verify(
-      await mintJoinToken({ apiKey, apiSecret, room: 'test', identity: 'bob', agentName: 'voice-agent', ttlSeconds: 1800 }),
+      await mintJoinToken({
+        apiKey,
+        apiSecret,
+        room: 'test',
+        identity: 'bob',
+        agentName: 'voice-agent',
+        ttlSeconds: 1800,
+      }),
     );
     expect(claims.roomConfig?.agents?.map((a) => a.agentName)).toEqual(['voice-agent']);
     expect(claims.name).toBeUndefined();
@@ -46,9 +53,9 @@ describe('mintJoinToken', () => {
 
   it('refuses to fall back to credentials from the environment, or to mint an over-long token', async () => {
     await expect(mintJoinToken({ apiKey: '', apiSecret, room: 'r', identity: 'i' })).rejects.toThrow(/apiKey/);
-    await expect(mintJoinToken({ apiKey, apiSecret, room: 'r', identity: 'i', ttlSeconds: maxTtlSeconds + 1 })).rejects.toThrow(
-      RangeError,
-    );
+    await expect(
+      mintJoinToken({ apiKey, apiSecret, room: 'r', identity: 'i', ttlSeconds: maxTtlSeconds + 1 }),
+    ).rejects.toThrow(RangeError);
   });
 });
 
@@ -60,12 +67,21 @@ describe('token arguments', () => {
     expect(parseTtl('1h30m15s')).toBe(5415);
     expect(parseTtl('90s')).toBe(90);
     expect(parseTtl('600')).toBe(600);
-    for (const bad of ['', '0', '0m', '1d', 'h', '1.5h', '30m1h', '-5', ' 1h']) expect(() => parseTtl(bad)).toThrow(/duration/);
+    for (const bad of ['', '0', '0m', '1d', 'h', '1.5h', '30m1h', '-5', ' 1h'])
+      expect(() => parseTtl(bad)).toThrow(/duration/);
   });
 
   it('defaults to one hour and cuts anything past 24 h', () => {
-    expect(parseTokenArgs(['--room', 'r', '--identity', 'i'])).toEqual({ room: 'r', identity: 'i', ttlSeconds: 3600, ttlCapped: false });
-    expect(parseTokenArgs(['--room', 'r', '--identity', 'i', '--ttl', '48h'])).toMatchObject({ ttlSeconds: 86400, ttlCapped: true });
+    expect(parseTokenArgs(['--room', 'r', '--identity', 'i'])).toEqual({
+      room: 'r',
+      identity: 'i',
+      ttlSeconds: 3600,
+      ttlCapped: false,
+    });
+    expect(parseTokenArgs(['--room', 'r', '--identity', 'i', '--ttl', '48h'])).toMatchObject({
+      ttlSeconds: 86400,
+      ttlCapped: true,
+    });
   });
 
   it('builds a Meet link that carries the URL and the token intact', () => {
@@ -80,13 +96,20 @@ describe('npm run token', () => {
   const script = join(projectRoot, 'src/cli/token.ts');
   // An empty working directory: a developer's .env must not leak into these runs.
   const cwd = mkdtempSync(join(tmpdir(), 'token-cli-'));
-  const env = cleanEnv({ LIVEKIT_URL: 'http://127.0.0.1:7880', LIVEKIT_API_KEY: apiKey, LIVEKIT_API_SECRET: apiSecret });
+  const env = cleanEnv({
+    LIVEKIT_URL: 'http://127.0.0.1:7880',
+    LIVEKIT_API_KEY: apiKey,
+    LIVEKIT_API_SECRET: apiSecret,
+  });
 
   it('prints a verifiable token, the client URL and the join links', async () => {
-    const r = await runNode([script, '--room', 'test', '--identity', 'alice', '--agent', 'voice-agent', '--ttl', '30m'], {
-      env,
-      cwd,
-    });
+    const r = await runNode(
+      [script, '--room', 'test', '--identity', 'alice', '--agent', 'voice-agent', '--ttl', '30m'],
+      {
+        env,
+        cwd,
+      },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('URL:   ws://127.0.0.1:7880\n');

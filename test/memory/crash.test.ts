@@ -4,7 +4,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
 import { pendingTurnsFor } from '../../src/memory/journal.ts';
 import { projectRoot } from '../helpers/run.ts';
-import { isSorted, occurrences, positions, recordingLogger, startWriter, tempDir, until, userTexts } from './helpers.ts';
+import {
+  isSorted,
+  occurrences,
+  positions,
+  recordingLogger,
+  startWriter,
+  tempDir,
+  until,
+  userTexts,
+} from './helpers.ts';
 
 interface ChildEvent {
   event: string;
@@ -12,7 +21,12 @@ interface ChildEvent {
 }
 
 /** Starts the crash fixture and collects its JSON event lines as they come. */
-function startCrashWriter(env: Record<string, string>): { child: ChildProcess; events: ChildEvent[]; stderr: () => string; exited: Promise<NodeJS.Signals | null> } {
+function startCrashWriter(env: Record<string, string>): {
+  child: ChildProcess;
+  events: ChildEvent[];
+  stderr: () => string;
+  exited: Promise<NodeJS.Signals | null>;
+} {
   const child = spawn(process.execPath, [join(projectRoot, 'test/memory/fixtures/crash-writer.ts')], {
     cwd: projectRoot,
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -75,9 +89,19 @@ describe('a worker killed mid-write', () => {
 
   it('replays every turn exactly once when the kill lands while a request is in flight', async () => {
     await standIn.faults.set({ kind: 'latency', ms: 2000, match: { method: 'POST' } });
-    const run = startCrashWriter({ LETTA_URL: standIn.url, JOURNAL_DIR: dir, AGENT_ID: agentId, TAG: 'inflight', BACKOFF_MS: '50' });
+    const run = startCrashWriter({
+      LETTA_URL: standIn.url,
+      JOURNAL_DIR: dir,
+      AGENT_ID: agentId,
+      TAG: 'inflight',
+      BACKOFF_MS: '50',
+    });
     child = run.child;
-    await until(() => run.events.some((e) => e.event === 'journaled') && posts().length > 0, 20_000, `journaled + a request in flight (${run.stderr()})`);
+    await until(
+      () => run.events.some((e) => e.event === 'journaled') && posts().length > 0,
+      20_000,
+      `journaled + a request in flight (${run.stderr()})`,
+    );
     run.child.kill('SIGKILL');
     expect(await run.exited).toBe('SIGKILL');
     expect(run.events.some((e) => e.event === 'ack')).toBe(false);
@@ -92,7 +116,13 @@ describe('a worker killed mid-write', () => {
   it('does not resend the last write when it landed but its response never came back', async () => {
     await standIn.faults.set({ kind: 'lost-response', count: 1, match: { method: 'POST' } });
     // A long backoff keeps the worker waiting after the lost response, until it is killed.
-    const run = startCrashWriter({ LETTA_URL: standIn.url, JOURNAL_DIR: dir, AGENT_ID: agentId, TAG: 'lost', BACKOFF_MS: '30000' });
+    const run = startCrashWriter({
+      LETTA_URL: standIn.url,
+      JOURNAL_DIR: dir,
+      AGENT_ID: agentId,
+      TAG: 'lost',
+      BACKOFF_MS: '30000',
+    });
     child = run.child;
     await until(
       () => run.events.some((e) => e.event === 'journaled') && run.events.some((e) => e.event === 'retry'),

@@ -68,7 +68,9 @@ describe('turn journal', () => {
     expect(claimed[0]?.pending.turns.map((t) => t.id)).toEqual([a.id, b.id]);
     const warnings = log.filter((l) => l.level === WARN);
     expect(warnings.filter((l) => l.event === 'journal_torn_line')).toHaveLength(1);
-    expect(warnings.filter((l) => l.event === 'journal_corrupt_line')).toEqual([expect.objectContaining({ file: name, line: 2 })]);
+    expect(warnings.filter((l) => l.event === 'journal_corrupt_line')).toEqual([
+      expect.objectContaining({ file: name, line: 2 }),
+    ]);
 
     // The claimer appends after the last complete line, never onto the torn one.
     const j = claimed[0]?.journal;

@@ -97,7 +97,13 @@ function voicePrompts(w: World): string[] {
     .filter((r) => r.path === '/v1/chat/completions')
     .map((r) => (r.body as { messages: { role: string; content: string }[] }).messages)
     .filter((ms) => ms[0]?.content === defaultInstructions)
-    .map((ms) => ms.slice(1).filter((m) => m.role === 'system').map((m) => m.content).join('\n'));
+    .map((ms) =>
+      ms
+        .slice(1)
+        .filter((m) => m.role === 'system')
+        .map((m) => m.content)
+        .join('\n'),
+    );
 }
 
 describe('Letta memory in the voice agent', () => {
@@ -148,7 +154,9 @@ describe('Letta memory in the voice agent', () => {
     const flushed = await memory.close(10_000);
     expect(flushed.drained).toBe(true);
     const texts = userTexts(w.letta, agentId);
-    expect(occurrences(texts, ['Caller: My name is Dave.', 'Caller: I like sailing.', 'Caller: Goodbye.'])).toEqual([1, 1, 1]);
+    expect(occurrences(texts, ['Caller: My name is Dave.', 'Caller: I like sailing.', 'Caller: Goodbye.'])).toEqual([
+      1, 1, 1,
+    ]);
     expect(texts.join('\n')).toMatch(/Assistant: You said: My name is Dave/);
     // The stand-in's agent files a note into the human block; the next call's prompt shows it.
     const { memory: next } = service(w);
@@ -183,7 +191,12 @@ describe('Letta memory in the voice agent', () => {
     expect(downFlush.drained).toBe(true);
     const texts = userTexts(w.letta, base.agentId);
     const words = ['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
-    expect(occurrences(texts, words.map((x) => `Caller: ${x}`))).toEqual(words.map(() => 1));
+    expect(
+      occurrences(
+        texts,
+        words.map((x) => `Caller: ${x}`),
+      ),
+    ).toEqual(words.map(() => 1));
   }, 90_000);
 
   it('shows a caller’s turns that Letta has not acknowledged yet on their next call', async () => {

@@ -97,14 +97,19 @@ describe('turn writer against the Letta stand-in', () => {
 
       const batchIds = acks.map((a) => a.batchId);
       if (mode === 'messages') {
-        const otids = standIn.store.messages(agentId).flatMap((m) => (m.message_type === 'user_message' ? [m.otid] : []));
+        const otids = standIn.store
+          .messages(agentId)
+          .flatMap((m) => (m.message_type === 'user_message' ? [m.otid] : []));
         expect(otids).toEqual(batchIds);
       } else if (mode === 'archival') {
         const tags = standIn.store.passages(agentId).map((p) => p.tags);
         expect(tags).toEqual(batchIds.map((id) => ['voice-turn', `batch:${id}`]));
       } else {
         expect(standIn.store.captures(agentId)).toHaveLength(batchIds.length);
-        expect(standIn.store.captures(agentId)[0]).toMatchObject({ provider: 'openai', response_dict: { role: 'assistant' } });
+        expect(standIn.store.captures(agentId)[0]).toMatchObject({
+          provider: 'openai',
+          response_dict: { role: 'assistant' },
+        });
       }
     });
   });
@@ -233,7 +238,9 @@ describe('turn writer against the Letta stand-in', () => {
     expect((await w.flush(5000)).drained).toBe(true);
 
     expectOnceInOrder(userTexts(standIn, agentId), later);
-    expect(dead).toEqual([expect.objectContaining({ agentId: 'agent-123', turnIds: [bad.id], reason: '422 UnprocessableEntityError' })]);
+    expect(dead).toEqual([
+      expect.objectContaining({ agentId: 'agent-123', turnIds: [bad.id], reason: '422 UnprocessableEntityError' }),
+    ]);
     const letters = readFileSync(join(dir, 'dead-letter.jsonl'), 'utf8')
       .trim()
       .split('\n')
@@ -260,7 +267,9 @@ describe('turn writer against the Letta stand-in', () => {
     expect((await w.flush(5000)).drained).toBe(true);
     expectOnceInOrder(userTexts(standIn, agentId), turns);
     expectOnceInOrder(userTexts(standIn, other), others);
-    expect(log.filter((l) => l.level === WARN)).toEqual([expect.objectContaining({ event: 'memory_write_mode_fallback' })]);
+    expect(log.filter((l) => l.level === WARN)).toEqual([
+      expect.objectContaining({ event: 'memory_write_mode_fallback' }),
+    ]);
     expect(w.stats().retries).toBe(0);
   });
 
@@ -269,7 +278,12 @@ describe('turn writer against the Letta stand-in', () => {
     standIn = await startLettaStandIn({ apiKey: 'the-right-key-0123456789' });
     agentId = standIn.store.createAgent({ name: 'caller' }).id;
     const client = createLettaClient({ baseURL: standIn.url, apiKey: 'a-wrong-key-0123456789' }, 30_000);
-    const w = new TurnWriter({ journalDir: dir, writes: new LettaWrites({ client, mode: 'messages', logger }), logger, ...fastRetries });
+    const w = new TurnWriter({
+      journalDir: dir,
+      writes: new LettaWrites({ client, mode: 'messages', logger }),
+      logger,
+      ...fastRetries,
+    });
     writers.push(w);
     const turn = makeTurn(agentId, 1);
     await w.submit(turn);
@@ -279,7 +293,9 @@ describe('turn writer against the Letta stand-in', () => {
     expect(left.pending).toEqual([turn]);
     expect(w.stats()).toMatchObject({ deadLetters: 0, acked: 0 });
     expect(writes().length).toBeGreaterThanOrEqual(3);
-    expect(errors().every((l) => l.event === 'memory_auth_failed' && String(l.msg).includes('LETTA_API_KEY'))).toBe(true);
+    expect(errors().every((l) => l.event === 'memory_auth_failed' && String(l.msg).includes('LETTA_API_KEY'))).toBe(
+      true,
+    );
     expect(JSON.stringify(log)).not.toContain('wrong-key');
     expect(pendingTurnsFor(dir, agentId)).toEqual([turn]);
   });

@@ -63,7 +63,12 @@ function openSession(url: string, apiKey = 'test'): { sttInstance: deepgram.STT;
       events.push({
         type: ev.type,
         at: nowMs(),
-        ...(alt ? { text: alt.text, words: (alt.words ?? []).map((w) => ({ text: w.text, startTime: w.startTime, endTime: w.endTime })) } : {}),
+        ...(alt
+          ? {
+              text: alt.text,
+              words: (alt.words ?? []).map((w) => ({ text: w.text, startTime: w.startTime, endTime: w.endTime })),
+            }
+          : {}),
       });
     }
   })();
@@ -89,10 +94,16 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
   }
 }
 
-function speechAudio(file: string, trailingSilenceMs = 1000): { audio: AudioFrame[]; fixture: ReturnType<typeof speechFixture> } {
+function speechAudio(
+  file: string,
+  trailingSilenceMs = 1000,
+): { audio: AudioFrame[]; fixture: ReturnType<typeof speechFixture> } {
   const fixture = speechFixture(file);
   const { sampleRate, samples } = readWav(fixture.path);
-  return { fixture, audio: frames(concatSamples(samples, silence(trailingSilenceMs, sampleRate)), sampleRate, FRAME_MS) };
+  return {
+    fixture,
+    audio: frames(concatSamples(samples, silence(trailingSilenceMs, sampleRate)), sampleRate, FRAME_MS),
+  };
 }
 
 function count(events: Seen[], type: stt.SpeechEventType): number {
@@ -100,13 +111,21 @@ function count(events: Seen[], type: stt.SpeechEventType): number {
 }
 
 function bareWords(text: string): string[] {
-  return text.toLowerCase().replace(/[^\p{L}\p{N}'\s-]/gu, '').split(/\s+/).filter(Boolean);
+  return text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}'\s-]/gu, '')
+    .split(/\s+/)
+    .filter(Boolean);
 }
 
 describe('Deepgram stand-in driven by the LiveKit Deepgram plugin', () => {
   it('turns one spoken sentence into START, interims, the scripted FINAL with word timings, END', async () => {
     const { fixture, audio } = speechAudio('weather-paris.wav');
-    standIn = await startDeepgramStandIn({ profile: profiles.instant, apiKey: 'test', transcripts: [fixture.transcript] });
+    standIn = await startDeepgramStandIn({
+      profile: profiles.instant,
+      apiKey: 'test',
+      transcripts: [fixture.transcript],
+    });
     const { session } = openSession(standIn.url);
 
     await pushRealtime(session, audio);
@@ -159,7 +178,11 @@ describe('Deepgram stand-in driven by the LiveKit Deepgram plugin', () => {
   it('logs the query the plugin sends, the audio received and CloseStream at stream close', async () => {
     // Shorter than the detector's hangover: speech is still open when the stream closes.
     const { fixture, audio } = speechAudio('hello.wav', 200);
-    standIn = await startDeepgramStandIn({ profile: profiles.instant, apiKey: 'test', transcripts: [fixture.transcript] });
+    standIn = await startDeepgramStandIn({
+      profile: profiles.instant,
+      apiKey: 'test',
+      transcripts: [fixture.transcript],
+    });
     const { session } = openSession(standIn.url);
     await pushRealtime(session, audio);
     const endInputAt = nowMs();
@@ -209,7 +232,11 @@ describe('Deepgram stand-in driven by the LiveKit Deepgram plugin', () => {
     // A pause under 1 s: the plugin's energy filter would drop silence beyond that and shift audio time.
     const pauseMs = 800;
     const rate = wavA.sampleRate;
-    const audio = frames(concatSamples(wavA.samples, silence(pauseMs, rate), wavB.samples, silence(1000, rate)), rate, FRAME_MS);
+    const audio = frames(
+      concatSamples(wavA.samples, silence(pauseMs, rate), wavB.samples, silence(1000, rate)),
+      rate,
+      FRAME_MS,
+    );
     await pushRealtime(session, audio);
     await waitFor(() => count(session.events, END_OF_SPEECH) === 2, 3000, 'two END_OF_SPEECH');
     session.stream.endInput();
@@ -257,7 +284,10 @@ describe('Deepgram stand-in driven by the LiveKit Deepgram plugin', () => {
 
   it('keeps a long sentence with a comma pause as one utterance, interims growing, never complete', async () => {
     const { fixture, audio } = speechAudio('roman-empire.wav');
-    standIn = await startDeepgramStandIn({ profile: profileWith(10, 250), transcripts: [fixture.transcript, 'unused'] });
+    standIn = await startDeepgramStandIn({
+      profile: profileWith(10, 250),
+      transcripts: [fixture.transcript, 'unused'],
+    });
     const { session } = openSession(standIn.url);
     await pushRealtime(session, audio);
     await waitFor(() => count(session.events, END_OF_SPEECH) === 1, 3000, 'END_OF_SPEECH');
@@ -392,9 +422,15 @@ describe('Deepgram stand-in wire protocol (bare WebSocket)', () => {
     expect(await closed).toBe(1000);
 
     expect(messages.map((m) => m['type'])).toEqual(['SpeechStarted', 'Results', 'Metadata']);
-    const [started, final, metadata] = messages as [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>];
+    const [started, final, metadata] = messages as [
+      Record<string, unknown>,
+      Record<string, unknown>,
+      Record<string, unknown>,
+    ];
     expect(started).toEqual({ type: 'SpeechStarted', channel: [0, 1], timestamp: expect.any(Number) });
-    expect(Math.abs((started['timestamp'] as number) * 1000 - fixture.speechStartMs)).toBeLessThanOrEqual(BOUND_TOLERANCE_MS);
+    expect(Math.abs((started['timestamp'] as number) * 1000 - fixture.speechStartMs)).toBeLessThanOrEqual(
+      BOUND_TOLERANCE_MS,
+    );
     expect(final).toMatchObject({
       type: 'Results',
       channel_index: [0, 1],
@@ -410,7 +446,13 @@ describe('Deepgram stand-in wire protocol (bare WebSocket)', () => {
       },
     });
     const words = (final['channel'] as { alternatives: { words: Record<string, unknown>[] }[] }).alternatives[0]!.words;
-    expect(words[0]).toEqual({ word: 'hello', punctuated_word: 'Hello,', start: expect.any(Number), end: expect.any(Number), confidence: expect.any(Number) });
+    expect(words[0]).toEqual({
+      word: 'hello',
+      punctuated_word: 'Hello,',
+      start: expect.any(Number),
+      end: expect.any(Number),
+      confidence: expect.any(Number),
+    });
     expect(words.at(-1)!['end'] as number).toBeLessThanOrEqual((fixture.speechEndMs + BOUND_TOLERANCE_MS) / 1000);
     expect(metadata).toMatchObject({
       type: 'Metadata',

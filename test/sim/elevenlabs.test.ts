@@ -10,7 +10,11 @@ import * as elevenlabs from '@livekit/agents-plugin-elevenlabs';
 import type { AudioFrame } from '@livekit/rtc-node';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startElevenLabsStandIn, type ElevenLabsStandIn, type ElevenLabsStandInOptions } from '../../bench/sim/elevenlabs.ts';
+import {
+  startElevenLabsStandIn,
+  type ElevenLabsStandIn,
+  type ElevenLabsStandInOptions,
+} from '../../bench/sim/elevenlabs.ts';
 import { profiles, type LatencyProfile } from '../../bench/sim/profile.ts';
 
 // The plugin's TTSEncoding type lists no pcm_24000, but it parses the rate from any `pcm_N`.
@@ -112,7 +116,12 @@ describe('ElevenLabs stand-in with the LiveKit plugin', () => {
     const ws = standIn.requests.filter((r) => r.method === 'WS');
     expect(ws).toHaveLength(1);
     expect(ws[0]?.path).toBe('/v1/text-to-speech/bIHbv24MWmeRgasZH58o/multi-stream-input');
-    expect(ws[0]?.query).toMatchObject({ model_id: 'eleven_flash_v2_5', output_format: 'pcm_24000', sync_alignment: 'true', auto_mode: 'true' });
+    expect(ws[0]?.query).toMatchObject({
+      model_id: 'eleven_flash_v2_5',
+      output_format: 'pcm_24000',
+      sync_alignment: 'true',
+      auto_mode: 'true',
+    });
     expect(standIn.contexts[0]?.text.trim()).toBe(TEXT);
   });
 
@@ -121,7 +130,12 @@ describe('ElevenLabs stand-in with the LiveKit plugin', () => {
     const tts = track(newTts(standIn));
     const { frames, words } = await speak(tts, TEXT);
 
-    expect(words.map((w) => w.text).join('').trim()).toBe(TEXT);
+    expect(
+      words
+        .map((w) => w.text)
+        .join('')
+        .trim(),
+    ).toBe(TEXT);
     expect(words.map((w) => w.text.trim())).toEqual(TEXT.split(' '));
     let previousEnd = 0;
     for (const w of words) {
@@ -137,12 +151,25 @@ describe('ElevenLabs stand-in with the LiveKit plugin', () => {
   it('carries two streams of one TTS on one socket, as two contexts', async () => {
     const standIn = await setup({ profile: withElevenLabs(50, 20) });
     const tts = track(newTts(standIn));
-    const [a, b] = await Promise.all([speak(tts, 'The first stream says this.'), speak(tts, 'And the second stream says that.')]);
+    const [a, b] = await Promise.all([
+      speak(tts, 'The first stream says this.'),
+      speak(tts, 'And the second stream says that.'),
+    ]);
 
     expect(seconds(a.frames)).toBeGreaterThan(1);
     expect(seconds(b.frames)).toBeGreaterThan(1);
-    expect(a.words.map((w) => w.text).join('').trim()).toBe('The first stream says this.');
-    expect(b.words.map((w) => w.text).join('').trim()).toBe('And the second stream says that.');
+    expect(
+      a.words
+        .map((w) => w.text)
+        .join('')
+        .trim(),
+    ).toBe('The first stream says this.');
+    expect(
+      b.words
+        .map((w) => w.text)
+        .join('')
+        .trim(),
+    ).toBe('And the second stream says that.');
     expect(standIn.requests.filter((r) => r.method === 'WS')).toHaveLength(1);
     expect(standIn.contexts).toHaveLength(2);
     const [c1, c2] = standIn.contexts;
@@ -264,7 +291,12 @@ describe('ElevenLabs stand-in with the LiveKit plugin', () => {
     const tts = track(newTts(standIn));
     const { words } = await speak(tts, TEXT);
 
-    expect(words.map((w) => w.text).join('').trim()).toBe(TEXT);
+    expect(
+      words
+        .map((w) => w.text)
+        .join('')
+        .trim(),
+    ).toBe(TEXT);
     const starts = words.map((w) => w.startTime ?? 0);
     expect(starts.some((s, i) => i > 0 && s < (starts[i - 1] ?? 0))).toBe(true);
   });
@@ -279,10 +311,17 @@ describe('ElevenLabs stand-in wire protocol', () => {
     normalizedAlignment?: { chars: string[]; charStartTimesMs: number[]; charDurationsMs: number[] };
   }
 
-  async function connect(standIn: ElevenLabsStandIn, query: string, key = 'k'): Promise<{ ws: WebSocket; messages: ServerMessage[] }> {
-    const ws = new WebSocket(`${standIn.url.replace('http://', 'ws://')}/text-to-speech/v1/multi-stream-input?${query}`, {
-      headers: { 'xi-api-key': key },
-    });
+  async function connect(
+    standIn: ElevenLabsStandIn,
+    query: string,
+    key = 'k',
+  ): Promise<{ ws: WebSocket; messages: ServerMessage[] }> {
+    const ws = new WebSocket(
+      `${standIn.url.replace('http://', 'ws://')}/text-to-speech/v1/multi-stream-input?${query}`,
+      {
+        headers: { 'xi-api-key': key },
+      },
+    );
     const messages: ServerMessage[] = [];
     ws.on('message', (d) => messages.push(JSON.parse(String(d)) as ServerMessage));
     await once(ws, 'open');
@@ -290,7 +329,9 @@ describe('ElevenLabs stand-in wire protocol', () => {
   }
 
   async function rejection(standIn: ElevenLabsStandIn, query: string): Promise<number> {
-    const ws = new WebSocket(`${standIn.url.replace('http://', 'ws://')}/text-to-speech/v1/multi-stream-input?${query}`);
+    const ws = new WebSocket(
+      `${standIn.url.replace('http://', 'ws://')}/text-to-speech/v1/multi-stream-input?${query}`,
+    );
     const [req, res] = (await once(ws, 'unexpected-response')) as [{ destroy(): void }, { statusCode: number }];
     req.destroy();
     return res.statusCode;

@@ -41,25 +41,49 @@ const AS_SERVED = {
   requestValidation: {
     type: 'object',
     required: ['trace_id', 'detail'],
-    properties: { trace_id: { type: 'string' }, detail: { type: 'string' }, examples: { type: 'array', items: { type: 'string' } } },
+    properties: {
+      trace_id: { type: 'string' },
+      detail: { type: 'string' },
+      examples: { type: 'array', items: { type: 'string' } },
+    },
     additionalProperties: false,
   },
-  detail: { type: 'object', required: ['detail'], properties: { detail: { type: 'string' }, run_id: { type: 'string' } }, additionalProperties: false },
+  detail: {
+    type: 'object',
+    required: ['detail'],
+    properties: { detail: { type: 'string' }, run_id: { type: 'string' } },
+    additionalProperties: false,
+  },
   capture: {
     type: 'object',
     required: ['success', 'messages_created', 'run_ids'],
-    properties: { success: { type: 'boolean' }, messages_created: { type: 'integer' }, run_ids: { type: 'array', items: { type: 'string' } } },
+    properties: {
+      success: { type: 'boolean' },
+      messages_created: { type: 'integer' },
+      run_ids: { type: 'array', items: { type: 'string' } },
+    },
     additionalProperties: false,
   },
   ping: {
     type: 'object',
     required: ['id', 'date', 'message_type'],
-    properties: { id: { type: 'string' }, date: { type: 'string', format: 'date-time' }, message_type: { const: 'ping' }, run_id: { type: ['string', 'null'] } },
+    properties: {
+      id: { type: 'string' },
+      date: { type: 'string', format: 'date-time' },
+      message_type: { const: 'ping' },
+      run_id: { type: ['string', 'null'] },
+    },
   },
   errorMessage: {
     type: 'object',
     required: ['error_type', 'message', 'message_type', 'run_id'],
-    properties: { error_type: { type: 'string' }, message: { type: 'string' }, message_type: { const: 'error_message' }, run_id: { type: 'string' }, detail: { type: 'string' } },
+    properties: {
+      error_type: { type: 'string' },
+      message: { type: 'string' },
+      message_type: { const: 'error_message' },
+      run_id: { type: 'string' },
+      detail: { type: 'string' },
+    },
   },
 } as const;
 
@@ -165,7 +189,11 @@ suite(title, () => {
   async function raw(method: string, url: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     const res = await fetch(s.url + url, {
       method,
-      headers: { authorization: 'Bearer test', 'content-type': 'application/json', 'x-stainless-package-version': '1.12.1' },
+      headers: {
+        authorization: 'Bearer test',
+        'content-type': 'application/json',
+        'x-stainless-package-version': '1.12.1',
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return { status: res.status, body: await res.json() };
@@ -177,8 +205,15 @@ suite(title, () => {
       .filter((chunk) => chunk.trim() !== '')
       .map((chunk) => {
         const lines = chunk.split('\n');
-        const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim() ?? null;
-        const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+        const event =
+          lines
+            .find((l) => l.startsWith('event:'))
+            ?.slice(6)
+            .trim() ?? null;
+        const data = lines
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).trimStart())
+          .join('\n');
         return { event, data };
       });
   }
@@ -204,7 +239,9 @@ suite(title, () => {
       const inSchema = spec.paths[r.path]?.[r.method.toLowerCase()] !== undefined;
       expect(inSchema, `${r.method} ${r.path}`).toBe(!r.hidden);
     }
-    expect(lettaRoutes.filter((r) => r.hidden).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/agents/{agent_id}/messages/capture']);
+    expect(lettaRoutes.filter((r) => r.hidden).map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/agents/{agent_id}/messages/capture',
+    ]);
     expect(spec.paths['/v1/agents/{agent_id}/messages/capture']).toBeUndefined();
   });
 
@@ -229,13 +266,23 @@ suite(title, () => {
     expect(bad.status).toBe(422);
     conforms422('POST', '/v1/agents/', bad.body);
 
-    conforms('GET', '/v1/agents/', 200, await ok(letta.agents.list({ tags: ['lk-user:1'], match_all_tags: true, include: ['agent.blocks'] })));
+    conforms(
+      'GET',
+      '/v1/agents/',
+      200,
+      await ok(letta.agents.list({ tags: ['lk-user:1'], match_all_tags: true, include: ['agent.blocks'] })),
+    );
     conforms('GET', '/v1/agents/', 200, await ok(letta.agents.list()));
     const badLimit = await raw('GET', '/v1/agents/?limit=many');
     expect(badLimit.status).toBe(422);
     conforms422('GET', '/v1/agents/', badLimit.body);
 
-    conforms('GET', '/v1/agents/{agent_id}', 200, await ok(letta.agents.retrieve(agentId, { include: ['agent.blocks', 'agent.tags'] })));
+    conforms(
+      'GET',
+      '/v1/agents/{agent_id}',
+      200,
+      await ok(letta.agents.retrieve(agentId, { include: ['agent.blocks', 'agent.tags'] })),
+    );
     conforms('GET', '/v1/agents/{agent_id}', 200, await ok(letta.agents.retrieve(agentId)));
     const badId = await err(letta.agents.retrieve('agent-1'));
     expect(badId.status).toBe(422);
@@ -269,7 +316,18 @@ suite(title, () => {
     const badAgent = await err(letta.agents.blocks.retrieve('human', { agent_id: 'agent-x' }));
     conforms422('GET', one, badAgent.body);
 
-    conforms('PATCH', one, 200, await ok(letta.agents.blocks.update('human', { agent_id: agentId, value: 'Name: Ada\nLikes tea', description: 'The user' })));
+    conforms(
+      'PATCH',
+      one,
+      200,
+      await ok(
+        letta.agents.blocks.update('human', {
+          agent_id: agentId,
+          value: 'Name: Ada\nLikes tea',
+          description: 'The user',
+        }),
+      ),
+    );
     const badValue = await raw('PATCH', `/v1/agents/${agentId}/core-memory/blocks/human`, { value: 42 });
     expect(badValue.status).toBe(422);
     conforms422('PATCH', one, badValue.body);
@@ -277,8 +335,18 @@ suite(title, () => {
 
   it('archival memory', async () => {
     const base = '/v1/agents/{agent_id}/archival-memory';
-    conforms('POST', base, 200, await ok(letta.agents.passages.create(agentId, { text: 'User: I like tea', tags: ['turn'] })));
-    conforms('POST', base, 200, await ok(letta.agents.passages.create(agentId, { text: 'dated', created_at: '2026-01-02T03:04:05Z' })));
+    conforms(
+      'POST',
+      base,
+      200,
+      await ok(letta.agents.passages.create(agentId, { text: 'User: I like tea', tags: ['turn'] })),
+    );
+    conforms(
+      'POST',
+      base,
+      200,
+      await ok(letta.agents.passages.create(agentId, { text: 'dated', created_at: '2026-01-02T03:04:05Z' })),
+    );
     const noText = await raw('POST', `/v1/agents/${agentId}/archival-memory`, { tags: ['turn'] });
     expect(noText.status).toBe(422);
     conforms422('POST', base, noText.body);
@@ -287,7 +355,12 @@ suite(title, () => {
     const badAsc = await raw('GET', `/v1/agents/${agentId}/archival-memory?ascending=perhaps`);
     conforms422('GET', base, badAsc.body);
 
-    conforms('GET', `${base}/search`, 200, await ok(letta.agents.passages.search(agentId, { query: 'tea', tags: ['turn'], top_k: 3 })));
+    conforms(
+      'GET',
+      `${base}/search`,
+      200,
+      await ok(letta.agents.passages.search(agentId, { query: 'tea', tags: ['turn'], top_k: 3 })),
+    );
     const noQuery = await raw('GET', `/v1/agents/${agentId}/archival-memory/search`);
     expect(noQuery.status).toBe(422);
     conforms422('GET', `${base}/search`, noQuery.body);
@@ -295,13 +368,29 @@ suite(title, () => {
 
   it('messages: JSON, step and token streams, errors and history', async () => {
     const base = '/v1/agents/{agent_id}/messages';
-    conforms('POST', base, 200, await ok(letta.agents.messages.create(agentId, { messages: [{ role: 'user', content: 'Hello', otid: 'otid-1' }] })));
+    conforms(
+      'POST',
+      base,
+      200,
+      await ok(
+        letta.agents.messages.create(agentId, { messages: [{ role: 'user', content: 'Hello', otid: 'otid-1' }] }),
+      ),
+    );
 
-    const stepRes = await letta.agents.messages.create(agentId, { input: 'Step streaming', streaming: true }).asResponse();
+    const stepRes = await letta.agents.messages
+      .create(agentId, { input: 'Step streaming', streaming: true })
+      .asResponse();
     expect(stepRes.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(spec.paths[base]?.post?.responses['200']?.content?.['text/event-stream']).toBeDefined();
-    expect(conformsStream(await stepRes.text())).toEqual(['ping', 'assistant_message', 'stop_reason', 'usage_statistics']);
-    const tokenRes = await letta.agents.messages.create(agentId, { input: 'Token streaming', streaming: true, stream_tokens: true }).asResponse();
+    expect(conformsStream(await stepRes.text())).toEqual([
+      'ping',
+      'assistant_message',
+      'stop_reason',
+      'usage_statistics',
+    ]);
+    const tokenRes = await letta.agents.messages
+      .create(agentId, { input: 'Token streaming', streaming: true, stream_tokens: true })
+      .asResponse();
     const tokenTypes = conformsStream(await tokenRes.text());
     expect(tokenTypes.filter((t) => t === 'assistant_message').length).toBeGreaterThan(1);
     openai.failNext({ status: 500, message: 'boom' });
@@ -311,9 +400,13 @@ suite(title, () => {
     const empty = await err(letta.agents.messages.create(agentId, { messages: [] }));
     expect(empty.status).toBe(422);
     conformsDetail('POST', base, 422, empty.body);
-    const both = await err(letta.agents.messages.create(agentId, { input: 'a', messages: [{ role: 'user', content: 'b' }] }));
+    const both = await err(
+      letta.agents.messages.create(agentId, { input: 'a', messages: [{ role: 'user', content: 'b' }] }),
+    );
     conforms422('POST', base, both.body);
-    const badRole = await raw('POST', `/v1/agents/${agentId}/messages`, { messages: [{ role: 'robot', content: 'x' }] });
+    const badRole = await raw('POST', `/v1/agents/${agentId}/messages`, {
+      messages: [{ role: 'robot', content: 'x' }],
+    });
     conforms422('POST', base, badRole.body);
 
     const slow = await startOpenAIStandIn({ respond: () => ({ content: 'slow reply', ttftMs: 300 }) });
@@ -332,7 +425,17 @@ suite(title, () => {
       await slow.close();
     }
 
-    conforms('GET', base, 200, await ok(letta.agents.messages.list(agentId, { order: 'asc', include_return_message_types: ['user_message', 'assistant_message'] })));
+    conforms(
+      'GET',
+      base,
+      200,
+      await ok(
+        letta.agents.messages.list(agentId, {
+          order: 'asc',
+          include_return_message_types: ['user_message', 'assistant_message'],
+        }),
+      ),
+    );
     const badTypes = await raw('GET', `/v1/agents/${agentId}/messages?include_return_message_types=not_a_type`);
     conforms422('GET', base, badTypes.body);
   });
@@ -376,7 +479,11 @@ suite(title, () => {
     for (const r of lettaRoutes) {
       const statuses = [...(covered.get(`${r.method} ${r.path}`) ?? [])];
       expect(statuses, `${r.method} ${r.path}`).toContain(200);
-      if (r.path !== '/v1/health/') expect(statuses.some((st) => st >= 400), `${r.method} ${r.path} error`).toBe(true);
+      if (r.path !== '/v1/health/')
+        expect(
+          statuses.some((st) => st >= 400),
+          `${r.method} ${r.path} error`,
+        ).toBe(true);
     }
   });
 });

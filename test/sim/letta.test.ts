@@ -121,7 +121,11 @@ describe('Letta stand-in: agents and memory', () => {
     expect(s.requests.at(-1)?.query.include).toEqual(['agent.blocks', 'agent.tags']);
     expect(s.store.agents().map((a) => a.id)).toContain(agent.id);
 
-    const seeded = s.store.createAgent({ name: 'seeded', tags: ['lk-user:seeded'], memory_blocks: [{ label: 'human', value: 'Seeded' }] });
+    const seeded = s.store.createAgent({
+      name: 'seeded',
+      tags: ['lk-user:seeded'],
+      memory_blocks: [{ label: 'human', value: 'Seeded' }],
+    });
     expect((await letta.agents.list({ tags: ['lk-user:seeded'] })).items.map((a) => a.id)).toEqual([seeded.id]);
     expect(s.store.blocks(seeded.id).map((b) => b.value)).toEqual(['Seeded']);
   });
@@ -167,7 +171,9 @@ describe('Letta stand-in: agents and memory', () => {
 
     const noBlock = await failure(letta.agents.blocks.retrieve('nope', { agent_id: agent.id }));
     expect(noBlock).toBeInstanceOf(NotFoundError);
-    expect((noBlock as NotFoundError).error).toEqual({ detail: `No block with label 'nope' found for agent '${agent.id}'` });
+    expect((noBlock as NotFoundError).error).toEqual({
+      detail: `No block with label 'nope' found for agent '${agent.id}'`,
+    });
 
     const badId = await failure(letta.agents.blocks.list('agent-42'));
     expect(badId).toBeInstanceOf(UnprocessableEntityError);
@@ -180,19 +186,31 @@ describe('Letta stand-in: agents and memory', () => {
     expect(empty).toBeInstanceOf(UnprocessableEntityError);
     expect((empty as UnprocessableEntityError).error).toEqual({ detail: 'Messages must not be empty' });
 
-    const tokensWithoutStreaming = await failure(letta.agents.messages.create(agent.id, { input: 'hi', stream_tokens: true }));
+    const tokensWithoutStreaming = await failure(
+      letta.agents.messages.create(agent.id, { input: 'hi', stream_tokens: true }),
+    );
     expect((tokensWithoutStreaming as UnprocessableEntityError).status).toBe(422);
-    expect(String((tokensWithoutStreaming as UnprocessableEntityError).message)).toContain('Streaming options set without streaming enabled');
+    expect(String((tokensWithoutStreaming as UnprocessableEntityError).message)).toContain(
+      'Streaming options set without streaming enabled',
+    );
 
-    const both = await failure(letta.agents.messages.create(agent.id, { input: 'hi', messages: [{ role: 'user', content: 'hi' }] }));
+    const both = await failure(
+      letta.agents.messages.create(agent.id, { input: 'hi', messages: [{ role: 'user', content: 'hi' }] }),
+    );
     expect(both).toBeInstanceOf(UnprocessableEntityError);
-    expect(((both as UnprocessableEntityError).error as { detail: string }).detail).toContain("Cannot specify both 'input' and 'messages'");
+    expect(((both as UnprocessableEntityError).error as { detail: string }).detail).toContain(
+      "Cannot specify both 'input' and 'messages'",
+    );
 
     const badModel = await failure(letta.agents.create({ model: 'gpt-4o-mini' }));
     expect(badModel).toBeInstanceOf(BadRequestError);
 
     const headers = { authorization: 'Bearer test', 'content-type': 'application/json' };
-    const notJson = await fetch(`${s.url}/v1/agents/${agent.id}/archival-memory`, { method: 'POST', headers, body: '{"text": ' });
+    const notJson = await fetch(`${s.url}/v1/agents/${agent.id}/archival-memory`, {
+      method: 'POST',
+      headers,
+      body: '{"text": ',
+    });
     expect(notJson.status).toBe(422);
     expect(((await notJson.json()) as { detail: string }).detail).toContain("'type': 'json_invalid'");
     // FastAPI redirects a missing trailing slash; fetch follows it.
@@ -215,7 +233,10 @@ describe('Letta stand-in: agents and memory', () => {
     const s = await standIn();
     const letta = client(s);
     const agent = await newAgent(letta);
-    const created = await letta.agents.passages.create(agent.id, { text: 'User: I love green tea\nAssistant: Noted!', tags: ['turn', 'session-1'] });
+    const created = await letta.agents.passages.create(agent.id, {
+      text: 'User: I love green tea\nAssistant: Noted!',
+      tags: ['turn', 'session-1'],
+    });
     await letta.agents.passages.create(agent.id, { text: 'User: my dog is called Rex', tags: ['turn'] });
     expect(created).toHaveLength(1);
     expect(created[0]?.id).toMatch(/^passage-/);
@@ -241,11 +262,15 @@ describe('Letta stand-in: agent steps', () => {
     const before = openai.requests.length;
     const otid = randomUUID();
 
-    const res = await letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'I like green tea', otid, sender_id: 'lk-user:42' }] });
+    const res = await letta.agents.messages.create(agent.id, {
+      messages: [{ role: 'user', content: 'I like green tea', otid, sender_id: 'lk-user:42' }],
+    });
     expect(res.messages).toHaveLength(1);
     const reply = res.messages[0];
     expect(reply?.message_type).toBe('assistant_message');
-    expect(reply && 'content' in reply ? reply.content : '').toBe('You said: I like green tea. That is an interesting point. Tell me more about it.');
+    expect(reply && 'content' in reply ? reply.content : '').toBe(
+      'You said: I like green tea. That is an interesting point. Tell me more about it.',
+    );
     expect(res.stop_reason.stop_reason).toBe('end_turn');
     expect(res.usage.step_count).toBe(1);
 
@@ -267,7 +292,9 @@ describe('Letta stand-in: agent steps', () => {
     expect(listed.items.some((m) => m.otid === otid)).toBe(true);
     expect(listed.items[0]?.message_type).toBe('assistant_message');
 
-    expect((await letta.agents.blocks.retrieve('human', { agent_id: agent.id })).value).toBe('Name: Ada\n- I like green tea');
+    expect((await letta.agents.blocks.retrieve('human', { agent_id: agent.id })).value).toBe(
+      'Name: Ada\n- I like green tea',
+    );
 
     // The next step sees the previous turn as history.
     await letta.agents.messages.create(agent.id, { input: 'And biscuits' });
@@ -282,16 +309,35 @@ describe('Letta stand-in: agent steps', () => {
       const letta = client(s);
       const agent = await newAgent(letta);
 
-      const stepEvents = await collect(await letta.agents.messages.create(agent.id, { input: 'Tell me a story', streaming: true }));
-      expect(stepEvents.map((e) => e.message_type)).toEqual(['ping', 'assistant_message', 'stop_reason', 'usage_statistics']);
+      const stepEvents = await collect(
+        await letta.agents.messages.create(agent.id, { input: 'Tell me a story', streaming: true }),
+      );
+      expect(stepEvents.map((e) => e.message_type)).toEqual([
+        'ping',
+        'assistant_message',
+        'stop_reason',
+        'usage_statistics',
+      ]);
       const stepLog = s.requests.at(-1)?.events ?? [];
-      expect(stepLog.map((e) => e.type)).toEqual(['ping', 'assistant_message', 'stop_reason', 'usage_statistics', '[DONE]']);
+      expect(stepLog.map((e) => e.type)).toEqual([
+        'ping',
+        'assistant_message',
+        'stop_reason',
+        'usage_statistics',
+        '[DONE]',
+      ]);
       const [ping, ...rest] = stepLog;
       // Everything after the ping leaves together, once the agent loop and the whole completion are done.
       expect((rest[0]?.at ?? 0) - (ping?.at ?? 0)).toBeGreaterThan(150 + 50 + 5 * 40);
       expect((rest.at(-1)?.at ?? 0) - (rest[0]?.at ?? 0)).toBeLessThan(20);
 
-      const tokenEvents = await collect(await letta.agents.messages.create(agent.id, { input: 'Tell me another', streaming: true, stream_tokens: true }));
+      const tokenEvents = await collect(
+        await letta.agents.messages.create(agent.id, {
+          input: 'Tell me another',
+          streaming: true,
+          stream_tokens: true,
+        }),
+      );
       const deltas = tokenEvents.filter((e): e is AssistantMessage => e.message_type === 'assistant_message');
       expect(tokenEvents[0]?.message_type).toBe('ping');
       expect(tokenEvents.slice(-2).map((e) => e.message_type)).toEqual(['stop_reason', 'usage_statistics']);
@@ -299,7 +345,9 @@ describe('Letta stand-in: agent steps', () => {
       expect(new Set(deltas.map((d) => d.id)).size).toBe(1);
       const text = deltas.map((d) => contentOf(d)).join('');
       expect(text).toBe('You said: Tell me another. That is an interesting point. Tell me more about it.');
-      const sendTimes = (s.requests.at(-1)?.events ?? []).filter((e) => e.type === 'assistant_message').map((e) => e.at);
+      const sendTimes = (s.requests.at(-1)?.events ?? [])
+        .filter((e) => e.type === 'assistant_message')
+        .map((e) => e.at);
       // Spread out at the model's pace (≈40 ms apart), not bunched.
       expect((sendTimes.at(-1) ?? 0) - (sendTimes[0] ?? 0)).toBeGreaterThan((deltas.length - 1) * 40 * 0.5);
       const modelDeltas = slowOpenAI.requests.at(-1)?.deltas ?? [];
@@ -317,7 +365,12 @@ describe('Letta stand-in: agent steps', () => {
     const letta = client(s);
     const agent = await newAgent(letta);
     const events = await collect(
-      await letta.agents.messages.create(agent.id, { input: 'hello', streaming: true, include_pings: false, include_return_message_types: ['reasoning_message'] }),
+      await letta.agents.messages.create(agent.id, {
+        input: 'hello',
+        streaming: true,
+        include_pings: false,
+        include_return_message_types: ['reasoning_message'],
+      }),
     );
     expect(events.map((e) => e.message_type)).toEqual(['stop_reason', 'usage_statistics']);
   });
@@ -362,9 +415,16 @@ describe('Letta stand-in: agent steps', () => {
     expect(results[2]?.status).toBe('fulfilled');
     const conflict = (sameAgent.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as ConflictError;
     expect(conflict).toBeInstanceOf(ConflictError);
-    expect(conflict.error).toMatchObject({ detail: expect.stringContaining('Another request is currently being processed') });
+    expect(conflict.error).toMatchObject({
+      detail: expect.stringContaining('Another request is currently being processed'),
+    });
     const winner = sameAgent[0]?.status === 'fulfilled' ? 'first' : 'second';
-    expect(s.store.messages(a.id).filter((m) => m.message_type === 'user_message').map(contentOf)).toEqual([winner]);
+    expect(
+      s.store
+        .messages(a.id)
+        .filter((m) => m.message_type === 'user_message')
+        .map(contentOf),
+    ).toEqual([winner]);
     // Free again once the first step is done.
     await letta.agents.messages.create(a.id, { input: 'third' });
   });
@@ -373,7 +433,9 @@ describe('Letta stand-in: agent steps', () => {
     const s = await standIn({ profile: paced });
     const letta = client(s);
     const agent = await newAgent(letta);
-    const run = await letta.agents.messages.createAsync(agent.id, { messages: [{ role: 'user', content: 'remember my birthday is in May' }] });
+    const run = await letta.agents.messages.createAsync(agent.id, {
+      messages: [{ role: 'user', content: 'remember my birthday is in May' }],
+    });
     expect(run).toMatchObject({ agent_id: agent.id, status: 'created', background: true });
     expect(run.id).toMatch(/^run-/);
     expect(await failure(letta.agents.messages.create(agent.id, { input: 'too soon' }))).toBeInstanceOf(ConflictError);
@@ -411,12 +473,16 @@ describe('Letta stand-in: agent steps', () => {
       ['assistant_message', 'Teal is lovely!'],
     ]);
     expect((await letta.agents.retrieve(agent.id)).message_ids).toEqual([]);
-    expect(s.store.blocks(agent.id).find((b) => b.label === 'human')?.value).toBe('Name: Ada\n- My favourite colour is teal');
+    expect(s.store.blocks(agent.id).find((b) => b.label === 'human')?.value).toBe(
+      'Name: Ada\n- My favourite colour is teal',
+    );
 
     const without = await standIn({ captureEndpoint: false });
     const other = client(without);
     const otherAgent = await newAgent(other);
-    expect(await failure(other.post(`/v1/agents/${otherAgent.id}/messages/capture`, { body }))).toBeInstanceOf(NotFoundError);
+    expect(await failure(other.post(`/v1/agents/${otherAgent.id}/messages/capture`, { body }))).toBeInstanceOf(
+      NotFoundError,
+    );
   });
 });
 
@@ -429,7 +495,12 @@ describe('Letta stand-in: faults', () => {
     expect(await failure(letta.agents.blocks.list(agent.id))).toBeInstanceOf(InternalServerError);
     expect((await letta.agents.blocks.list(agent.id)).items).toHaveLength(2);
 
-    await s.faults.set({ kind: 'status', status: 429, retryAfterS: 3, match: { method: 'POST', path: /\/archival-memory$/ } });
+    await s.faults.set({
+      kind: 'status',
+      status: 429,
+      retryAfterS: 3,
+      match: { method: 'POST', path: /\/archival-memory$/ },
+    });
     expect((await letta.agents.blocks.list(agent.id)).items).toHaveLength(2);
     const limited = await failure(letta.agents.passages.create(agent.id, { text: 'x' }));
     expect(limited).toBeInstanceOf(RateLimitError);
@@ -458,7 +529,9 @@ describe('Letta stand-in: faults', () => {
     const agent = await newAgent(letta);
     const otid = randomUUID();
     await s.faults.set({ kind: 'lost-response', count: 1, match: { method: 'POST' } });
-    const err = await failure(letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'did this land?', otid }] }));
+    const err = await failure(
+      letta.agents.messages.create(agent.id, { messages: [{ role: 'user', content: 'did this land?', otid }] }),
+    );
     expect(err).toBeInstanceOf(APIConnectionError);
     expect(s.store.messages(agent.id).find((m) => m.message_type === 'user_message')?.otid).toBe(otid);
     const listed = await letta.agents.messages.list(agent.id);
@@ -508,7 +581,11 @@ describe('Letta stand-in: faults', () => {
 
 describe('Letta stand-in: command line', () => {
   it('prints its URL as one JSON line and serves until SIGTERM', async () => {
-    const child = spawn(process.execPath, ['bench/sim/letta.ts', '--port', '0', '--profile', 'instant', '--seed', '7'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['bench/sim/letta.ts', '--port', '0', '--profile', 'instant', '--seed', '7'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     try {
       const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
       const announced = JSON.parse(line) as { service: string; url: string };

@@ -66,7 +66,12 @@ describe('tokenize', () => {
 describe('defaultResponder', () => {
   const respond = defaultResponder();
   it('quotes the last user message in a plain, deterministic reply', () => {
-    const req = request({ messages: [{ role: 'system', content: 'SIM_REPLY: ignored' }, { role: 'user', content: 'I like  trains!' }] });
+    const req = request({
+      messages: [
+        { role: 'system', content: 'SIM_REPLY: ignored' },
+        { role: 'user', content: 'I like  trains!' },
+      ],
+    });
     const reply = respond(req, 0);
     expect(reply.content).toBe('You said: I like trains. That is an interesting point. Tell me more about it.');
     expect(respond(req, 5)).toEqual(reply);
@@ -79,7 +84,11 @@ describe('defaultResponder', () => {
     const req = request({
       messages: [
         { role: 'user', content: 'weather?' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'w', arguments: '{}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'w', arguments: '{}' } }],
+        },
         { role: 'tool', tool_call_id: 'call_1', content: 'sunny, 21 C' },
       ],
     });
@@ -92,7 +101,12 @@ describe('streaming chat completions', () => {
     const s = await standIn({ apiKey: API_KEY });
     s.setResponder(() => ({ content: 'Fine thanks, and you?' }));
     const { data: stream, response } = await sdk(s)
-      .chat.completions.create({ model: 'gpt-4o-mini', messages: hello, stream: true, stream_options: { include_usage: true } })
+      .chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: hello,
+        stream: true,
+        stream_options: { include_usage: true },
+      })
       .withResponse();
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(response.headers.get('x-request-id')).toMatch(/^req_/);
@@ -129,7 +143,14 @@ describe('streaming chat completions', () => {
     expect(usage?.prompt_tokens_details?.cached_tokens).toBe(0);
 
     const entry = s.requests[0];
-    expect(entry).toMatchObject({ method: 'POST', path: '/v1/chat/completions', status: 200, model: 'gpt-4o-mini', stream: true, clientClosedEarly: false });
+    expect(entry).toMatchObject({
+      method: 'POST',
+      path: '/v1/chat/completions',
+      status: 200,
+      model: 'gpt-4o-mini',
+      stream: true,
+      clientClosedEarly: false,
+    });
     expect(entry?.deltas.map((d) => d.text)).toEqual(contentChunks.map((c) => c.choices[0]?.delta.content));
     expect(entry?.headers.authorization).toBe('Bearer [redacted]');
     expect(entry?.finishedAt).toBeGreaterThanOrEqual(entry?.deltas.at(-1)?.at ?? Infinity);
@@ -162,22 +183,31 @@ describe('streaming chat completions', () => {
     }));
     const client = sdk(s);
     const raw: ChatCompletionChunk[] = [];
-    for await (const c of await client.chat.completions.create({ model: 'gpt-4o-mini', messages: hello, stream: true })) raw.push(c);
+    for await (const c of await client.chat.completions.create({ model: 'gpt-4o-mini', messages: hello, stream: true }))
+      raw.push(c);
 
     // With no text, the role travels with the first tool call and content is null.
     expect(raw[0]?.choices[0]?.delta).toMatchObject({ role: 'assistant', content: null, refusal: null });
     const toolDeltas = raw.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     const openings = toolDeltas.filter((t) => t.id !== undefined);
     expect(openings).toEqual([
-      { index: 0, id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'get_weather', arguments: '' } },
+      {
+        index: 0,
+        id: expect.stringMatching(/^call_/),
+        type: 'function',
+        function: { name: 'get_weather', arguments: '' },
+      },
       { index: 1, id: 'call_fixed', type: 'function', function: { name: 'get_time', arguments: '' } },
     ]);
-    for (const t of toolDeltas.filter((d) => d.id === undefined)) expect(Object.keys(t).sort()).toEqual(['function', 'index']);
+    for (const t of toolDeltas.filter((d) => d.id === undefined))
+      expect(Object.keys(t).sort()).toEqual(['function', 'index']);
     expect(raw.at(-1)?.choices[0]?.finish_reason).toBe('tool_calls');
 
     const final = await client.chat.completions.stream({ model: 'gpt-4o-mini', messages: hello }).finalChatCompletion();
     const calls = final.choices[0]?.message.tool_calls ?? [];
-    expect(calls.map((c) => (c.type === 'function' ? [c.function.name, JSON.parse(c.function.arguments)] : null))).toEqual([
+    expect(
+      calls.map((c) => (c.type === 'function' ? [c.function.name, JSON.parse(c.function.arguments)] : null)),
+    ).toEqual([
       ['get_weather', { location: 'Paris, France' }],
       ['get_time', { tz: 'Europe/Paris' }],
     ]);
@@ -189,7 +219,10 @@ describe('streaming chat completions', () => {
     s.setResponder(() => ({ content: 'Let me check.', toolCalls: [{ name: 'lookup', arguments: '{"q":"x"}' }] }));
     const final = await sdk(s).chat.completions.stream({ model: 'gpt-4o-mini', messages: hello }).finalChatCompletion();
     expect(final.choices[0]?.message.content).toBe('Let me check.');
-    expect(final.choices[0]?.message.tool_calls?.[0]).toMatchObject({ type: 'function', function: { name: 'lookup', arguments: '{"q":"x"}' } });
+    expect(final.choices[0]?.message.tool_calls?.[0]).toMatchObject({
+      type: 'function',
+      function: { name: 'lookup', arguments: '{"q":"x"}' },
+    });
   });
 });
 
@@ -197,15 +230,30 @@ describe('non-streaming and models', () => {
   it('returns a full chat.completion with message, finish_reason and usage', async () => {
     const s = await standIn();
     const text = await sdk(s).chat.completions.create({ model: 'gpt-4o-mini', messages: hello });
-    expect(text).toMatchObject({ object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant' } }] });
-    expect(text.choices[0]?.message.content).toBe('You said: Hello there. That is an interesting point. Tell me more about it.');
+    expect(text).toMatchObject({
+      object: 'chat.completion',
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant' } }],
+    });
+    expect(text.choices[0]?.message.content).toBe(
+      'You said: Hello there. That is an interesting point. Tell me more about it.',
+    );
     expect(text.usage?.completion_tokens).toBe(tokenize(text.choices[0]?.message.content ?? '').length);
 
     s.setResponder(() => ({ toolCalls: [{ name: 'get_weather', arguments: '{"city":"Oslo"}' }] }));
     const tool = await sdk(s).chat.completions.create({ model: 'gpt-4o-mini', messages: hello });
     expect(tool.choices[0]).toMatchObject({
       finish_reason: 'tool_calls',
-      message: { content: null, tool_calls: [{ type: 'function', id: expect.stringMatching(/^call_/), function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+      message: {
+        content: null,
+        tool_calls: [
+          {
+            type: 'function',
+            id: expect.stringMatching(/^call_/),
+            function: { name: 'get_weather', arguments: '{"city":"Oslo"}' },
+          },
+        ],
+      },
     });
     expect(s.requests.map((r) => r.stream)).toEqual([false, false]);
   });
@@ -217,28 +265,52 @@ describe('non-streaming and models', () => {
     expect(list.data.map((m) => m.id)).toContain('gpt-4o-mini');
     expect(list.data[0]).toMatchObject({ object: 'model', owned_by: 'system' });
     expect(await client.models.retrieve('gpt-4o-mini')).toMatchObject({ id: 'gpt-4o-mini', object: 'model' });
-    await expect(client.models.retrieve('no-such-model')).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
-    await expect(sdk(s, { apiKey: 'sk-wrong-key-000000' }).models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    await expect(client.models.retrieve('no-such-model')).rejects.toMatchObject({
+      status: 404,
+      code: 'model_not_found',
+    });
+    await expect(sdk(s, { apiKey: 'sk-wrong-key-000000' }).models.list()).rejects.toBeInstanceOf(
+      OpenAI.AuthenticationError,
+    );
   });
 });
 
 describe('errors', () => {
   it('401 in OpenAI shape for a wrong or missing key', async () => {
     const s = await standIn({ apiKey: API_KEY });
-    const err = await sdk(s, { apiKey: 'sk-wrong-key-000000' }).chat.completions.create({ model: 'gpt-4o-mini', messages: hello }).catch((e: unknown) => e);
+    const err = await sdk(s, { apiKey: 'sk-wrong-key-000000' })
+      .chat.completions.create({ model: 'gpt-4o-mini', messages: hello })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
-    expect(err).toMatchObject({ status: 401, code: 'invalid_api_key', type: 'invalid_request_error', param: null, requestID: expect.stringMatching(/^req_/) });
+    expect(err).toMatchObject({
+      status: 401,
+      code: 'invalid_api_key',
+      type: 'invalid_request_error',
+      param: null,
+      requestID: expect.stringMatching(/^req_/),
+    });
     expect((err as Error).message).not.toContain('sk-wrong-key-000000');
 
     const res = await fetch(`${s.url}/chat/completions`, { method: 'POST', body: JSON.stringify(request()) });
     expect(res.status).toBe(401);
-    expect(await res.json()).toEqual({ error: { message: expect.stringContaining("didn't provide an API key"), type: 'invalid_request_error', param: null, code: null } });
+    expect(await res.json()).toEqual({
+      error: {
+        message: expect.stringContaining("didn't provide an API key"),
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
+    });
   });
 
   it('400 for a malformed body', async () => {
     const s = await standIn();
     const post = async (body: string): Promise<{ status: number; json: unknown }> => {
-      const res = await fetch(`${s.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await fetch(`${s.url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       return { status: res.status, json: await res.json() };
     };
     expect(await post('{not json')).toMatchObject({ status: 400, json: { error: { type: 'invalid_request_error' } } });
@@ -262,16 +334,28 @@ describe('errors', () => {
   it('failNext injects 500 and 429 that map to the SDK error classes, then recovers', async () => {
     const s = await standIn();
     const client = sdk(s);
-    s.failNext({ status: 500, message: 'The server had an error while processing your request. Sorry about that!', count: 2 });
-    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages: hello })).rejects.toBeInstanceOf(OpenAI.InternalServerError);
-    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages: hello, stream: true })).rejects.toMatchObject({ status: 500, type: 'server_error' });
+    s.failNext({
+      status: 500,
+      message: 'The server had an error while processing your request. Sorry about that!',
+      count: 2,
+    });
+    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages: hello })).rejects.toBeInstanceOf(
+      OpenAI.InternalServerError,
+    );
+    await expect(
+      client.chat.completions.create({ model: 'gpt-4o-mini', messages: hello, stream: true }),
+    ).rejects.toMatchObject({ status: 500, type: 'server_error' });
 
     s.failNext({ status: 429, message: 'Rate limit reached for gpt-4o-mini on requests per min (RPM).' });
-    const limited = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: hello }).catch((e: unknown) => e);
+    const limited = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: hello })
+      .catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
     expect(limited).toMatchObject({ code: 'rate_limit_exceeded', type: 'requests' });
 
-    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages: hello })).resolves.toMatchObject({ object: 'chat.completion' });
+    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages: hello })).resolves.toMatchObject({
+      object: 'chat.completion',
+    });
     expect(s.requests.map((r) => r.status)).toEqual([500, 500, 429, 200]);
   });
 
@@ -284,8 +368,12 @@ describe('errors', () => {
   });
 
   it('a responder error is sent before any byte of the stream', async () => {
-    const s = await standIn({ respond: () => ({ error: { status: 503, message: 'overloaded', type: 'server_error', code: 'overloaded' } }) });
-    const err = await sdk(s).chat.completions.create({ model: 'gpt-4o-mini', messages: hello, stream: true }).catch((e: unknown) => e);
+    const s = await standIn({
+      respond: () => ({ error: { status: 503, message: 'overloaded', type: 'server_error', code: 'overloaded' } }),
+    });
+    const err = await sdk(s)
+      .chat.completions.create({ model: 'gpt-4o-mini', messages: hello, stream: true })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.InternalServerError);
     expect(err).toMatchObject({ status: 503, code: 'overloaded' });
     expect(s.requests[0]?.deltas).toEqual([]);
@@ -294,29 +382,58 @@ describe('errors', () => {
   it('reasoning models refuse temperature, top_p and max_tokens like OpenAI does', async () => {
     const s = await standIn();
     const client = sdk(s);
-    const temp = await client.chat.completions.create({ model: 'o3-mini', messages: hello, temperature: 0.7 }).catch((e: unknown) => e);
+    const temp = await client.chat.completions
+      .create({ model: 'o3-mini', messages: hello, temperature: 0.7 })
+      .catch((e: unknown) => e);
     expect(temp).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(temp).toMatchObject({ status: 400, param: 'temperature', code: 'unsupported_value', type: 'invalid_request_error' });
-    expect((temp as Error).message).toContain("Unsupported value: 'temperature' does not support 0.7 with this model. Only the default (1) value is supported.");
+    expect(temp).toMatchObject({
+      status: 400,
+      param: 'temperature',
+      code: 'unsupported_value',
+      type: 'invalid_request_error',
+    });
+    expect((temp as Error).message).toContain(
+      "Unsupported value: 'temperature' does not support 0.7 with this model. Only the default (1) value is supported.",
+    );
 
-    await expect(client.chat.completions.create({ model: 'gpt-5-mini', messages: hello, top_p: 0.9, stream: true })).rejects.toMatchObject({
+    await expect(
+      client.chat.completions.create({ model: 'gpt-5-mini', messages: hello, top_p: 0.9, stream: true }),
+    ).rejects.toMatchObject({
       status: 400,
       param: 'top_p',
       code: 'unsupported_parameter',
     });
-    const maxTokens = await client.chat.completions.create({ model: 'o1', messages: hello, max_tokens: 50 }).catch((e: unknown) => e);
+    const maxTokens = await client.chat.completions
+      .create({ model: 'o1', messages: hello, max_tokens: 50 })
+      .catch((e: unknown) => e);
     expect(maxTokens).toMatchObject({ status: 400, param: 'max_tokens', code: 'unsupported_parameter' });
     expect((maxTokens as Error).message).toContain("Use 'max_completion_tokens' instead.");
 
-    await expect(client.chat.completions.create({ model: 'o4-mini', messages: hello, temperature: 1, max_completion_tokens: 50 })).resolves.toBeDefined();
-    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages: hello, temperature: 0.7, top_p: 0.5, max_tokens: 9 })).resolves.toBeDefined();
+    await expect(
+      client.chat.completions.create({ model: 'o4-mini', messages: hello, temperature: 1, max_completion_tokens: 50 }),
+    ).resolves.toBeDefined();
+    await expect(
+      client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: hello,
+        temperature: 0.7,
+        top_p: 0.5,
+        max_tokens: 9,
+      }),
+    ).resolves.toBeDefined();
   });
 });
 
 describe('timing', () => {
-  async function receive(s: OpenAIStandIn, signal?: AbortSignal): Promise<{ sentAt: number; received: { at: number; text: string }[] }> {
+  async function receive(
+    s: OpenAIStandIn,
+    signal?: AbortSignal,
+  ): Promise<{ sentAt: number; received: { at: number; text: string }[] }> {
     const sentAt = nowMs();
-    const stream = await sdk(s).chat.completions.create({ model: 'gpt-4o-mini', messages: hello, stream: true }, signal ? { signal } : {});
+    const stream = await sdk(s).chat.completions.create(
+      { model: 'gpt-4o-mini', messages: hello, stream: true },
+      signal ? { signal } : {},
+    );
     const received: { at: number; text: string }[] = [];
     for await (const c of stream) {
       const text = c.choices[0]?.delta.content;
@@ -326,11 +443,14 @@ describe('timing', () => {
   }
 
   it('paces deltas by the reply overrides, and the log matches what the client saw', async () => {
-    const s = await standIn({ respond: () => ({ content: 'one two three four five six', ttftMs: 150, tokenIntervalMs: 50 }) });
+    const s = await standIn({
+      respond: () => ({ content: 'one two three four five six', ttftMs: 150, tokenIntervalMs: 50 }),
+    });
     const { sentAt, received } = await receive(s);
     expect(received.map((r) => r.text).join('')).toBe('one two three four five six');
     expect((received[0]?.at ?? 0) - sentAt).toBeGreaterThanOrEqual(140);
-    for (let i = 1; i < received.length; i++) expect((received[i]?.at ?? 0) - (received[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(40);
+    for (let i = 1; i < received.length; i++)
+      expect((received[i]?.at ?? 0) - (received[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(40);
 
     const logged = s.requests[0]?.deltas ?? [];
     expect(logged.map((d) => d.text)).toEqual(received.map((r) => r.text));
@@ -362,7 +482,10 @@ describe('timing', () => {
   it('stops writing as soon as the client aborts, and records it', async () => {
     const s = await standIn({ respond: () => ({ content: LONG_TEXT, tokenIntervalMs: 20 }) });
     const controller = new AbortController();
-    const stream = await sdk(s).chat.completions.create({ model: 'gpt-4o-mini', messages: hello, stream: true }, { signal: controller.signal });
+    const stream = await sdk(s).chat.completions.create(
+      { model: 'gpt-4o-mini', messages: hello, stream: true },
+      { signal: controller.signal },
+    );
     let seen = 0;
     await expect(
       (async () => {
@@ -383,7 +506,10 @@ describe('timing', () => {
 
   it('notices a client that gives up before the first token', async () => {
     const s = await standIn({ respond: () => ({ content: LONG_TEXT, ttftMs: 400 }) });
-    const pending = sdk(s).chat.completions.create({ model: 'gpt-4o-mini', messages: hello, stream: true }, { signal: AbortSignal.timeout(50) });
+    const pending = sdk(s).chat.completions.create(
+      { model: 'gpt-4o-mini', messages: hello, stream: true },
+      { signal: AbortSignal.timeout(50) },
+    );
     await expect(pending).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
     const entry = s.requests[0];
     await waitFor(() => entry?.clientClosedEarly === true);
@@ -428,8 +554,17 @@ describe('the LiveKit openai plugin against the stand-in', () => {
     expect(text).toBe('You said: Hi from LiveKit. That is an interesting point. Tell me more about it.');
     expect(completionTokens).toBe(tokenize(text).length);
 
-    s.setResponder(() => ({ content: 'Checking.', toolCalls: [{ name: 'getWeather', arguments: '{"city":"Paris"}' }] }));
-    const tools = { getWeather: llm.tool({ description: 'Weather for a city', parameters: z.object({ city: z.string() }), execute: async () => 'sunny' }) };
+    s.setResponder(() => ({
+      content: 'Checking.',
+      toolCalls: [{ name: 'getWeather', arguments: '{"city":"Paris"}' }],
+    }));
+    const tools = {
+      getWeather: llm.tool({
+        description: 'Weather for a city',
+        parameters: z.object({ city: z.string() }),
+        execute: async () => 'sunny',
+      }),
+    };
     const calls: [string, string][] = [];
     for await (const chunk of model.chat({ chatCtx, toolCtx: tools })) {
       for (const call of chunk.delta?.toolCalls ?? []) calls.push([call.name, call.args]);

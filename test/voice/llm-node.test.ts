@@ -105,7 +105,9 @@ describe('VoiceAgent.llmNode', () => {
   });
 
   it('ends a reply that breaks mid-stream with a short apology, without retrying', async () => {
-    sim = await startOpenAIStandIn({ respond: () => ({ content: 'Well, the answer is that it depends', failAfterDeltas: 3 }) });
+    sim = await startOpenAIStandIn({
+      respond: () => ({ content: 'Well, the answer is that it depends', failAfterDeltas: 3 }),
+    });
     const got = await collect(await nodeOutput(agentOn(sim), userTurn('hello')));
     const text = got.map((g) => g.text).join('');
     expect(text.endsWith(apologies.afterFirstToken)).toBe(true);

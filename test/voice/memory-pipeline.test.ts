@@ -33,7 +33,12 @@ interface CallResult {
   agentId: string;
 }
 
-async function callWithMemory(speech: SpeechStandIns, letta: LettaStandIn, journalDir: string, memoryOut: MemoryService[]) {
+async function callWithMemory(
+  speech: SpeechStandIns,
+  letta: LettaStandIn,
+  journalDir: string,
+  memoryOut: MemoryService[],
+) {
   const config = loadConfig('chat', { LETTA_BASE_URL: letta.url, MEMORY_JOURNAL_DIR: journalDir });
   const quiet = new QuietWindow();
   const memory = new MemoryService({
@@ -115,7 +120,12 @@ describe('memory off the speech path', () => {
       for (const s of services) expect((await s.close(30_000)).drained).toBe(true);
       const texts = userTexts(letta, healthy.agentId);
       // Three calls of two turns each: every turn once.
-      expect(occurrences(texts, utterances.map((u) => `Caller: ${u.transcript}`))).toEqual([3, 3]);
+      expect(
+        occurrences(
+          texts,
+          utterances.map((u) => `Caller: ${u.transcript}`),
+        ),
+      ).toEqual([3, 3]);
       expect(texts.join('\n').split('Caller: ').length - 1).toBe(6);
     } finally {
       await letta.close();

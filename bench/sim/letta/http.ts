@@ -96,7 +96,9 @@ function pyRepr(v: unknown): string {
   }
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
   if (typeof v === 'object') {
-    return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${pyStr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+    return `{${Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${pyStr(k)}: ${pyRepr(x)}`)
+      .join(', ')}}`;
   }
   return pyStr(String(v));
 }
@@ -134,7 +136,13 @@ export function missing(loc: (string | number)[], input: unknown): PydanticError
 }
 
 export function valueError(loc: (string | number)[], message: string, input: unknown): PydanticError {
-  return { type: 'value_error', loc, msg: `Value error, ${message}`, input, ctx: { error: new PyRaw(`ValueError(${pyStr(message)})`) } };
+  return {
+    type: 'value_error',
+    loc,
+    msg: `Value error, ${message}`,
+    input,
+    ctx: { error: new PyRaw(`ValueError(${pyStr(message)})`) },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,7 +158,15 @@ export class InvalidJson {
 }
 
 export function invalidJsonError(body: InvalidJson): HttpError {
-  return validationError([{ type: 'json_invalid', loc: ['body', body.position], msg: 'JSON decode error', input: {}, ctx: { error: 'Expecting value' } }]);
+  return validationError([
+    {
+      type: 'json_invalid',
+      loc: ['body', body.position],
+      msg: 'JSON decode error',
+      input: {},
+      ctx: { error: 'Expecting value' },
+    },
+  ]);
 }
 
 export async function readBody(req: IncomingMessage): Promise<string> {
@@ -220,7 +236,11 @@ export class HttpReply implements Reply {
         started = true;
         this.entry.status = 200;
         if (!this.lost && !this.res.destroyed) {
-          this.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+          this.res.writeHead(200, {
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-cache',
+            connection: 'keep-alive',
+          });
           this.res.flushHeaders();
         }
       }

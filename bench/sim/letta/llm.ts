@@ -21,7 +21,9 @@ export function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
-    .map((p: unknown) => (typeof p === 'object' && p !== null && 'text' in p && typeof p.text === 'string' ? p.text : ''))
+    .map((p: unknown) =>
+      typeof p === 'object' && p !== null && 'text' in p && typeof p.text === 'string' ? p.text : '',
+    )
     .join('');
 }
 
@@ -43,7 +45,11 @@ function renderBlock(b: BlockResponse): string {
   ].join('\n');
 }
 
-export function buildPrompt(rec: AgentRecord, blocks: BlockResponse[], inputs: MessageCreate[]): ChatCompletionMessageParam[] {
+export function buildPrompt(
+  rec: AgentRecord,
+  blocks: BlockResponse[],
+  inputs: MessageCreate[],
+): ChatCompletionMessageParam[] {
   const memory = blocks.length
     ? `\n\n<memory_blocks>\nThe following memory blocks are currently engaged in your core memory unit:\n\n${blocks.map(renderBlock).join('\n\n')}\n</memory_blocks>`
     : '';
@@ -77,12 +83,20 @@ export class LlmError extends Error {
 
 function toLlmError(e: unknown): LlmError {
   const detail = e instanceof Error ? e.message : String(e);
-  if (e instanceof OpenAI.APIConnectionTimeoutError) return new LlmError(504, 'llm_timeout', 'The LLM request timed out. Please try again.', detail);
+  if (e instanceof OpenAI.APIConnectionTimeoutError)
+    return new LlmError(504, 'llm_timeout', 'The LLM request timed out. Please try again.', detail);
   if (e instanceof OpenAI.APIError) {
     if (e.status === 429)
-      return new LlmError(429, 'llm_rate_limit', 'Rate limit exceeded for LLM model provider. Please wait before making another request.', detail);
-    if (e.status === 401) return new LlmError(401, 'llm_authentication', 'Authentication failed with the LLM model provider.', detail);
-    if (e.status === 400) return new LlmError(400, 'llm_bad_request', 'The request to the LLM model provider was invalid.', detail);
+      return new LlmError(
+        429,
+        'llm_rate_limit',
+        'Rate limit exceeded for LLM model provider. Please wait before making another request.',
+        detail,
+      );
+    if (e.status === 401)
+      return new LlmError(401, 'llm_authentication', 'Authentication failed with the LLM model provider.', detail);
+    if (e.status === 400)
+      return new LlmError(400, 'llm_bad_request', 'The request to the LLM model provider was invalid.', detail);
   }
   return new LlmError(500, 'llm_error', 'An error occurred with the LLM request.', detail);
 }
@@ -105,7 +119,11 @@ export async function callModel(c: ModelCall): Promise<{ text: string; usage: Us
     const completion = Math.ceil(text.length / 4);
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   };
-  const reported = (u: OpenAI.CompletionUsage): Usage => ({ prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.total_tokens });
+  const reported = (u: OpenAI.CompletionUsage): Usage => ({
+    prompt_tokens: u.prompt_tokens,
+    completion_tokens: u.completion_tokens,
+    total_tokens: u.total_tokens,
+  });
   if (!c.client) {
     if (c.stream) c.onDelta(ACK_TEXT);
     return { text: ACK_TEXT, usage: estimate(ACK_TEXT) };

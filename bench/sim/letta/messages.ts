@@ -23,8 +23,17 @@ import type { Json } from './validate.ts';
 import { Checks, boolField, bodyObject, literalError, pageQuery, stringField, typeError } from './validate.ts';
 
 const MESSAGE_TYPES: readonly MessageType[] = [
-  'system_message', 'user_message', 'assistant_message', 'reasoning_message', 'hidden_reasoning_message', 'tool_call_message',
-  'tool_return_message', 'approval_request_message', 'approval_response_message', 'summary_message', 'event_message',
+  'system_message',
+  'user_message',
+  'assistant_message',
+  'reasoning_message',
+  'hidden_reasoning_message',
+  'tool_call_message',
+  'tool_return_message',
+  'approval_request_message',
+  'approval_response_message',
+  'summary_message',
+  'event_message',
 ];
 
 /** The server's keepalive: a ping after this long without any event. */
@@ -42,25 +51,48 @@ function parseTurn(c: Checks, b: Json): Turn {
   const hasInput = b.input !== undefined && b.input !== null;
   const hasMessages = b.messages !== undefined && b.messages !== null;
   const turn: Turn = { inputs: [], unsupported: false, includeTypes: null };
-  if (hasInput && hasMessages) c.errors.push(valueError(['body'], "Cannot specify both 'input' and 'messages'. Use one or the other.", b));
-  else if (!hasInput && !hasMessages) c.errors.push(valueError(['body'], "Must specify either 'input' or 'messages'.", b));
+  if (hasInput && hasMessages)
+    c.errors.push(valueError(['body'], "Cannot specify both 'input' and 'messages'. Use one or the other.", b));
+  else if (!hasInput && !hasMessages)
+    c.errors.push(valueError(['body'], "Must specify either 'input' or 'messages'.", b));
   else if (hasInput) {
-    if (typeof b.input === 'string' || Array.isArray(b.input)) turn.inputs.push({ role: 'user', content: b.input as MessageCreate['content'] });
-    else c.errors.push({ type: 'string_type', loc: ['body', 'input'], msg: 'Input should be a valid string', input: b.input });
+    if (typeof b.input === 'string' || Array.isArray(b.input))
+      turn.inputs.push({ role: 'user', content: b.input as MessageCreate['content'] });
+    else
+      c.errors.push({
+        type: 'string_type',
+        loc: ['body', 'input'],
+        msg: 'Input should be a valid string',
+        input: b.input,
+      });
   } else if (!Array.isArray(b.messages)) {
-    c.errors.push({ type: 'list_type', loc: ['body', 'messages'], msg: 'Input should be a valid list', input: b.messages });
+    c.errors.push({
+      type: 'list_type',
+      loc: ['body', 'messages'],
+      msg: 'Input should be a valid list',
+      input: b.messages,
+    });
   } else {
     b.messages.forEach((raw: unknown, i) => {
       const m = typeof raw === 'object' && raw !== null ? (raw as Json) : {};
-      const type = m.type ?? ('approval_request_id' in m || 'approve' in m || 'approvals' in m ? 'approval' : 'tool_returns' in m ? 'tool_return' : 'message');
+      const type =
+        m.type ??
+        ('approval_request_id' in m || 'approve' in m || 'approvals' in m
+          ? 'approval'
+          : 'tool_returns' in m
+            ? 'tool_return'
+            : 'message');
       if (type !== 'message') {
         turn.unsupported = true;
         return;
       }
       const loc = ['body', 'messages', i];
-      if (m.role === undefined) c.errors.push({ type: 'missing', loc: [...loc, 'role'], msg: 'Field required', input: m });
-      else if (m.role !== 'user' && m.role !== 'system' && m.role !== 'assistant') c.errors.push(literalError([...loc, 'role'], ['user', 'system', 'assistant'], m.role));
-      if (m.content === undefined) c.errors.push({ type: 'missing', loc: [...loc, 'content'], msg: 'Field required', input: m });
+      if (m.role === undefined)
+        c.errors.push({ type: 'missing', loc: [...loc, 'role'], msg: 'Field required', input: m });
+      else if (m.role !== 'user' && m.role !== 'system' && m.role !== 'assistant')
+        c.errors.push(literalError([...loc, 'role'], ['user', 'system', 'assistant'], m.role));
+      if (m.content === undefined)
+        c.errors.push({ type: 'missing', loc: [...loc, 'content'], msg: 'Field required', input: m });
       else if (typeof m.content !== 'string' && !Array.isArray(m.content)) {
         c.errors.push(typeError('string_type', [...loc, 'content'], 'Input should be a valid string', m.content));
       }
@@ -70,22 +102,45 @@ function parseTurn(c: Checks, b: Json): Turn {
   const types = b.include_return_message_types;
   if (Array.isArray(types)) {
     types.forEach((t: unknown, i) => {
-      if (!MESSAGE_TYPES.includes(t as MessageType)) c.errors.push(literalError(['body', 'include_return_message_types', i], MESSAGE_TYPES, t));
+      if (!MESSAGE_TYPES.includes(t as MessageType))
+        c.errors.push(literalError(['body', 'include_return_message_types', i], MESSAGE_TYPES, t));
     });
     turn.includeTypes = types.filter((t): t is MessageType => MESSAGE_TYPES.includes(t as MessageType));
   }
   if (b.max_steps !== undefined && !Number.isInteger(b.max_steps)) {
-    c.errors.push({ type: 'int_type', loc: ['body', 'max_steps'], msg: 'Input should be a valid integer', input: b.max_steps });
+    c.errors.push({
+      type: 'int_type',
+      loc: ['body', 'max_steps'],
+      msg: 'Input should be a valid integer',
+      input: b.max_steps,
+    });
   }
   return turn;
 }
 
 function inputMessage(m: MessageCreate, runId: string | null, stepId: string | null): LettaMessage {
   const head = { id: newId('message'), date: isoNow(), name: m.name ?? null };
-  const tail = { otid: m.otid ?? null, sender_id: m.sender_id ?? null, step_id: stepId, is_err: null, seq_id: null, run_id: runId };
-  if (m.role === 'system') return { ...head, message_type: 'system_message', ...tail, content: textOf(m.content) } satisfies SystemMessage;
-  if (m.role === 'assistant') return { ...head, message_type: 'assistant_message', ...tail, content: textOf(m.content) } satisfies AssistantMessage;
-  const content = typeof m.content === 'string' ? m.content : (m.content.filter((p) => p.type === 'text' || p.type === 'image') as UserMessage['content']);
+  const tail = {
+    otid: m.otid ?? null,
+    sender_id: m.sender_id ?? null,
+    step_id: stepId,
+    is_err: null,
+    seq_id: null,
+    run_id: runId,
+  };
+  if (m.role === 'system')
+    return { ...head, message_type: 'system_message', ...tail, content: textOf(m.content) } satisfies SystemMessage;
+  if (m.role === 'assistant')
+    return {
+      ...head,
+      message_type: 'assistant_message',
+      ...tail,
+      content: textOf(m.content),
+    } satisfies AssistantMessage;
+  const content =
+    typeof m.content === 'string'
+      ? m.content
+      : (m.content.filter((p) => p.type === 'text' || p.type === 'image') as UserMessage['content']);
   return { ...head, message_type: 'user_message', ...tail, content } satisfies UserMessage;
 }
 
@@ -128,7 +183,13 @@ interface TurnResult {
  * One agent step: the agent loop's overhead (profile `letta.agentLoop`), the model call, then the
  * inputs and the reply are persisted and memory is edited, as Letta checkpoints at step end.
  */
-async function runTurn(deps: Deps, rec: AgentRecord, inputs: MessageCreate[], run: Run, onDelta?: (m: AssistantMessage) => void): Promise<TurnResult> {
+async function runTurn(
+  deps: Deps,
+  rec: AgentRecord,
+  inputs: MessageCreate[],
+  run: Run,
+  onDelta?: (m: AssistantMessage) => void,
+): Promise<TurnResult> {
   const t0 = nowMs();
   run.status = 'running';
   try {
@@ -139,7 +200,17 @@ async function runTurn(deps: Deps, rec: AgentRecord, inputs: MessageCreate[], ru
     const otid = randomUUID();
     const date = isoNow();
     const reply = (content: string): AssistantMessage => ({
-      id: assistantId, date, name: null, message_type: 'assistant_message', otid, sender_id: null, step_id: stepId, is_err: null, seq_id: null, run_id: run.id, content,
+      id: assistantId,
+      date,
+      name: null,
+      message_type: 'assistant_message',
+      otid,
+      sender_id: null,
+      step_id: stepId,
+      is_err: null,
+      seq_id: null,
+      run_id: run.id,
+      content,
     });
     let firstAt: number | undefined;
     const { text, usage } = await callModel({
@@ -155,24 +226,44 @@ async function runTurn(deps: Deps, rec: AgentRecord, inputs: MessageCreate[], ru
     });
     const assistant = reply(text);
     deps.store.persist(rec, [...inputs.map((m) => inputMessage(m, run.id, stepId)), assistant], true);
-    noteTurn(deps, rec, inputs.filter((m) => m.role === 'user').map((m) => textOf(m.content)));
+    noteTurn(
+      deps,
+      rec,
+      inputs.filter((m) => m.role === 'user').map((m) => textOf(m.content)),
+    );
     const end = nowMs();
     Object.assign(run, {
-      status: 'completed', stop_reason: 'end_turn', completed_at: isoNow(),
-      ttft_ns: Math.round(((firstAt ?? end) - t0) * 1e6), total_duration_ns: Math.round((end - t0) * 1e6),
+      status: 'completed',
+      stop_reason: 'end_turn',
+      completed_at: isoNow(),
+      ttft_ns: Math.round(((firstAt ?? end) - t0) * 1e6),
+      total_duration_ns: Math.round((end - t0) * 1e6),
     } satisfies Partial<Run>);
-    Object.assign(rec.base, { last_run_completion: run.completed_at, last_run_duration_ms: Math.round(end - t0), last_stop_reason: 'end_turn' });
+    Object.assign(rec.base, {
+      last_run_completion: run.completed_at,
+      last_run_duration_ms: Math.round(end - t0),
+      last_stop_reason: 'end_turn',
+    });
     return { assistant, usage };
   } catch (e) {
     Object.assign(run, {
-      status: 'failed', stop_reason: e instanceof LlmError ? 'llm_api_error' : 'error', completed_at: isoNow(),
+      status: 'failed',
+      stop_reason: e instanceof LlmError ? 'llm_api_error' : 'error',
+      completed_at: isoNow(),
       metadata: { ...run.metadata, error: e instanceof Error ? e.message : String(e) },
     } satisfies Partial<Run>);
     throw e;
   }
 }
 
-async function streamTurn(ctx: Ctx, rec: AgentRecord, turn: Turn, run: Run, streamTokens: boolean, includePings: boolean): Promise<typeof REPLIED> {
+async function streamTurn(
+  ctx: Ctx,
+  rec: AgentRecord,
+  turn: Turn,
+  run: Run,
+  streamTokens: boolean,
+  includePings: boolean,
+): Promise<typeof REPLIED> {
   const sse = ctx.reply.sse();
   let lastSent = nowMs();
   const send = (e: LettaStreamingResponse): void => {
@@ -180,13 +271,30 @@ async function streamTurn(ctx: Ctx, rec: AgentRecord, turn: Turn, run: Run, stre
     lastSent = nowMs();
   };
   const ping = (): void =>
-    send({ id: newId('ping'), date: isoNow(), name: null, message_type: 'ping', otid: null, sender_id: null, step_id: null, is_err: null, seq_id: null, run_id: run.id });
+    send({
+      id: newId('ping'),
+      date: isoNow(),
+      name: null,
+      message_type: 'ping',
+      otid: null,
+      sender_id: null,
+      step_id: null,
+      is_err: null,
+      seq_id: null,
+      run_id: run.id,
+    });
   // Since 2026-03 the server sends one ping immediately, so clients learn the run id early.
   if (includePings) ping();
   const keepalive = includePings ? setInterval(() => nowMs() - lastSent >= KEEPALIVE_MS && ping(), 1000) : undefined;
   const wantsAssistant = !turn.includeTypes || turn.includeTypes.includes('assistant_message');
   try {
-    const r = await runTurn(ctx.deps, rec, turn.inputs, run, streamTokens ? (m) => wantsAssistant && send(m) : undefined);
+    const r = await runTurn(
+      ctx.deps,
+      rec,
+      turn.inputs,
+      run,
+      streamTokens ? (m) => wantsAssistant && send(m) : undefined,
+    );
     if (!streamTokens && wantsAssistant) send(r.assistant);
     send({ message_type: 'stop_reason', stop_reason: 'end_turn' });
     send(usageStatistics(r.usage));
@@ -196,8 +304,11 @@ async function streamTurn(ctx: Ctx, rec: AgentRecord, turn: Turn, run: Run, stre
     if (!sse.started) throw e;
     send({ message_type: 'stop_reason', stop_reason: e instanceof LlmError ? 'llm_api_error' : 'error' });
     sse.error({
-      message_type: 'error_message', run_id: run.id, error_type: 'internal_error',
-      message: 'An error occurred during agent execution.', detail: e instanceof Error ? e.message : String(e),
+      message_type: 'error_message',
+      run_id: run.id,
+      error_type: 'internal_error',
+      message: 'An error occurred during agent execution.',
+      detail: e instanceof Error ? e.message : String(e),
     });
     sse.done();
   } finally {
@@ -225,12 +336,17 @@ async function sendMessage(ctx: Ctx): Promise<unknown> {
       ...(background ? ['background can only be true when streaming=true'] : []),
     ];
     if (errs.length > 0) {
-      throw detailError(422, `Streaming options set without streaming enabled. ${errs.join('; ')}. Either set streaming=true or use default values for streaming options.`);
+      throw detailError(
+        422,
+        `Streaming options set without streaming enabled. ${errs.join('; ')}. Either set streaming=true or use default values for streaming options.`,
+      );
     }
   }
-  if (streaming && !is1xSdk(ctx.headers)) throw detailError(422, 'streaming=true is only supported for SDK v1.0+ clients.');
+  if (streaming && !is1xSdk(ctx.headers))
+    throw detailError(422, 'streaming=true is only supported for SDK v1.0+ clients.');
   const rec = requireAgent(ctx, agentId);
-  if (turn.unsupported) throw detailError(400, 'No tool call is currently awaiting approval (the Letta stand-in runs no tools).');
+  if (turn.unsupported)
+    throw detailError(400, 'No tool call is currently awaiting approval (the Letta stand-in runs no tools).');
   const run = acquire(ctx.deps, rec, false, 'send_message', turn);
   try {
     if (streaming) return await streamTurn(ctx, rec, turn, run, streamTokens, includePings);
@@ -259,7 +375,8 @@ async function sendAsync(ctx: Ctx): Promise<unknown> {
   stringField(c, b, ['body'], 'callback_url', false);
   c.done();
   const rec = requireAgent(ctx, agentId);
-  if (turn.unsupported) throw detailError(400, 'No tool call is currently awaiting approval (the Letta stand-in runs no tools).');
+  if (turn.unsupported)
+    throw detailError(400, 'No tool call is currently awaiting approval (the Letta stand-in runs no tools).');
   const run = acquire(ctx.deps, rec, true, 'send_message_async', turn);
   const created = structuredClone(run);
   void runTurn(ctx.deps, rec, turn.inputs, run)
@@ -305,12 +422,16 @@ async function capture(ctx: Ctx): Promise<unknown> {
   const b = bodyObject(c, ctx.body);
   stringField(c, b, ['body'], 'provider', true);
   stringField(c, b, ['body'], 'model', true);
-  if (b.request_messages === undefined) c.errors.push({ type: 'missing', loc: ['body', 'request_messages'], msg: 'Field required', input: b });
+  if (b.request_messages === undefined)
+    c.errors.push({ type: 'missing', loc: ['body', 'request_messages'], msg: 'Field required', input: b });
   else if (!Array.isArray(b.request_messages)) {
-    c.errors.push(typeError('list_type', ['body', 'request_messages'], 'Input should be a valid list', b.request_messages));
+    c.errors.push(
+      typeError('list_type', ['body', 'request_messages'], 'Input should be a valid list', b.request_messages),
+    );
   }
   const resp = b.response_dict;
-  if (resp === undefined) c.errors.push({ type: 'missing', loc: ['body', 'response_dict'], msg: 'Field required', input: b });
+  if (resp === undefined)
+    c.errors.push({ type: 'missing', loc: ['body', 'response_dict'], msg: 'Field required', input: b });
   else if (typeof resp !== 'object' || resp === null || Array.isArray(resp)) {
     c.errors.push(typeError('dict_type', ['body', 'response_dict'], 'Input should be a valid dictionary', resp));
   }
@@ -320,7 +441,8 @@ async function capture(ctx: Ctx): Promise<unknown> {
   const userTexts = (b.request_messages as Json[]).filter((m) => m.role === 'user').map((m) => m.content);
   const replyText = (resp as Json).content;
   // The server builds TextContent(text=...) from these: anything but a string fails as a 500.
-  if (!userTexts.every((t): t is string => typeof t === 'string') || typeof replyText !== 'string') throw new Error('content must be a string');
+  if (!userTexts.every((t): t is string => typeof t === 'string') || typeof replyText !== 'string')
+    throw new Error('content must be a string');
   const toPersist = [
     ...userTexts.map((content) => inputMessage({ role: 'user', content }, null, null)),
     inputMessage({ role: 'assistant', content: replyText }, null, null),
@@ -338,4 +460,10 @@ export const messageRoutes: Route[] = [
   { method: 'GET', path: '/v1/runs/{run_id}', cost: 'read', handle: retrieveRun },
 ];
 
-export const captureRoute: Route = { method: 'POST', path: '/v1/agents/{agent_id}/messages/capture', cost: 'read', hidden: true, handle: capture };
+export const captureRoute: Route = {
+  method: 'POST',
+  path: '/v1/agents/{agent_id}/messages/capture',
+  cost: 'read',
+  hidden: true,
+  handle: capture,
+};

@@ -74,7 +74,10 @@ export function is1xSdk(headers: IncomingHttpHeaders): boolean {
   const ua = headers['user-agent'];
   if (!ua) return true;
   const parts = ua.split('/');
-  const okName = parts.length === 3 ? parts[0] === '@letta-ai' && parts[1] === 'letta-client' : parts.length === 2 && parts[0] === 'letta-client';
+  const okName =
+    parts.length === 3
+      ? parts[0] === '@letta-ai' && parts[1] === 'letta-client'
+      : parts.length === 2 && parts[0] === 'letta-client';
   const version = parts[parts.length - 1] ?? '';
   return okName && version.includes('.') && version.split('.')[0] === '1';
 }
@@ -98,7 +101,12 @@ function relations(ctx: Ctx, c: Checks): ReadonlySet<Relation> {
 }
 
 /** Cursor pagination over an already ordered list (`after`/`before` are item ids). */
-function page<T extends { id?: string }>(items: T[], after: string | null, before: string | null, limit: number | null): T[] {
+function page<T extends { id?: string }>(
+  items: T[],
+  after: string | null,
+  before: string | null,
+  limit: number | null,
+): T[] {
   let out = items;
   if (after !== null) {
     const i = out.findIndex((x) => x.id === after);
@@ -128,7 +136,9 @@ async function listAgents(ctx: Ctx): Promise<unknown> {
   if (name !== null) recs = recs.filter((r) => r.base.name === name);
   if (queryText !== null) recs = recs.filter((r) => r.base.name.toLowerCase().includes(queryText.toLowerCase()));
   if (tags && tags.length > 0) {
-    recs = recs.filter((r) => (matchAll ? tags.every((t) => r.tags.includes(t)) : tags.some((t) => r.tags.includes(t))));
+    recs = recs.filter((r) =>
+      matchAll ? tags.every((t) => r.tags.includes(t)) : tags.some((t) => r.tags.includes(t)),
+    );
   }
   const views = recs.map((r) => ctx.deps.store.view(r, include));
   return page(views, after, before, limit);
@@ -142,11 +152,18 @@ async function createAgent(ctx: Ctx): Promise<unknown> {
   stringListField(c, b, 'tags');
   const embedding = stringField(c, b, ['body'], 'embedding', false);
   if (embedding !== null && !/^[^/]+\/.+$/.test(embedding)) {
-    c.errors.push(valueError(['body', 'embedding'], 'The embedding handle should be in the format provider/model-name', embedding));
+    c.errors.push(
+      valueError(['body', 'embedding'], 'The embedding handle should be in the format provider/model-name', embedding),
+    );
   }
   const blocks = b.memory_blocks;
   if (blocks !== undefined && blocks !== null && !Array.isArray(blocks)) {
-    c.errors.push({ type: 'list_type', loc: ['body', 'memory_blocks'], msg: 'Input should be a valid list', input: blocks });
+    c.errors.push({
+      type: 'list_type',
+      loc: ['body', 'memory_blocks'],
+      msg: 'Input should be a valid list',
+      input: blocks,
+    });
   }
   if (Array.isArray(blocks)) {
     blocks.forEach((x: unknown, i) => {
@@ -157,7 +174,8 @@ async function createAgent(ctx: Ctx): Promise<unknown> {
   }
   c.done();
   const model = b.model;
-  if (typeof model === 'string' && !/^[^/]+\/.+$/.test(model)) throw detailError(400, 'The model handle should be in the format provider/model-name');
+  if (typeof model === 'string' && !/^[^/]+\/.+$/.test(model))
+    throw detailError(400, 'The model handle should be in the format provider/model-name');
   return ctx.deps.store.createAgent(b as AgentCreateParams);
 }
 
@@ -194,8 +212,22 @@ function blockOr404(ctx: Ctx, c: Checks): { rec: AgentRecord; block: BlockRespon
 }
 
 const BLOCK_UPDATE_FIELDS = [
-  'value', 'limit', 'project_id', 'template_name', 'is_template', 'template_id', 'base_template_id', 'deployment_id',
-  'entity_id', 'preserve_on_migration', 'label', 'read_only', 'description', 'metadata', 'hidden', 'tags',
+  'value',
+  'limit',
+  'project_id',
+  'template_name',
+  'is_template',
+  'template_id',
+  'base_template_id',
+  'deployment_id',
+  'entity_id',
+  'preserve_on_migration',
+  'label',
+  'read_only',
+  'description',
+  'metadata',
+  'hidden',
+  'tags',
 ] as const;
 
 async function updateBlock(ctx: Ctx): Promise<unknown> {
@@ -244,7 +276,12 @@ async function listPassages(ctx: Ctx): Promise<unknown> {
 }
 
 function words(s: string): Set<string> {
-  return new Set(s.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean));
+  return new Set(
+    s
+      .toLowerCase()
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter(Boolean),
+  );
 }
 
 async function searchPassages(ctx: Ctx): Promise<unknown> {
@@ -267,24 +304,45 @@ async function searchPassages(ctx: Ctx): Promise<unknown> {
       const pt = p.tags ?? [];
       if (start !== null && t < start) return false;
       if (end !== null && t > end) return false;
-      if (tags && tags.length > 0) return mode === 'all' ? tags.every((x) => pt.includes(x)) : tags.some((x) => pt.includes(x));
+      if (tags && tags.length > 0)
+        return mode === 'all' ? tags.every((x) => pt.includes(x)) : tags.some((x) => pt.includes(x));
       return true;
     })
     .sort((a, b) => b.score - a.score || b.i - a.i)
     .slice(0, topK ?? 5);
-  const results = scored.map(({ p }) => ({ id: p.id ?? '', timestamp: p.created_at ?? 'Unknown', content: p.text, tags: p.tags ?? [] }));
+  const results = scored.map(({ p }) => ({
+    id: p.id ?? '',
+    timestamp: p.created_at ?? 'Unknown',
+    content: p.text,
+    tags: p.tags ?? [],
+  }));
   const res: PassageSearchResponse = { results, count: results.length };
   return res;
 }
 
 export const baseRoutes: Route[] = [
-  { method: 'GET', path: '/v1/health/', cost: 'none', handle: async (): Promise<HealthResponse> => ({ version: AGENT_VERSION, status: 'ok' }) },
+  {
+    method: 'GET',
+    path: '/v1/health/',
+    cost: 'none',
+    handle: async (): Promise<HealthResponse> => ({ version: AGENT_VERSION, status: 'ok' }),
+  },
   { method: 'GET', path: '/v1/agents/', cost: 'read', handle: listAgents },
   { method: 'POST', path: '/v1/agents/', cost: 'read', handle: createAgent },
   { method: 'GET', path: '/v1/agents/{agent_id}', cost: 'read', handle: retrieveAgent },
   { method: 'GET', path: '/v1/agents/{agent_id}/core-memory/blocks', cost: 'read', handle: listBlocks },
-  { method: 'GET', path: '/v1/agents/{agent_id}/core-memory/blocks/{block_label}', cost: 'read', handle: async (ctx) => blockOr404(ctx, new Checks(ctx.query)).block },
-  { method: 'PATCH', path: '/v1/agents/{agent_id}/core-memory/blocks/{block_label}', cost: 'read', handle: updateBlock },
+  {
+    method: 'GET',
+    path: '/v1/agents/{agent_id}/core-memory/blocks/{block_label}',
+    cost: 'read',
+    handle: async (ctx) => blockOr404(ctx, new Checks(ctx.query)).block,
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/agents/{agent_id}/core-memory/blocks/{block_label}',
+    cost: 'read',
+    handle: updateBlock,
+  },
   { method: 'POST', path: '/v1/agents/{agent_id}/archival-memory', cost: 'read', handle: createPassage },
   { method: 'GET', path: '/v1/agents/{agent_id}/archival-memory', cost: 'read', handle: listPassages },
   { method: 'GET', path: '/v1/agents/{agent_id}/archival-memory/search', cost: 'read', handle: searchPassages },
@@ -313,7 +371,12 @@ export async function dispatch(routes: Route[], ctx: Omit<Ctx, 'params'>, rawQue
     const exempt = ctx.path === '/v1/health/';
     const auth = ctx.headers.authorization;
     const bare = ctx.headers['x-bare-password'];
-    if (deps.apiKey !== undefined && !exempt && auth !== `Bearer ${deps.apiKey}` && bare !== `password ${deps.apiKey}`) {
+    if (
+      deps.apiKey !== undefined &&
+      !exempt &&
+      auth !== `Bearer ${deps.apiKey}` &&
+      bare !== `password ${deps.apiKey}`
+    ) {
       throw detailError(401, 'Unauthorized');
     }
     const candidates = routes.flatMap((r) => {

@@ -164,11 +164,24 @@ export class LettaStore {
       embedding_config: embeddingConfig,
       model,
       embedding: p.embedding ?? embeddingConfig?.handle ?? null,
-      model_settings: { provider_type: 'openai', temperature: 0.7, max_output_tokens: 4096, parallel_tool_calls: false, response_format: null, strict: false },
+      model_settings: {
+        provider_type: 'openai',
+        temperature: 0.7,
+        max_output_tokens: 4096,
+        parallel_tool_calls: false,
+        response_format: null,
+        strict: false,
+      },
       response_format: null,
       description: p.description ?? null,
       metadata: p.metadata ?? null,
-      memory: { agent_type: p.agent_type ?? 'letta_v1_agent', git_enabled: false, blocks: [], file_blocks: [], prompt_template: '' },
+      memory: {
+        agent_type: p.agent_type ?? 'letta_v1_agent',
+        git_enabled: false,
+        blocks: [],
+        file_blocks: [],
+        prompt_template: '',
+      },
       blocks: [],
       // The stand-in executes no tools, so it attaches none (a real agent gets Letta's base tools).
       tools: [],
@@ -290,7 +303,12 @@ export class LettaStore {
     return p;
   }
 
-  createRun(agentId: string, background: boolean, runType: string, includeTypes: Run.RequestConfig['include_return_message_types']): Run {
+  createRun(
+    agentId: string,
+    background: boolean,
+    runType: string,
+    includeTypes: Run.RequestConfig['include_return_message_types'],
+  ): Run {
     const run: Run = {
       id: newId('run'),
       status: 'created',

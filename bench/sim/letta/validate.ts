@@ -20,7 +20,13 @@ export function literalError(loc: (string | number)[], allowed: readonly string[
 
 export function datetimeError(loc: (string | number)[], input: string): PydanticError {
   const reason = 'invalid character in year';
-  return { type: 'datetime_from_date_parsing', loc, msg: `Input should be a valid datetime or date, ${reason}`, input, ctx: { error: reason } };
+  return {
+    type: 'datetime_from_date_parsing',
+    loc,
+    msg: `Input should be a valid datetime or date, ${reason}`,
+    input,
+    ctx: { error: reason },
+  };
 }
 
 export function typeError(type: string, loc: (string | number)[], msg: string, input: unknown): PydanticError {
@@ -73,7 +79,12 @@ export class Checks {
     const v = this.str(name);
     if (v === null) return dflt;
     if (!/^\s*[+-]?\d+\s*$/.test(v)) {
-      this.errors.push({ type: 'int_parsing', loc: ['query', name], msg: 'Input should be a valid integer, unable to parse string as an integer', input: v });
+      this.errors.push({
+        type: 'int_parsing',
+        loc: ['query', name],
+        msg: 'Input should be a valid integer, unable to parse string as an integer',
+        input: v,
+      });
       return dflt;
     }
     return Number.parseInt(v, 10);
@@ -85,7 +96,12 @@ export class Checks {
     const l = v.toLowerCase();
     if (TRUE.has(l)) return true;
     if (FALSE.has(l)) return false;
-    this.errors.push({ type: 'bool_parsing', loc: ['query', name], msg: 'Input should be a valid boolean, unable to interpret input', input: v });
+    this.errors.push({
+      type: 'bool_parsing',
+      loc: ['query', name],
+      msg: 'Input should be a valid boolean, unable to interpret input',
+      input: v,
+    });
     return dflt;
   }
 
@@ -125,7 +141,12 @@ export class Checks {
 }
 
 /** The cursor query every Letta list endpoint takes (`after`, `before`, `limit`, `order`, `order_by`). */
-export function pageQuery(c: Checks): { after: string | null; before: string | null; limit: number | null; order: string } {
+export function pageQuery(c: Checks): {
+  after: string | null;
+  before: string | null;
+  limit: number | null;
+  order: string;
+} {
   const after = c.str('after');
   const before = c.str('before');
   const limit = c.int('limit', 100);
@@ -143,13 +164,24 @@ export function bodyObject(c: Checks, body: unknown): Json {
     return {};
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    c.errors.push({ type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: body });
+    c.errors.push({
+      type: 'model_attributes_type',
+      loc: ['body'],
+      msg: 'Input should be a valid dictionary or object to extract fields from',
+      input: body,
+    });
     return {};
   }
   return body as Json;
 }
 
-export function stringField(c: Checks, o: Json, loc: (string | number)[], key: string, required: boolean): string | null {
+export function stringField(
+  c: Checks,
+  o: Json,
+  loc: (string | number)[],
+  key: string,
+  required: boolean,
+): string | null {
   const v = o[key];
   if (v === undefined || (v === null && !required)) {
     if (required) c.errors.push(missing([...loc, key], o));
@@ -178,7 +210,8 @@ export function stringListField(c: Checks, o: Json, key: string): string[] | nul
     return null;
   }
   v.forEach((x, i) => {
-    if (typeof x !== 'string') c.errors.push({ type: 'string_type', loc: ['body', key, i], msg: 'Input should be a valid string', input: x });
+    if (typeof x !== 'string')
+      c.errors.push({ type: 'string_type', loc: ['body', key, i], msg: 'Input should be a valid string', input: x });
   });
   return v.filter((x): x is string => typeof x === 'string');
 }
