@@ -10,6 +10,7 @@ import { llm } from '@livekit/agents';
 import type OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ReadableStream } from 'node:stream/web';
+import { messageText } from '../src/memory/letta-writes.ts';
 import type { VoiceAgent } from '../src/voice/voice-agent.ts';
 
 export async function* openaiDirectReply(
@@ -23,16 +24,6 @@ export async function* openaiDirectReply(
     const piece = chunk.choices[0]?.delta.content;
     if (piece) yield piece;
   }
-}
-
-function assistantText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .map((p: unknown) =>
-      typeof p === 'object' && p !== null && 'text' in p && typeof p.text === 'string' ? p.text : '',
-    )
-    .join('');
 }
 
 /**
@@ -56,7 +47,7 @@ export async function* lettaReply(
     opts.signal ? { signal: opts.signal } : {},
   );
   for await (const event of stream) {
-    if (event.message_type === 'assistant_message') yield assistantText(event.content);
+    if (event.message_type === 'assistant_message') yield messageText(event.content);
   }
 }
 

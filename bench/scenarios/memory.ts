@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { llm } from '@livekit/agents';
+import { messageText } from '../../src/memory/letta-writes.ts';
 import type { AckEvent } from '../../src/memory/turn-writer.ts';
 import type { Logger } from '../../src/telemetry/logger.ts';
 import { defaultInstructions } from '../../src/voice/prompt.ts';
@@ -58,16 +59,6 @@ export const defaultMemoryScenarioOptions = {
 /** Tags a turn so that it can be found (and counted) in what Letta stored. */
 const tagged = (i: number) => `${promptAt(i)} [#${i}]`;
 
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .map((p: unknown) =>
-      typeof p === 'object' && p !== null && 'text' in p && typeof p.text === 'string' ? p.text : '',
-    )
-    .join('\n');
-}
-
 /**
  * How many times each tagged caller line was stored for the agent. Only what the writer sent is
  * counted (user messages, passages): the memory agent's own replies quote it back.
@@ -77,7 +68,7 @@ export function countStoredTurns(standIn: LettaStandIn, agentId: string, turns: 
     ...standIn.store
       .messages(agentId)
       .filter((m) => m.message_type === 'user_message')
-      .map((m) => textOf('content' in m ? m.content : '')),
+      .map((m) => messageText('content' in m ? m.content : '')),
     ...standIn.store.passages(agentId).map((p) => p.text),
   ];
   const counts = Array.from({ length: turns }, () => 0);

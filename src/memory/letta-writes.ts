@@ -120,7 +120,8 @@ export class WriteModeChanged extends Error {
   }
 }
 
-function textOf(content: unknown): string {
+/** The text of a Letta message's content: a string, or text parts joined. */
+export function messageText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
@@ -144,7 +145,7 @@ export async function batchLanded(client: Letta, mode: WriteMode, batch: Batch, 
   const page = await client.agents.messages.list(batch.agentId, { limit: 100, order: 'desc' }, req);
   return page.items.some((m) => {
     if ('otid' in m && m.otid === batch.id) return true;
-    return 'content' in m && textOf(m.content).includes(`batch ${batch.id}`);
+    return 'content' in m && messageText(m.content).includes(`batch ${batch.id}`);
   });
 }
 

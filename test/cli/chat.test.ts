@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
 import { type OpenAIStandIn, startOpenAIStandIn } from '../../bench/sim/openai.ts';
-import { defaultInstructions } from '../../src/voice/prompt.ts';
 import { occurrences, userTexts } from '../memory/helpers.ts';
+import { memorySections } from '../helpers/prompts.ts';
 import { cleanEnv, projectRoot, runNode } from '../helpers/run.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -35,20 +35,6 @@ async function services(): Promise<{ openai: OpenAIStandIn; letta: LettaStandIn 
 
 function chat(args: string[], env: Record<string, string>) {
   return runNode(['src/cli/chat.ts', ...args], { env: cleanEnv(env), timeoutMs: 60_000 });
-}
-
-/** The memory part of each of the voice agent's requests (not Letta's own model calls). */
-function memorySections(openai: OpenAIStandIn): string[] {
-  return openai.requests
-    .map((r) => (r.body as { messages?: { role: string; content: string }[] } | undefined)?.messages ?? [])
-    .filter((ms) => ms[0]?.content === defaultInstructions)
-    .map((ms) =>
-      ms
-        .slice(1)
-        .filter((m) => m.role === 'system')
-        .map((m) => m.content)
-        .join('\n'),
-    );
 }
 
 describe('npm run chat', () => {

@@ -9,10 +9,10 @@ import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
 import { type OpenAIStandIn, startOpenAIStandIn } from '../../bench/sim/openai.ts';
 import { loadConfig } from '../../src/config.ts';
 import { MemoryService } from '../../src/memory/memory-service.ts';
-import { defaultInstructions } from '../../src/voice/prompt.ts';
 import { createReplyLLM } from '../../src/voice/services.ts';
 import { createTextSession } from '../../src/voice/session-factory.ts';
 import { QuietWindow } from '../../src/voice/quiet-window.ts';
+import { memorySections } from '../helpers/prompts.ts';
 import { fastRetries, occurrences, recordingLogger, tempDir, userTexts } from './helpers.ts';
 
 beforeAll(() => initializeLogger({ pretty: false, level: 'silent' }));
@@ -91,21 +91,6 @@ async function call(w: World, memory: MemoryService, identity: string, lines: st
   return { agentId: await caller.agentId, ttfts };
 }
 
-/** The memory messages of the voice agent's requests to OpenAI (not of Letta's own agent step). */
-function voicePrompts(w: World): string[] {
-  return w.openai.requests
-    .filter((r) => r.path === '/v1/chat/completions')
-    .map((r) => (r.body as { messages: { role: string; content: string }[] }).messages)
-    .filter((ms) => ms[0]?.content === defaultInstructions)
-    .map((ms) =>
-      ms
-        .slice(1)
-        .filter((m) => m.role === 'system')
-        .map((m) => m.content)
-        .join('\n'),
-    );
-}
-
 describe('Letta memory in the voice agent', () => {
   it('puts a block value set in Letta into the system prompt OpenAI receives', async () => {
     const w = await startWorld();
@@ -113,7 +98,7 @@ describe('Letta memory in the voice agent', () => {
     const agentId = await memory.open('alice', 's0').agentId;
     w.letta.store.setBlock(agentId, 'human', 'Alice is a marine biologist who hates small talk.');
     await call(w, memory, 'alice', ['Hi, do you remember me?']);
-    expect(voicePrompts(w).at(-1)).toContain('Alice is a marine biologist who hates small talk.');
+    expect(memorySections(w.openai).at(-1)).toContain('Alice is a marine biologist who hates small talk.');
     await memory.close(5000);
   });
 
@@ -126,7 +111,7 @@ describe('Letta memory in the voice agent', () => {
     w.letta.store.setBlock(a, 'human', 'SECRET-ALICE-FACT');
     w.letta.store.setBlock(b, 'human', 'SECRET-BOB-FACT');
     await call(w, memory, 'bob', ['Hello']);
-    const bobPrompt = voicePrompts(w).at(-1)!;
+    const bobPrompt = memorySections(w.openai).at(-1)!;
     expect(bobPrompt).toContain('SECRET-BOB-FACT');
     expect(bobPrompt).not.toContain('SECRET-ALICE-FACT');
     // The mapping is cached: the same caller maps to the same agent without creating another.
@@ -141,7 +126,7 @@ describe('Letta memory in the voice agent', () => {
     const agentId = await memory.open('carol', 's0').agentId;
     w.letta.store.setBlock(agentId, 'human', 'x'.repeat(20_000));
     await call(w, memory, 'carol', ['Hello'], 1000);
-    const memoryMessage = voicePrompts(w).at(-1)!;
+    const memoryMessage = memorySections(w.openai).at(-1)!;
     expect(memoryMessage.length).toBeGreaterThan(500);
     expect(memoryMessage.length).toBeLessThanOrEqual(1100);
     expect(memoryMessage).toContain('</caller_memory>');
@@ -161,7 +146,7 @@ describe('Letta memory in the voice agent', () => {
     // The stand-in's agent files a note into the human block; the next call's prompt shows it.
     const { memory: next } = service(w);
     await call(w, next, 'dave', ['Do you know me?']);
-    expect(voicePrompts(w).at(-1)).toContain('My name is Dave.');
+    expect(memorySections(w.openai).at(-1)).toContain('My name is Dave.');
     await next.close(5000);
   });
 
@@ -209,7 +194,7 @@ describe('Letta memory in the voice agent', () => {
 
     const second = service(w);
     await call(w, second.memory, 'frank', ['What was the code word?']);
-    const prompt = voicePrompts(w).at(-1)!;
+    const prompt = memorySections(w.openai).at(-1)!;
     expect(prompt).toContain('Recent conversation from an earlier call');
     expect(prompt).toContain('Please remember the code word pineapple.');
     await w.letta.faults.clear();
