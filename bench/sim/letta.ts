@@ -11,6 +11,9 @@
  * - no embeddings (`Passage.embedding` is null); archival search ranks by shared words;
  * - a second message-creating request (messages, async, capture) for an agent with one in flight
  *   gets 409, as Letta's conversation lock answers; the archived server only locks with Redis;
+ * - a 'latency' fault delays a request before it reaches the agent (the network, a proxy, a queue):
+ *   it is not yet a run; a 'hold' fault keeps an admitted request running (its run active, the
+ *   agent locked) until released, as a slow agent step does;
  * - `background: true` streams in the foreground; every unknown agent is "Agent with ID … not found".
  */
 import { serveFromCommandLine } from './cli.ts';
@@ -26,6 +29,7 @@ import { FaultSet, faultBodies } from './letta/faults.ts';
 import type { LettaRequestLogEntry } from './letta/http.ts';
 import { HttpReply, InvalidJson, parseQuery, readBody } from './letta/http.ts';
 import { captureRoute, messageRoutes } from './letta/messages.ts';
+import { runRoutes } from './letta/runs.ts';
 import type { Deps, Route } from './letta/routes.ts';
 import { baseRoutes, dispatch } from './letta/routes.ts';
 import type {
@@ -58,8 +62,12 @@ export interface LettaStandIn extends StandIn {
   faults: {
     /** Arms a fault (they apply in the order set). 'down' resolves once the port is closed, 'up' once it listens again. */
     set(f: Fault): Promise<void>;
-    /** Disarms every fault and, after 'down', listens again on the same port. */
+    /** Disarms every fault, lets held requests go on and, after 'down', listens again on the same port. */
     clear(): Promise<void>;
+    /** Lets every request a 'hold' fault keeps go on, and disarms the 'hold' faults. */
+    release(): void;
+    /** Requests a 'hold' fault keeps now. */
+    held(): number;
   };
   /** What the stand-in was sent, and hooks for tests. */
   store: {
@@ -73,16 +81,26 @@ export interface LettaStandIn extends StandIn {
   };
 }
 
-/** Every method + OpenAPI path the stand-in serves; `hidden` ones are absent from Letta's schema. */
-export const lettaRoutes: readonly { method: string; path: string; hidden: boolean }[] = [
+/**
+ * Every method + OpenAPI path the stand-in serves; `hidden` ones are absent from Letta's schema,
+ * `outsideSubset` ones from the voice subset of it.
+ */
+export const lettaRoutes: readonly { method: string; path: string; hidden: boolean; outsideSubset: boolean }[] = [
   ...baseRoutes,
   ...messageRoutes,
+  ...runRoutes,
   captureRoute,
-].map((r) => ({ method: r.method, path: r.path, hidden: r.hidden === true }));
+].map((r) => ({ method: r.method, path: r.path, hidden: r.hidden === true, outsideSubset: r.outsideSubset === true }));
 
 export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise<LettaStandIn> {
   const abort = new AbortController();
   const store = new LettaStore(opts.modelBaseUrl ?? 'https://api.openai.com/v1');
+  const faults = new FaultSet();
+  let holding: (() => void)[] = [];
+  const releaseHeld = (): void => {
+    faults.disarmHolds();
+    for (const go of holding.splice(0)) go();
+  };
   const deps: Deps = {
     store,
     profile: opts.profile ?? profiles.instant,
@@ -92,10 +110,21 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
       : undefined,
     signal: abort.signal,
     busy: new Map(),
+    hold: (method, path) =>
+      faults.takeHold(method, path)
+        ? new Promise<void>((resolve) => {
+            holding.push(resolve);
+            abort.signal.addEventListener('abort', () => resolve(), { once: true });
+          })
+        : Promise.resolve(),
     apiKey: opts.apiKey,
   };
-  const routes: Route[] = [...baseRoutes, ...messageRoutes, ...(opts.captureEndpoint === false ? [] : [captureRoute])];
-  const faults = new FaultSet();
+  const routes: Route[] = [
+    ...baseRoutes,
+    ...messageRoutes,
+    ...runRoutes,
+    ...(opts.captureEndpoint === false ? [] : [captureRoute]),
+  ];
   const requests: LettaRequestLogEntry[] = [];
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -180,9 +209,12 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
         faults.add(f);
       },
       clear: async () => {
+        releaseHeld();
         faults.clear();
         await setDown(false);
       },
+      release: releaseHeld,
+      held: () => holding.length,
     },
     store: {
       agents: () => store.records().map((r) => store.view(r)),
@@ -194,6 +226,7 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
       createAgent: (partial) => store.createAgent(partial),
     },
     close: async () => {
+      holding = [];
       abort.abort();
       if (!down) await listener.close();
       down = true;

@@ -21,7 +21,8 @@ import type { Turn } from './turn.ts';
 
 export type JournalRecord =
   | { op: 'turn'; turn: Turn }
-  | { op: 'batch'; batchId: string; agentId: string; turnIds: string[] }
+  /** Written before every send of the batch; `at` (ms since the epoch) is when that send began. */
+  | { op: 'batch'; batchId: string; agentId: string; turnIds: string[]; at?: number }
   | { op: 'ack'; batchId: string }
   | { op: 'dead'; batchId: string; reason: string };
 
@@ -29,6 +30,8 @@ export interface PendingBatch {
   batchId: string;
   agentId: string;
   turns: Turn[];
+  /** When its last send began (0 when the journal does not say). */
+  sentAt: number;
 }
 
 export interface PendingWork {
@@ -125,14 +128,14 @@ class JournalState {
   readonly records: JournalRecord[] = [];
   readonly #turns = new Map<string, Turn>();
   readonly #batchOfTurn = new Map<string, string>();
-  readonly #batches = new Map<string, { agentId: string; turnIds: string[] }>();
+  readonly #batches = new Map<string, { agentId: string; turnIds: string[]; sentAt: number }>();
   readonly #finished = new Set<string>();
 
   apply(r: JournalRecord): void {
     this.records.push(r);
     if (r.op === 'turn') this.#turns.set(r.turn.id, r.turn);
     else if (r.op === 'batch') {
-      this.#batches.set(r.batchId, { agentId: r.agentId, turnIds: r.turnIds });
+      this.#batches.set(r.batchId, { agentId: r.agentId, turnIds: r.turnIds, sentAt: r.at ?? 0 });
       for (const id of r.turnIds) this.#batchOfTurn.set(id, r.batchId);
     } else this.#finished.add(r.batchId);
   }
@@ -160,7 +163,7 @@ class JournalState {
     for (const [batchId, b] of this.#batches) {
       if (this.#finished.has(batchId)) continue;
       const turns = b.turnIds.flatMap((id) => this.#turns.get(id) ?? []);
-      batches.push({ batchId, agentId: b.agentId, turns });
+      batches.push({ batchId, agentId: b.agentId, turns, sentAt: b.sentAt });
     }
     const turns = [...this.#turns.values()].filter((t) => !this.#batchOfTurn.has(t.id));
     return { batches, turns };

@@ -229,4 +229,22 @@ export class LettaWrites {
   async batchLanded(batch: Batch, opts: CallOptions): Promise<boolean> {
     return batchLanded(this.client, this.#mode, { ...batch, agentId: await this.#resolve(batch.agentId) }, opts);
   }
+
+  /**
+   * Whether Letta is running a request through the batch's agent now: an earlier attempt of this
+   * batch may be that request, and it can still land. Only messages mode writes through the agent
+   * (a Run); archival and capture writes are plain inserts, never runs. A run created longer than
+   * `maxRunMs` ago is not counted: a server that crashed mid-run leaves it "running" for good.
+   */
+  async agentBusy(batch: Batch, opts: CallOptions & { maxRunMs: number }): Promise<boolean> {
+    if (this.#mode !== 'messages') return false;
+    const agentId = await this.#resolve(batch.agentId);
+    const req = { timeout: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) };
+    const page = await this.client.runs.list({ agent_id: agentId, active: true, limit: 20 }, req);
+    const since = Date.now() - opts.maxRunMs;
+    return page.items.some((r) => {
+      const created = Date.parse(r.created_at ?? '');
+      return Number.isNaN(created) || created >= since;
+    });
+  }
 }

@@ -4,9 +4,13 @@
  * `submit` journals the turn (fsync) before anything else, then queues it for its Letta agent.
  * Each agent has one request in flight at most (concurrent requests to one agent are undefined
  * behaviour in Letta); turns that arrive meanwhile are coalesced into the next batch. A batch is
- * journaled before it is sent, and after an ambiguous failure (timeout, 5xx, connection lost) the
- * writer asks Letta whether the batch landed before sending it again, so a retry never processes a
- * turn twice. Validation errors dead-letter the batch; a bad API key never drops a turn.
+ * journaled before every send, with the time the send began. After an ambiguous failure (timeout,
+ * 5xx, connection lost), or for a batch a dead process may have sent, the earlier send's outcome is
+ * unknown, and Letta finishes requests whose client went away: so before sending again the writer
+ * waits until that send cannot still be running (`sendSettleMs` after it began, and no active run on
+ * the agent), then asks Letta whether the batch landed. A 409 leaves a batch in doubt as it was, so
+ * the check runs again after it. A retry never processes a turn twice. Validation errors
+ * dead-letter the batch; a bad API key never drops a turn.
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleepFor } from 'node:timers/promises';
@@ -33,6 +37,13 @@ export interface TurnWriterOptions {
   requestTimeoutMs?: Partial<Record<WriteMode, number>>;
   /** Per-attempt timeout of a "did this batch land?" check. */
   checkTimeoutMs?: number;
+  /**
+   * How long after a send began Letta may still be starting it: a request in transit or being
+   * admitted is not a run yet. A batch in doubt is not checked (nor sent again) before this.
+   */
+  sendSettleMs?: number;
+  /** An active run older than this is taken for one a crashed Letta left behind, not a running send. */
+  maxRunMs?: number;
   /** Upper bound on a server-requested Retry-After. */
   maxRetryAfterMs?: number;
   /** How many recent per-turn lags `stats()` keeps. */
@@ -48,6 +59,8 @@ export const defaultTurnWriterOptions = {
   backoffCapMs: 30_000,
   requestTimeoutMs: { messages: 30_000, archival: 10_000, capture: 10_000 },
   checkTimeoutMs: 10_000,
+  sendSettleMs: 2000,
+  maxRunMs: 10 * 60_000,
   maxRetryAfterMs: 5 * 60_000,
   lagSamples: 1000,
 } as const;
@@ -123,7 +136,8 @@ export interface ReplayResult {
 
 type Item =
   | { kind: 'turn'; turn: Turn; journal: Journal; replayed: boolean }
-  | { kind: 'batch'; batch: Batch; journal: Journal; replayed: true };
+  /** A batch that may have been sent, last at `sentAt` (0: not known when). */
+  | { kind: 'batch'; batch: Batch; journal: Journal; replayed: true; sentAt: number };
 
 interface AgentQueue {
   items: Item[];
@@ -212,6 +226,8 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
   readonly #capMs: number;
   readonly #timeouts: Record<WriteMode, number>;
   readonly #checkTimeoutMs: number;
+  readonly #settleMs: number;
+  readonly #maxRunMs: number;
   readonly #maxRetryAfterMs: number;
   readonly #lagSamples: number;
   readonly #journalOpts: JournalOptions;
@@ -223,6 +239,7 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
   readonly #closedSignal: Promise<void>;
   #changed: (() => void)[] = [];
   #closed = false;
+  #replaying: Promise<unknown> | null = null;
   #acked = 0;
   #retries = 0;
   #deadLetters = 0;
@@ -240,6 +257,8 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
     this.#capMs = opts.backoffCapMs ?? d.backoffCapMs;
     this.#timeouts = { ...d.requestTimeoutMs, ...opts.requestTimeoutMs };
     this.#checkTimeoutMs = opts.checkTimeoutMs ?? d.checkTimeoutMs;
+    this.#settleMs = opts.sendSettleMs ?? d.sendSettleMs;
+    this.#maxRunMs = opts.maxRunMs ?? d.maxRunMs;
     this.#maxRetryAfterMs = opts.maxRetryAfterMs ?? d.maxRetryAfterMs;
     this.#lagSamples = opts.lagSamples ?? d.lagSamples;
     this.#journalOpts = { ...opts.journal, logger: opts.logger };
@@ -286,8 +305,19 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
     this.emit('queued', { agentId: turn.agentId, turnId: turn.id, queueDepth: this.#queueDepth() });
   }
 
-  /** Claims journals left by dead processes and queues their pending batches and turns. Call at start. */
-  async replay(): Promise<ReplayResult> {
+  /**
+   * Claims journals left by dead processes and queues their pending batches and turns. Call at
+   * start. Sending waits while a replay runs: older turns go to Letta before newer ones.
+   */
+  replay(): Promise<ReplayResult> {
+    const run = this.#claim().finally(() => {
+      if (this.#replaying === run) this.#replaying = null;
+    });
+    this.#replaying = run;
+    return run;
+  }
+
+  async #claim(): Promise<ReplayResult> {
     const claimed = await claimOrphans(this.#dir, this.#journalOpts);
     const result: ReplayResult = { files: claimed.length, batches: 0, turns: 0 };
     for (const { journal, pending, from } of claimed) {
@@ -309,6 +339,7 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
           batch: { id: b.batchId, agentId: b.agentId, turns: b.turns },
           journal,
           replayed: true,
+          sentAt: b.sentAt,
         });
         result.batches += 1;
         result.turns += b.turns.length;
@@ -411,13 +442,16 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
     for (const w of waiters) w();
   }
 
-  /** Next batch: a replayed one as it was, or consecutive turns of one journal and session. */
-  #take(agentId: string, q: AgentQueue): { batch: Batch; journal: Journal; recorded: boolean } | undefined {
+  /**
+   * Next batch: a replayed one as it was (with when it was last sent), or consecutive turns of one
+   * journal and session (never sent: `sentAt` undefined).
+   */
+  #take(agentId: string, q: AgentQueue): { batch: Batch; journal: Journal; sentAt?: number } | undefined {
     const head = q.items[0];
     if (!head) return undefined;
     if (head.kind === 'batch') {
       q.items.shift();
-      return { batch: head.batch, journal: head.journal, recorded: true };
+      return { batch: head.batch, journal: head.journal, sentAt: head.sentAt };
     }
     const turns: Turn[] = [];
     while (turns.length < this.#maxBatch) {
@@ -427,30 +461,20 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
       turns.push(next.turn);
       q.items.shift();
     }
-    return { batch: { id: randomUUID(), agentId, turns }, journal: head.journal, recorded: false };
+    return { batch: { id: randomUUID(), agentId, turns }, journal: head.journal };
   }
 
   async #drain(agentId: string, q: AgentQueue): Promise<void> {
     while (!this.#closed) {
+      if (this.#replaying) await this.#replaying.catch(() => undefined);
       const next = this.#take(agentId, q);
       if (!next) return;
       const { batch, journal } = next;
       q.inFlight = batch;
-      if (!next.recorded) {
-        try {
-          // Before sending: a resend after a crash must carry the same turns under the same id.
-          await journal.append({ op: 'batch', batchId: batch.id, agentId, turnIds: batch.turns.map((t) => t.id) });
-        } catch (err) {
-          this.#logger.error(
-            { event: 'journal_append_failed', err: summary(err), batchId: batch.id },
-            'could not journal a batch; sending it anyway',
-          );
-        }
-      }
-      const done = await this.#deliver(batch, journal, next.recorded);
-      if (!done) {
+      const outcome = await this.#deliver(batch, journal, next.sentAt);
+      if (outcome !== 'done') {
         // Closed mid-delivery: the batch stays journaled (and in the pending list for flush).
-        q.items.unshift({ kind: 'batch', batch, journal, replayed: true });
+        q.items.unshift({ kind: 'batch', batch, journal, replayed: true, sentAt: outcome.sentAt });
       }
       q.inFlight = null;
       this.#notify();
@@ -478,31 +502,38 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
     await sleepFor(ms, undefined, { signal: this.#abort.signal }).catch(() => undefined);
   }
 
-  /** Sends until acknowledged or dead-lettered; false if the writer closed first. */
-  async #deliver(batch: Batch, journal: Journal, maybeSent: boolean): Promise<boolean> {
-    let unsure = maybeSent;
+  /**
+   * Sends until acknowledged or dead-lettered ('done'), or until the writer closes (then: when it
+   * was last sent). `sentAt`: when an earlier process or delivery last sent it, if ever.
+   */
+  async #deliver(batch: Batch, journal: Journal, sentAt?: number): Promise<'done' | { sentAt: number }> {
+    // An earlier send's outcome is unknown: it may have landed, or still be running.
+    let unsure = sentAt !== undefined;
+    const stopped = { sentAt: sentAt ?? 0 };
     let attempts = 0;
     const requests = { n: 0 };
     let failures = 0;
     let busy = 0;
     while (!this.#closed) {
       if (unsure) {
-        const landed = await this.#landed(batch, requests);
-        if (landed === undefined) return false;
+        const landed = await this.#resolveDoubt(batch, stopped.sentAt, requests);
+        if (landed === undefined) return stopped;
         if (landed) {
           await this.#ack(batch, journal, attempts);
-          return true;
+          return 'done';
         }
       }
-      if (!(await this.#gate())) return false;
+      if (!(await this.#gate())) return stopped;
+      stopped.sentAt = Date.now();
+      await this.#recordSend(batch, journal, stopped.sentAt);
       attempts += 1;
       requests.n += 1;
       try {
         await this.#writes.write(batch, { timeoutMs: this.#timeouts[this.#writes.mode], signal: this.#abort.signal });
         await this.#ack(batch, journal, attempts);
-        return true;
+        return 'done';
       } catch (err) {
-        if (this.#closed || err instanceof APIUserAbortError) return false;
+        if (this.#closed || err instanceof APIUserAbortError) return stopped;
         const f = classify(err);
         let delayMs: number;
         switch (f.kind) {
@@ -510,14 +541,14 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
             continue;
           case 'invalid':
             await this.#deadLetter(batch, journal, err);
-            return true;
+            return 'done';
           case 'auth':
             delayMs = this.#capMs;
             this.#authFailed(f.status, batch.agentId);
             break;
           case 'busy':
-            // Another writer holds the agent: wait for it without counting a failure. The earlier
-            // attempt stays "unsure" if it was, since it may be the request still running.
+            // Another request holds the agent: wait for it without counting a failure. A batch in
+            // doubt stays in doubt: the request holding the agent may be its earlier send.
             delayMs = f.retryAfterMs ?? this.#backoff(busy++);
             break;
           case 'ambiguous':
@@ -532,16 +563,47 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
         await this.#wait(Math.min(delayMs, this.#maxRetryAfterMs));
       }
     }
-    return false;
+    return stopped;
   }
 
-  /** Whether the batch already landed; retried with backoff until Letta answers (undefined: closed). */
-  async #landed(batch: Batch, requests: { n: number }): Promise<boolean | undefined> {
+  /** The batch record, before every send: a resend after a crash carries the same turns under the same id. */
+  async #recordSend(batch: Batch, journal: Journal, at: number): Promise<void> {
+    const turnIds = batch.turns.map((t) => t.id);
+    try {
+      await journal.append({ op: 'batch', batchId: batch.id, agentId: batch.agentId, turnIds, at });
+    } catch (err) {
+      this.#logger.error(
+        { event: 'journal_append_failed', err: summary(err), batchId: batch.id },
+        'could not journal a batch; sending it anyway',
+      );
+    }
+  }
+
+  /**
+   * Whether a batch in doubt is in Letta, answered only once its earlier send cannot still be
+   * running: `sendSettleMs` after that send began, and then with no active run on the agent (it may
+   * be that send). Retried with backoff until Letta answers; undefined when the writer closes.
+   */
+  async #resolveDoubt(batch: Batch, sentAt: number, requests: { n: number }): Promise<boolean | undefined> {
+    await this.#wait(sentAt + this.#settleMs - Date.now());
     let failures = 0;
+    let running = 0;
     while (await this.#gate()) {
+      const call = { timeoutMs: this.#checkTimeoutMs, signal: this.#abort.signal };
       requests.n += 1;
       try {
-        return await this.#writes.batchLanded(batch, { timeoutMs: this.#checkTimeoutMs, signal: this.#abort.signal });
+        if (await this.#writes.agentBusy(batch, { ...call, maxRunMs: this.#maxRunMs })) {
+          if (running === 0)
+            this.#logger.info(
+              { event: 'memory_wait_active_run', agentId: batch.agentId, batchId: batch.id },
+              'Letta is running a request on the agent (perhaps an earlier send of this batch): checking again once it ends',
+            );
+          await this.#wait(Math.max(this.#baseMs, this.#backoff(running++)));
+          continue;
+        }
+        if (!(await this.#gate())) return undefined;
+        requests.n += 1;
+        return await this.#writes.batchLanded(batch, call);
       } catch (err) {
         if (this.#closed || err instanceof APIUserAbortError) return undefined;
         const f = classify(err);

@@ -4,9 +4,9 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
+import { type LettaRequestLogEntry, type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
 import { type OpenAIStandIn, startOpenAIStandIn } from '../../bench/sim/openai.ts';
-import { occurrences, userTexts } from '../memory/helpers.ts';
+import { isSorted, occurrences, positions, until, userTexts } from '../memory/helpers.ts';
 import { memorySections } from '../helpers/prompts.ts';
 import { cleanEnv, projectRoot, runNode } from '../helpers/run.ts';
 
@@ -32,6 +32,8 @@ async function services(): Promise<{ openai: OpenAIStandIn; letta: LettaStandIn 
   });
   return { openai, letta };
 }
+
+const isWrite = (r: LettaRequestLogEntry) => r.method === 'POST' && r.path.endsWith('/messages');
 
 function chat(args: string[], env: Record<string, string>) {
   return runNode(['src/cli/chat.ts', ...args], { env: cleanEnv(env), timeoutMs: 60_000 });
@@ -123,8 +125,9 @@ describe('npm run chat', () => {
       LETTA_BASE_URL: letta.url,
       MEMORY_JOURNAL_DIR: journal,
     };
-    // Each write takes 1.5 s: the kill lands with one in flight and the rest queued.
-    await letta.faults.set({ kind: 'latency', ms: 1500, match: { method: 'POST', path: /\/messages$/ } });
+    // Letta takes up the first write and keeps it running past the kill: it finishes requests whose
+    // client went away. The other turns are queued behind it.
+    await letta.faults.set({ kind: 'hold', count: 1, match: { method: 'POST', path: /\/messages$/ } });
     const child = spawn(process.execPath, ['src/cli/chat.ts', '--script', script, '--identity', 'judy'], {
       cwd: projectRoot,
       env: cleanEnv(env),
@@ -135,22 +138,37 @@ describe('npm run chat', () => {
       const text = (await Promise.all(files.map((f) => readFile(join(journal, f), 'utf8')))).join('');
       return lines.every((l) => text.includes(l));
     };
-    for (let i = 0; i < 200 && !(await journaled()); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 400 && !((await journaled()) && letta.faults.held() === 1); i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(await journaled()).toBe(true);
+    expect(letta.faults.held()).toBe(1);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
 
-    await letta.faults.clear();
+    const afterKill = letta.requests.length;
+    const otidOf = (r: LettaRequestLogEntry) =>
+      (r.body as { messages?: { otid?: string }[] } | undefined)?.messages?.[0]?.otid;
+    const heldOtid = letta.requests.filter(isWrite).map(otidOf).at(-1);
+    expect(heldOtid).toBeDefined();
     const next = await scratch(['Hello again.']);
-    const r = await chat(['--script', next.script, '--identity', 'judy'], { ...env, LETTA_SHUTDOWN_FLUSH_MS: '15000' });
+    const replay = chat(['--script', next.script, '--identity', 'judy'], { ...env, LETTA_SHUTDOWN_FLUSH_MS: '15000' });
+    // The held write goes on until the new process has looked at its batch once: a run check, or
+    // (what must not happen) the batch sent again while the first send still runs.
+    const resent = () => letta.requests.slice(afterKill).filter((r) => isWrite(r) && otidOf(r) === heldOtid);
+    await until(
+      () => resent().length > 0 || letta.requests.slice(afterKill).some((r) => r.path === '/v1/runs/'),
+      30_000,
+      'the new process to look at the agent',
+    );
+    letta.faults.release();
+    const r = await replay;
     expect(r.code).toBe(0);
+    expect(resent()).toEqual([]);
     const agentId = letta.store.agents().find((a) => a.tags.includes('lk-caller:judy'))!.id;
     const texts = userTexts(letta, agentId);
-    expect(
-      occurrences(
-        texts,
-        [...lines, 'Hello again.'].map((l) => `Caller: ${l}`),
-      ),
-    ).toEqual([1, 1, 1, 1]);
+    const said = [...lines, 'Hello again.'].map((l) => `Caller: ${l}`);
+    expect(occurrences(texts, said)).toEqual([1, 1, 1, 1]);
+    // What the killed process left goes to Letta before what the new one says.
+    expect(isSorted(positions(texts, said))).toBe(true);
   });
 });

@@ -51,8 +51,11 @@ export function makeTurn(agentId: string, n: number, extra: Partial<Turn> = {}):
   };
 }
 
-/** Fast retries so that failure paths finish in well under a second. */
-export const fastRetries = { backoffBaseMs: 20, backoffCapMs: 200 } as const;
+/**
+ * Fast retries so that failure paths finish in well under a second. The stand-in admits a request
+ * within milliseconds (no latency fault armed), so a short settle after a send is enough.
+ */
+export const fastRetries = { backoffBaseMs: 20, backoffCapMs: 200, sendSettleMs: 100 } as const;
 
 export function startWriter(
   standIn: LettaStandIn,

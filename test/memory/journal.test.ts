@@ -48,10 +48,15 @@ describe('turn journal', () => {
     const j = Journal.create(dir);
     const turns = [1, 2, 3].map((n) => makeTurn(AGENT, n));
     for (const t of turns) await j.append({ op: 'turn', turn: t });
-    await j.append({ op: 'batch', batchId: 'b1', agentId: AGENT, turnIds: turns.slice(0, 2).map((t) => t.id) });
+    const turnIds = turns.slice(0, 2).map((t) => t.id);
+    await j.append({ op: 'batch', batchId: 'b1', agentId: AGENT, turnIds, at: 1000 });
+    // Sent again later: the last send is the one that may still be running.
+    await j.append({ op: 'batch', batchId: 'b1', agentId: AGENT, turnIds, at: 2000 });
     await j.close();
     const [claimed] = await claimOrphans(dir);
-    expect(claimed?.pending.batches).toEqual([{ batchId: 'b1', agentId: AGENT, turns: turns.slice(0, 2) }]);
+    expect(claimed?.pending.batches).toEqual([
+      { batchId: 'b1', agentId: AGENT, turns: turns.slice(0, 2), sentAt: 2000 },
+    ]);
     expect(claimed?.pending.turns).toEqual([turns[2]]);
     await claimed?.journal.close();
   });

@@ -162,7 +162,8 @@ describe('turn writer against the Letta stand-in', () => {
     expect((await w.flush(5000)).drained).toBe(true);
     expectOnceInOrder(userTexts(standIn, agentId), turns);
     expect(w.stats().retries).toBe(2);
-    expect(checks()).toHaveLength(2);
+    // Each check: no run active on the agent, then the batch is not among its messages.
+    expect(checks().map((r) => r.path)).toEqual([1, 2].flatMap(() => ['/v1/runs/', `/v1/agents/${agentId}/messages`]));
     expect(log.filter((l) => l.event === 'memory_retry' && l.level === WARN)).toHaveLength(2);
   });
 
@@ -176,7 +177,7 @@ describe('turn writer against the Letta stand-in', () => {
     expect((await w.flush(5000)).drained).toBe(true);
     expectOnceInOrder(userTexts(standIn, agentId), [turn]);
     expect(writes()).toHaveLength(1);
-    expect(checks()).toHaveLength(1);
+    expect(checks().map((r) => r.path)).toEqual(['/v1/runs/', `/v1/agents/${agentId}/messages`]);
     expect(acks).toEqual([expect.objectContaining({ attempts: 1 })]);
   });
 
@@ -210,6 +211,41 @@ describe('turn writer against the Letta stand-in', () => {
     expect((await w.flush(5000)).drained).toBe(true);
     expectOnceInOrder(userTexts(standIn, agentId), [turn]);
     expect(retries.map((r) => r.reason)).toEqual(['APIConnectionTimeoutError']);
+  });
+
+  it('after a timeout, sends nothing while Letta still runs the timed-out request, then finds it landed', async () => {
+    // Letta admits the request (its run active) and keeps working after the writer gave up on it.
+    await standIn.faults.set({ kind: 'hold', count: 1, match: { method: 'POST' } });
+    const w = writer('messages', { requestTimeoutMs: { messages: 300 } });
+    const acks: AckEvent[] = [];
+    w.on('ack', (e) => acks.push(e));
+    const turn = makeTurn(agentId, 1);
+    await w.submit(turn);
+    // Released only once the writer has seen the run active twice: it polled, it did not resend.
+    await until(() => checks().filter((r) => r.path === '/v1/runs/').length >= 2, 10_000, 'two run checks');
+    expect(writes()).toHaveLength(1);
+    standIn.faults.release();
+    expect((await w.flush(10_000)).drained).toBe(true);
+    expectOnceInOrder(userTexts(standIn, agentId), [turn]);
+    expect(writes()).toHaveLength(1);
+    expect(standIn.requests.filter((r) => r.status === 409)).toEqual([]);
+    expect(acks).toEqual([expect.objectContaining({ attempts: 1 })]);
+    expect(log.filter((l) => l.event === 'memory_wait_active_run')).toHaveLength(1);
+  });
+
+  it('after a timeout, does not check before a request still on its way to Letta could have started', async () => {
+    // 600 ms between the send and Letta taking it up (the network, a proxy queue): not yet a run.
+    await standIn.faults.set({ kind: 'latency', ms: 600, match: { method: 'POST' } });
+    const w = writer('messages', { requestTimeoutMs: { messages: 200 }, sendSettleMs: 2000 });
+    const turn = makeTurn(agentId, 1);
+    await w.submit(turn);
+    expect((await w.flush(10_000)).drained).toBe(true);
+    expectOnceInOrder(userTexts(standIn, agentId), [turn]);
+    // The one send landed (after the writer gave up on it), and the check found it.
+    expect(writes()).toHaveLength(1);
+    const [sent] = writes();
+    const [firstCheck] = checks();
+    expect(firstCheck && sent && firstCheck.at - sent.at).toBeGreaterThanOrEqual(1900);
   });
 
   it('holds turns while Letta is down and lands each once, in order, when it is back', async () => {
@@ -326,7 +362,7 @@ describe('turn writer against the Letta stand-in', () => {
     let calls = 0;
     let open = () => {};
     const gate = new Promise<void>((resolve) => (open = resolve));
-    // A reset makes the writer send, check and resend: three requests, three waits.
+    // A reset makes the writer send, check (no run active, batch not there) and resend: four requests, four waits.
     await standIn.faults.set({ kind: 'reset', count: 1, match: { method: 'POST' } });
     const w = writer('messages', {
       beforeRequest: async () => {
@@ -343,7 +379,12 @@ describe('turn writer against the Letta stand-in', () => {
     open();
     expect((await w.flush(5000)).drained).toBe(true);
     expect(standIn.requests.every((r) => r.at >= openedAt)).toBe(true);
-    expect(standIn.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'POST']);
+    expect(standIn.requests.map((r) => `${r.method} ${r.path.split('/')[2]}`)).toEqual([
+      'POST agents',
+      'GET runs',
+      'GET agents',
+      'POST agents',
+    ]);
     expect(calls).toBe(standIn.requests.length);
   });
 

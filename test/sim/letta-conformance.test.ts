@@ -1,8 +1,10 @@
 /**
  * Checks the Letta stand-in against Letta's published OpenAPI schema (the voice-worker subset kept
  * next to the project on development machines and CI, never copied into it): every route it serves
- * is in the schema (the hidden capture route is not), and every response body it sends, success or
- * error, validates against the schema's response for that path, method and status.
+ * is in the schema (the hidden capture route is not; the runs list is in Letta's full schema but not
+ * in the subset, so its items are checked against the subset's Run component), and every response
+ * body it sends, success or error, validates against the schema's response for that path, method
+ * and status.
  *
  * Where the archived server sends something the schema does not describe, the stand-in sends what
  * the server sends, and this test says so explicitly:
@@ -234,11 +236,12 @@ suite(title, () => {
     });
   }
 
-  it('serves only routes in the schema, except the hidden capture route', () => {
+  it('serves only routes in the schema, except the hidden capture route and the runs list', () => {
     for (const r of lettaRoutes) {
       const inSchema = spec.paths[r.path]?.[r.method.toLowerCase()] !== undefined;
-      expect(inSchema, `${r.method} ${r.path}`).toBe(!r.hidden);
+      expect(inSchema, `${r.method} ${r.path}`).toBe(!r.hidden && !r.outsideSubset);
     }
+    expect(lettaRoutes.filter((r) => r.outsideSubset).map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/runs/']);
     expect(lettaRoutes.filter((r) => r.hidden).map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /v1/agents/{agent_id}/messages/capture',
     ]);
@@ -456,6 +459,19 @@ suite(title, () => {
     const unknown = await err(letta.runs.retrieve('run-unknown'));
     expect(unknown.status).toBe(404);
     conformsDetail('GET', '/v1/runs/{run_id}', 404, unknown.body);
+  });
+
+  it('runs list (outside the subset): every item a Run, filtered by agent and activity', async () => {
+    const listed = (await ok(letta.runs.list({ agent_id: agentId }))) as Json[];
+    expect(listed.length).toBeGreaterThan(0);
+    for (const r of listed) assertValid(component('Run'), r, 'GET /v1/runs/ item');
+    expect(listed.every((r) => r.agent_id === agentId)).toBe(true);
+    expect(await ok(letta.runs.list({ agent_id: agentId, active: true }))).toEqual([]);
+    record('GET', '/v1/runs/', 200);
+    const bad = await raw('GET', '/v1/runs/?limit=many');
+    expect(bad.status).toBe(422);
+    assertValid(validator('as-served 422', AS_SERVED.requestValidation), bad.body, 'runs list 422');
+    record('GET', '/v1/runs/', 422);
   });
 
   it('capture (hidden from the schema): the archived server shapes', async () => {

@@ -429,6 +429,29 @@ describe('Letta stand-in: agent steps', () => {
     await letta.agents.messages.create(a.id, { input: 'third' });
   });
 
+  it('a hold fault keeps an admitted request running: its run is active and the agent busy until release', async () => {
+    const s = await standIn();
+    const letta = client(s);
+    const agent = await newAgent(letta);
+    await s.faults.set({ kind: 'hold', count: 1, match: { method: 'POST' } });
+    const held = letta.agents.messages.create(agent.id, { input: 'held' });
+    for (let i = 0; i < 500 && s.faults.held() === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(s.faults.held()).toBe(1);
+    const active = await letta.runs.list({ agent_id: agent.id, active: true });
+    expect(active.items.map((r) => r.status)).toEqual(['created']);
+    expect(await failure(letta.agents.messages.create(agent.id, { input: 'second' }))).toBeInstanceOf(ConflictError);
+    // Other agents are not held, and their runs are not listed for this one.
+    const other = await newAgent(letta);
+    await letta.agents.messages.create(other.id, { input: 'free' });
+    expect((await letta.runs.list({ agent_id: other.id, active: true })).items).toEqual([]);
+    s.faults.release();
+    await held;
+    expect((await letta.runs.list({ agent_id: agent.id, active: true })).items).toEqual([]);
+    const runs = (await letta.runs.list({ agent_id: agent.id })).items;
+    expect(runs.map((r) => r.status)).toEqual(['completed']);
+    expect(s.faults.held()).toBe(0);
+  });
+
   it('runs createAsync in the background and reports it through runs.retrieve', async () => {
     const s = await standIn({ profile: paced });
     const letta = client(s);

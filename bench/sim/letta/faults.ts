@@ -19,6 +19,11 @@ export type Fault =
   | { kind: 'reset'; count?: number; match?: FaultMatch }
   /** Process the request fully, then destroy the socket instead of answering. */
   | { kind: 'lost-response'; count?: number; match?: FaultMatch }
+  /**
+   * Admit a message-creating request (its run active, the agent locked), then keep it running
+   * until released (`count` requests, default: until released or cleared).
+   */
+  | { kind: 'hold'; count?: number; match?: FaultMatch }
   /** Close the listener: connections are refused (ECONNREFUSED). */
   | { kind: 'down' }
   /** Listen again on the same port after 'down'. */
@@ -26,7 +31,9 @@ export type Fault =
 
 export type ResponseFault = Extract<Fault, { kind: 'status' | 'timeout' | 'reset' | 'lost-response' }>;
 
-type Armed = { fault: Extract<Fault, { kind: 'latency' }> } | { fault: ResponseFault; remaining: number };
+export type HoldFault = Extract<Fault, { kind: 'hold' }>;
+
+type Armed = { fault: Extract<Fault, { kind: 'latency' }> } | { fault: ResponseFault | HoldFault; remaining: number };
 
 /** What the archived server (or the proxy in front of it) sends for each injectable status. */
 export const faultBodies: Record<FaultStatus, unknown> = {
@@ -54,7 +61,7 @@ function matches(m: FaultMatch | undefined, method: string, path: string): boole
 export class FaultSet {
   private armed: Armed[] = [];
 
-  add(f: Extract<Fault, { kind: 'latency' }> | ResponseFault): void {
+  add(f: Extract<Fault, { kind: 'latency' }> | ResponseFault | HoldFault): void {
     if (f.kind === 'latency') this.armed.push({ fault: f });
     else this.armed.push({ fault: f, remaining: f.count ?? Number.POSITIVE_INFINITY });
   }
@@ -70,12 +77,31 @@ export class FaultSet {
     for (const a of this.armed) {
       if (!matches(a.fault.match, method, path)) continue;
       if (a.fault.kind === 'latency') latencyMs += a.fault.ms;
-      else if (!fault && 'remaining' in a && a.remaining > 0) {
+      else if (a.fault.kind !== 'hold' && !fault && 'remaining' in a && a.remaining > 0) {
         fault = a.fault;
         a.remaining -= 1;
       }
     }
-    this.armed = this.armed.filter((a) => !('remaining' in a) || a.remaining > 0);
+    this.#prune();
     return fault ? { latencyMs, fault } : { latencyMs };
+  }
+
+  /** Whether an armed 'hold' fault takes this admitted request (consumed). */
+  takeHold(method: string, path: string): boolean {
+    const a = this.armed.find(
+      (x) => x.fault.kind === 'hold' && 'remaining' in x && x.remaining > 0 && matches(x.fault.match, method, path),
+    );
+    if (!a || !('remaining' in a)) return false;
+    a.remaining -= 1;
+    this.#prune();
+    return true;
+  }
+
+  disarmHolds(): void {
+    this.armed = this.armed.filter((a) => a.fault.kind !== 'hold');
+  }
+
+  #prune(): void {
+    this.armed = this.armed.filter((a) => !('remaining' in a) || a.remaining > 0);
   }
 }

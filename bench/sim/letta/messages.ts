@@ -1,6 +1,6 @@
 /**
  * Message endpoints of the Letta stand-in: a turn through the agent (JSON, step-streamed or
- * token-streamed SSE, or async with a Run), the message history, runs, and the hidden capture.
+ * token-streamed SSE, or async with a Run), the message history, and the hidden capture.
  */
 import { randomUUID } from 'node:crypto';
 import type {
@@ -349,6 +349,7 @@ async function sendMessage(ctx: Ctx): Promise<unknown> {
     throw detailError(400, 'No tool call is currently awaiting approval (the Letta stand-in runs no tools).');
   const run = acquire(ctx.deps, rec, false, 'send_message', turn);
   try {
+    await ctx.deps.hold(ctx.method, ctx.path);
     if (streaming) return await streamTurn(ctx, rec, turn, run, streamTokens, includePings);
     const r = await runTurn(ctx.deps, rec, turn.inputs, run);
     const wants = !turn.includeTypes || turn.includeTypes.includes('assistant_message');
@@ -379,7 +380,9 @@ async function sendAsync(ctx: Ctx): Promise<unknown> {
     throw detailError(400, 'No tool call is currently awaiting approval (the Letta stand-in runs no tools).');
   const run = acquire(ctx.deps, rec, true, 'send_message_async', turn);
   const created = structuredClone(run);
-  void runTurn(ctx.deps, rec, turn.inputs, run)
+  void ctx.deps
+    .hold(ctx.method, ctx.path)
+    .then(() => runTurn(ctx.deps, rec, turn.inputs, run))
     .catch(() => undefined)
     .finally(() => ctx.deps.busy.delete(rec.base.id));
   return created;
@@ -403,13 +406,6 @@ async function listMessages(ctx: Ctx): Promise<unknown> {
   }
   if (types) ms = ms.filter((m) => types.includes(m.message_type as MessageType));
   return limit !== null && limit > 0 ? ms.slice(0, limit) : ms;
-}
-
-async function retrieveRun(ctx: Ctx): Promise<unknown> {
-  const runId = ctx.params.run_id ?? '';
-  const run = ctx.deps.store.run(runId);
-  if (!run) throw detailError(404, `Run with id ${runId} not found`);
-  return run;
 }
 
 /**
@@ -457,7 +453,6 @@ export const messageRoutes: Route[] = [
   { method: 'POST', path: '/v1/agents/{agent_id}/messages', cost: 'none', handle: sendMessage },
   { method: 'GET', path: '/v1/agents/{agent_id}/messages', cost: 'read', handle: listMessages },
   { method: 'POST', path: '/v1/agents/{agent_id}/messages/async', cost: 'read', handle: sendAsync },
-  { method: 'GET', path: '/v1/runs/{run_id}', cost: 'read', handle: retrieveRun },
 ];
 
 export const captureRoute: Route = {

@@ -24,6 +24,8 @@ export interface Deps {
   signal: AbortSignal;
   /** Agent id → run id of the message-creating request in flight for it. */
   busy: Map<string, string>;
+  /** Awaited by a message-creating request once it holds the agent: where a 'hold' fault keeps it running. */
+  hold: (method: string, path: string) => Promise<void>;
   apiKey: string | undefined;
 }
 
@@ -50,6 +52,8 @@ export interface Route {
   cost: 'none' | 'read';
   /** Left out of Letta's published schema (`include_in_schema=False`). */
   hidden?: boolean;
+  /** In Letta's published schema, but not in the voice-endpoint subset the conformance test reads. */
+  outsideSubset?: boolean;
   handle: (ctx: Ctx) => Promise<unknown>;
 }
 

@@ -340,4 +340,9 @@ export class LettaStore {
   run(runId: string): Run | undefined {
     return this.runsById.get(runId);
   }
+
+  /** Every run, oldest first. */
+  runs(): Run[] {
+    return [...this.runsById.values()];
+  }
 }
