@@ -19,6 +19,7 @@ import { updateReadme } from './report/readme.ts';
 import { renderReport } from './report/tables.ts';
 import {
   type BenchResults,
+  type JournalKind,
   type ScenarioName,
   defaultResultsPath,
   machineInfo,
@@ -34,6 +35,7 @@ import { llmPathNames, runLlmScenario } from './scenarios/llm.ts';
 import { defaultLoadScenarioOptions, runLoadScenario } from './scenarios/load.ts';
 import { defaultMemoryScenarioOptions, runMemoryScenario } from './scenarios/memory.ts';
 import { runVoiceScenario } from './scenarios/voice.ts';
+import { noRedisReason, redisServerPath } from './redis-server.ts';
 import { getProfile, profiles } from './sim/profile.ts';
 import { nowMs } from './sim/server.ts';
 
@@ -50,6 +52,8 @@ export interface RunOptions {
   loadLevels: number[];
   /** Spoken turns per call at each load level. */
   loadAudioTurns: number;
+  /** Journals the memory scenario runs on; the file journal always, as the baseline. */
+  journals: JournalKind[];
   live: boolean;
   json: string | null;
   html: string | null;
@@ -71,6 +75,7 @@ export const defaultRunOptions: RunOptions = {
   lanes: 4,
   loadLevels: [...defaultLoadScenarioOptions.levels],
   loadAudioTurns: 1,
+  journals: ['file'],
   live: false,
   json: null,
   html: null,
@@ -94,6 +99,8 @@ Options of run:
   --lanes N               Letta agents side by side per letta path (default ${defaultRunOptions.lanes})
   --load-levels LIST      concurrent calls per load level (default ${defaultRunOptions.loadLevels.join(',')})
   --load-audio-turns N    spoken turns per call at each load level (default ${defaultRunOptions.loadAudioTurns})
+  --journal NAME          memory scenario journal: file (default) or redis (a redis-server of its own on
+                          127.0.0.1, run beside the file journal so the table shows both)
   --live                  the real services from the configuration (.env / environment):
                           OPENAI_BASE_URL, LETTA_BASE_URL, DEEPGRAM_BASE_URL, ELEVENLABS_BASE_URL and keys
   --json FILE             results file (default bench/results/<date>-<profile>.json)
@@ -128,6 +135,7 @@ export function parseCommand(argv: string[]): Command {
       lanes: { type: 'string' },
       'load-levels': { type: 'string' },
       'load-audio-turns': { type: 'string' },
+      journal: { type: 'string' },
       live: { type: 'boolean' },
       json: { type: 'string' },
       html: { type: 'string' },
@@ -161,6 +169,9 @@ export function parseCommand(argv: string[]): Command {
   const seed = values.seed === undefined ? d.seed : Number(values.seed);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer (got ${JSON.stringify(values.seed)})`);
   const levels = values['load-levels']?.split(',').map((v) => positiveInt('load-levels', v.trim(), 1)) ?? d.loadLevels;
+  const journal = values.journal ?? 'file';
+  if (journal !== 'file' && journal !== 'redis')
+    throw new Error(`--journal must be file or redis (got ${JSON.stringify(journal)})`);
   return {
     verb: 'run',
     options: {
@@ -172,6 +183,7 @@ export function parseCommand(argv: string[]): Command {
       lanes: positiveInt('lanes', values.lanes, d.lanes),
       loadLevels: levels,
       loadAudioTurns: positiveInt('load-audio-turns', values['load-audio-turns'], d.loadAudioTurns),
+      journals: journal === 'redis' ? ['file', 'redis'] : ['file'],
       live: values.live ?? false,
       json: values.json ?? null,
       html: values.html ?? null,
@@ -276,9 +288,19 @@ export async function runBench(
             { turns: o.voiceTurns, designs: ['letta', 'hybrid'], vad: await needVad(), logger },
             progress,
           );
-        } else if (s === 'memory')
-          scenarios.memory = await runMemoryScenario(backend, { ...defaultMemoryScenarioOptions, logger }, progress);
-        else {
+        } else if (s === 'memory') {
+          scenarios.memory = [];
+          for (const journal of o.journals) {
+            if (journal === 'redis' && !redisServerPath()) {
+              exitCode = 1;
+              skipped.push({ scenario: s, reason: `redis journal: ${noRedisReason}` });
+              continue;
+            }
+            scenarios.memory.push(
+              await runMemoryScenario(backend, { ...defaultMemoryScenarioOptions, journal, logger }, progress),
+            );
+          }
+        } else {
           scenarios.load = await runLoadScenario(
             backend,
             {
@@ -300,8 +322,7 @@ export async function runBench(
     await backend.close();
     progress.done();
   }
-  const f = scenarios.memory?.faults;
-  if (f?.ran && (f.lost > 0 || f.duplicates > 0)) exitCode = 1;
+  for (const { faults: f } of scenarios.memory ?? []) if (f.ran && (f.lost > 0 || f.duplicates > 0)) exitCode = 1;
   const results: BenchResults = {
     format: resultsFormat,
     date: date.toISOString(),

@@ -37,6 +37,8 @@ export function openMemoryHost(o: {
   config: Config;
   letta: LettaEndpoint | null;
   journalDir: string;
+  /** A Redis journal instead of files in `journalDir`. */
+  journalUrl?: string;
   logger: Logger;
 }): MemoryHost {
   const window = new QuietWindow();
@@ -45,6 +47,7 @@ export function openMemoryHost(o: {
     letta: {
       ...o.config.letta,
       journalDir: o.journalDir,
+      ...(o.journalUrl !== undefined ? { journalUrl: o.journalUrl } : {}),
       ...(o.letta ? { baseURL: o.letta.baseURL, agentModel: o.letta.agentModel } : {}),
       ...(o.letta?.apiKey !== undefined ? { apiKey: o.letta.apiKey } : {}),
     },

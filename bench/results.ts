@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import type { LatencyProfile } from './sim/profile.ts';
 import type { Arrival, Summary, Verdict } from './stats.ts';
 
-export const resultsFormat = 'livekit-letta-voice-agent/bench@1';
+export const resultsFormat = 'livekit-letta-voice-agent/bench@2';
+/** Format 1 had one memory result (always on the file journal); read as a list of one. */
+const previousFormat = 'livekit-letta-voice-agent/bench@1';
 
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 export const resultsDir = join(projectRoot, 'bench', 'results');
@@ -142,7 +144,11 @@ export interface MemoryPhase {
   retries: number;
 }
 
+/** Where the memory scenario's writer journals turns. */
+export type JournalKind = 'file' | 'redis';
+
 export interface MemoryScenarioResult {
+  journal: JournalKind;
   writeMode: string;
   healthy: MemoryPhase;
   faults:
@@ -206,7 +212,8 @@ export interface BenchResults {
   scenarios: {
     llm?: LlmScenarioResult;
     voice?: VoiceScenarioResult;
-    memory?: MemoryScenarioResult;
+    /** One run per journal, the file journal first. */
+    memory?: MemoryScenarioResult[];
     load?: LoadScenarioResult;
   };
 }
@@ -278,6 +285,14 @@ export function writeResults(path: string, results: BenchResults): void {
 
 export function readResults(path: string): BenchResults {
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<BenchResults>;
+  if ((parsed.format as string | undefined) === previousFormat && parsed.scenarios) {
+    const memory = parsed.scenarios.memory as unknown as Omit<MemoryScenarioResult, 'journal'> | undefined;
+    return {
+      ...(parsed as BenchResults),
+      format: resultsFormat,
+      scenarios: { ...parsed.scenarios, ...(memory ? { memory: [{ ...memory, journal: 'file' }] } : {}) },
+    };
+  }
   if (parsed.format !== resultsFormat) {
     throw new Error(
       `${path} is not a results file of this bench (format ${JSON.stringify(parsed.format)}, expected ${resultsFormat})`,

@@ -120,7 +120,16 @@ export const settings = {
   },
   MEMORY_JOURNAL_DIR: {
     schema: z.string().min(1).default('./data/journal'),
-    doc: 'Directory of the durable turn journal (fsynced before any write to Letta).',
+    doc: 'Directory of the durable turn journal (fsynced before any write to Letta), and of the caller→agent cache.',
+  },
+  MEMORY_JOURNAL_URL: {
+    schema: url(['redis:', 'rediss:']).optional(),
+    doc: 'Redis URL of a shared turn journal (redis://user:password@host:6379/0, rediss:// for TLS): for several workers, or containers without a persistent disk. Unset: the journal is files in MEMORY_JOURNAL_DIR.',
+    secret: true,
+  },
+  MEMORY_JOURNAL_CLAIM_IDLE_MS: {
+    schema: positiveInt.min(1000, 'must be at least 1000').default(30_000),
+    doc: 'Redis journal: how long what a worker holds (its turns, a Letta agent it writes to) outlives it before another worker takes it over; a live worker renews its own every third of it.',
   },
   AGENT_INSTRUCTIONS: {
     schema: z.string().min(1).optional(),
@@ -155,6 +164,8 @@ export interface Config {
     memoryMaxChars: number;
     shutdownFlushMs: number;
     journalDir: string;
+    journalUrl?: string;
+    claimIdleMs: number;
   };
   instructions?: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -242,6 +253,9 @@ function toConfig(p: Parsed): Config {
   const secrets = (Object.entries(settings) as [SettingName, Setting][])
     .filter(([name, s]) => s.secret && typeof p[name] === 'string')
     .map(([name]) => p[name] as string);
+  // A URL's password can show up without the rest of the URL (a client's error message).
+  const journalPassword = p.MEMORY_JOURNAL_URL ? decodeURIComponent(new URL(p.MEMORY_JOURNAL_URL).password) : '';
+  if (journalPassword) secrets.push(journalPassword);
   return {
     livekit: defined({
       url: p.LIVEKIT_URL,
@@ -268,6 +282,8 @@ function toConfig(p: Parsed): Config {
       memoryMaxChars: p.LETTA_MEMORY_MAX_CHARS,
       shutdownFlushMs: p.LETTA_SHUTDOWN_FLUSH_MS,
       journalDir: p.MEMORY_JOURNAL_DIR,
+      ...defined({ journalUrl: p.MEMORY_JOURNAL_URL }),
+      claimIdleMs: p.MEMORY_JOURNAL_CLAIM_IDLE_MS,
     },
     ...defined({ instructions: p.AGENT_INSTRUCTIONS, tracesEndpoint: p.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT }),
     logLevel: p.LOG_LEVEL,

@@ -78,6 +78,21 @@ describe('configuration', () => {
     );
   });
 
+  it('takes a Redis journal URL, keeps it and its password secret, and refuses other schemes', () => {
+    const url = 'rediss://writer:p%40ss-0123456789@redis.example:6380/2';
+    const c = loadConfig('worker', { ...workerEnv, MEMORY_JOURNAL_URL: url });
+    expect(c.letta.journalUrl).toBe(url);
+    expect(c.letta.claimIdleMs).toBe(30_000);
+    expect(c.secrets).toEqual(expect.arrayContaining([url, 'p@ss-0123456789']));
+    const bad = problemsOf('worker', {
+      ...workerEnv,
+      MEMORY_JOURNAL_URL: 'http://redis.example',
+      MEMORY_JOURNAL_CLAIM_IDLE_MS: '10',
+    });
+    expect(bad.map((p) => p.name).sort()).toEqual(['MEMORY_JOURNAL_CLAIM_IDLE_MS', 'MEMORY_JOURNAL_URL']);
+    expect(JSON.stringify(bad)).not.toContain('redis.example');
+  });
+
   it('documents every setting in .env.example, and nothing else', () => {
     const example = readFileSync(join(projectRoot, '.env.example'), 'utf8');
     const names = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);

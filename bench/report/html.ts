@@ -59,8 +59,10 @@ export function renderHtml(r: BenchResults): string {
     );
   }
   if (s.memory) {
-    const series = [{ label: 'healthy', values: s.memory.healthy.lagSamplesMs }];
-    if (s.memory.faults.ran) series.push({ label: 'slowed, then down', values: s.memory.faults.phase.lagSamplesMs });
+    const series = s.memory.flatMap((m) => [
+      { label: `${m.journal}: healthy`, values: m.healthy.lagSamplesMs },
+      ...(m.faults.ran ? [{ label: `${m.journal}: slowed, then down`, values: m.faults.phase.lagSamplesMs }] : []),
+    ]);
     charts.push(
       figure('Memory lag (ms).', 'Turn finished → Letta acknowledged, every turn as a dot.', distribution(series)),
     );

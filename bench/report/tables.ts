@@ -173,9 +173,40 @@ function voiceTable(v: VoiceScenarioResult): Table {
   };
 }
 
-function memoryTable(m: MemoryScenarioResult): Table {
+function memoryTable(runs: MemoryScenarioResult[]): Table {
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const m of runs) {
+    const t = memoryRun(m);
+    rows.push(...t.rows);
+    notes.push(...t.notes.map((n) => (runs.length > 1 ? `${m.journal} journal: ${n}` : n)));
+  }
+  return {
+    title: 'Memory: background writes to Letta (ms)',
+    columns: [
+      'journal',
+      'phase',
+      'turns',
+      'TTFT med',
+      'TTFT p95',
+      'lag med',
+      'lag p95',
+      'drain',
+      'retries',
+      'lost',
+      'dups',
+    ],
+    align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    rows,
+    notes: [...new Set(notes)],
+  };
+}
+
+/** One journal's rows (healthy, then the fault phase) and notes. */
+function memoryRun(m: MemoryScenarioResult): { rows: string[][]; notes: string[] } {
   const rows: string[][] = [
     [
+      m.journal,
       'healthy',
       String(m.healthy.turns),
       med(m.healthy.ttft),
@@ -192,6 +223,7 @@ function memoryTable(m: MemoryScenarioResult): Table {
   if (m.faults.ran) {
     const f = m.faults;
     rows.push([
+      m.journal,
       `slowed +${f.slowedByMs} ms, then down`,
       String(f.phase.turns),
       med(f.phase.ttft),
@@ -212,13 +244,7 @@ function memoryTable(m: MemoryScenarioResult): Table {
     notes.push(`fault phase not run: ${m.faults.reason}`);
   }
   notes.push(`write mode: ${m.writeMode}; lag = turn finished → Letta acknowledged`, ...m.notes);
-  return {
-    title: 'Memory: background writes to Letta (ms)',
-    columns: ['phase', 'turns', 'TTFT med', 'TTFT p95', 'lag med', 'lag p95', 'drain', 'retries', 'lost', 'dups'],
-    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-    rows,
-    notes,
-  };
+  return { rows, notes };
 }
 
 function loadTable(l: LoadScenarioResult): Table {

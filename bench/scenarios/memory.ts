@@ -6,6 +6,8 @@
  * 2. Faults (stand-ins only): Letta is slowed, then taken down mid-run while turns keep coming,
  *    then brought back. Every turn must land exactly once (lost 0, duplicates 0, counted in what
  *    the Letta stand-in stored), and the hybrid's time to first token must not notice.
+ *
+ * It runs on the file journal, or on a Redis journal (a redis-server of its own on 127.0.0.1).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,14 +15,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { llm } from '@livekit/agents';
 import { messageText } from '../../src/memory/letta-writes.ts';
-import type { AckEvent } from '../../src/memory/turn-writer.ts';
+import type { AckEvent } from '../../src/memory/writer/writer-events.ts';
 import type { Logger } from '../../src/telemetry/logger.ts';
 import { defaultInstructions } from '../../src/voice/prompt.ts';
 import type { Backend } from '../backend.ts';
 import { type Hybrid, hybridTextTurn, openHybrid, openMemoryHost } from '../hybrid.ts';
 import type { Progress } from '../progress.ts';
 import { promptAt } from '../prompts.ts';
-import type { MemoryPhase, MemoryScenarioResult } from '../results.ts';
+import { startRedis } from '../redis-server.ts';
+import type { JournalKind, MemoryPhase, MemoryScenarioResult } from '../results.ts';
 import type { LettaStandIn } from '../sim/letta.ts';
 import { nowMs } from '../sim/server.ts';
 import { pairedDifferences, summarize } from '../stats.ts';
@@ -43,6 +46,7 @@ export interface MemoryScenarioOptions {
   pauseMs: number;
   /** Longest wait for the writer to drain. */
   drainTimeoutMs: number;
+  journal: JournalKind;
   logger: Logger;
 }
 
@@ -54,6 +58,7 @@ export const defaultMemoryScenarioOptions = {
   minDownMs: 4000,
   pauseMs: 500,
   drainTimeoutMs: 90_000,
+  journal: 'file',
 } as const;
 
 /** Tags a turn so that it can be found (and counted) in what Letta stored. */
@@ -113,11 +118,18 @@ export async function runMemoryScenario(
   const canFault = backend.mode === 'sim';
   const faultTurns = canFault ? o.slowedTurns + o.downTurns : 0;
   progress.plan(o.healthyTurns + faultTurns + (canFault ? 2 : 1));
-  progress.phase('memory: healthy Letta');
+  progress.phase(`memory (${o.journal} journal): healthy Letta`);
   const journalDir = mkdtempSync(join(tmpdir(), 'bench-memory-'));
+  const redis = o.journal === 'redis' ? await startRedis() : undefined;
   const openai = await backend.openai(backend.seed);
   const letta = await backend.letta(backend.seed + 11);
-  const host = openMemoryHost({ config: backend.config, letta, journalDir, logger: o.logger });
+  const host = openMemoryHost({
+    config: backend.config,
+    letta,
+    journalDir,
+    ...(redis ? { journalUrl: redis.url } : {}),
+    logger: o.logger,
+  });
   const writer = host.service?.writer;
   if (!writer) throw new Error('the memory scenario needs Letta');
   const collected: Collected = { lags: new Map(), retries: 0 };
@@ -160,6 +172,7 @@ export async function runMemoryScenario(
     };
     if (!canFault || !letta.standIn) {
       return {
+        journal: o.journal,
         writeMode: backend.config.letta.writeMode,
         healthy,
         faults: {
@@ -208,6 +221,7 @@ export async function runMemoryScenario(
       `lost and duplicates are counted in what the Letta stand-in stored, by a tag on each caller line (${backend.config.letta.writeMode} mode)`,
     );
     return {
+      journal: o.journal,
       writeMode: backend.config.letta.writeMode,
       healthy,
       faults: {
@@ -229,6 +243,7 @@ export async function runMemoryScenario(
     await host.close(0);
     await letta.close();
     await openai.close();
+    await redis?.stop();
     rmSync(journalDir, { recursive: true, force: true });
   }
 }

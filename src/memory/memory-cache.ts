@@ -13,8 +13,8 @@ export interface MemoryCacheOptions {
   logger: Logger;
   /** Awaited before every background request (keeps them out of the reply window). */
   beforeRequest: () => Promise<void>;
-  /** This caller's turns that Letta has not acknowledged yet, from earlier sessions. */
-  pendingTurns: () => PendingTurn[];
+  /** This caller's turns that Letta has not acknowledged yet, from earlier sessions (read from the journal). */
+  pendingTurns: () => Promise<PendingTurn[]>;
 }
 
 export class MemoryCache implements MemoryContext {
@@ -23,10 +23,12 @@ export class MemoryCache implements MemoryContext {
   #recent: PendingTurn[] = [];
   #refreshing: Promise<void> | null = null;
   #again = false;
+  /** The first read of the journal: the unacknowledged turns count even while Letta is unreachable. */
+  readonly #firstPending: Promise<void>;
 
   constructor(opts: MemoryCacheOptions) {
     this.#o = opts;
-    this.#recent = opts.pendingTurns();
+    this.#firstPending = this.#readPending();
   }
 
   snapshot(): MemorySnapshot {
@@ -34,8 +36,8 @@ export class MemoryCache implements MemoryContext {
   }
 
   /** Fetches the blocks once; the caller decides how long to wait for it. */
-  load(): Promise<void> {
-    return this.#fetch();
+  async load(): Promise<void> {
+    await Promise.all([this.#fetch(), this.#firstPending]);
   }
 
   /** Background refresh, coalesced: one request in flight, at most one more queued. */
@@ -67,6 +69,17 @@ export class MemoryCache implements MemoryContext {
       value: b.value,
       ...(b.description ? { description: b.description } : {}),
     }));
-    this.#recent = this.#o.pendingTurns();
+    await this.#readPending();
+  }
+
+  async #readPending(): Promise<void> {
+    try {
+      this.#recent = await this.#o.pendingTurns();
+    } catch (err) {
+      this.#o.logger.warn(
+        { event: 'journal_read_failed', err: (err as Error).name },
+        'could not read unacknowledged turns from the journal; keeping what was read before',
+      );
+    }
   }
 }

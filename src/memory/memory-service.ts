@@ -12,12 +12,12 @@ import type { Logger } from '../telemetry/logger.ts';
 import { type MemoryContext, type PendingTurn, emptySnapshot } from '../voice/memory-context.ts';
 import { AgentDirectory } from './agent-directory.ts';
 import { callerAgentTemplate } from './agent-template.ts';
-import { pendingTurnsFor } from './journal.ts';
+import { openJournal } from './journal/open-journal.ts';
 import { createLettaClient } from './letta-client.ts';
 import { LettaWrites } from './letta-writes.ts';
 import { MemoryCache } from './memory-cache.ts';
 import { TurnRecorder } from './turn-recorder.ts';
-import { type FlushResult, TurnWriter, type TurnWriterOptions } from './turn-writer.ts';
+import { type FlushResult, TurnWriter, type TurnWriterOptions } from './writer/turn-writer.ts';
 
 const PLACEHOLDER = 'pending-agent-for:';
 
@@ -36,7 +36,7 @@ export interface MemoryServiceOptions {
   /** The reply model's name, recorded with captured turns. */
   replyModel?: string;
   /** Writer tuning (backoff, timeouts); the defaults suit production. */
-  writer?: Partial<Omit<TurnWriterOptions, 'journalDir' | 'writes' | 'logger' | 'beforeRequest'>>;
+  writer?: Partial<Omit<TurnWriterOptions, 'journal' | 'writes' | 'logger' | 'beforeRequest'>>;
 }
 
 /** Read timeout of background refreshes; the session-start read has its own budget. */
@@ -90,8 +90,10 @@ export class MemoryService {
       ...(letta.agentId !== undefined ? { sharedAgentId: letta.agentId } : {}),
     });
     this.writer = new TurnWriter({
+      // Look for a dead worker's turns as often as they become claimable.
+      claimIntervalMs: letta.claimIdleMs,
       ...opts.writer,
-      journalDir: letta.journalDir,
+      journal: openJournal(letta, logger),
       logger,
       beforeRequest: opts.beforeRequest,
       writes: new LettaWrites({
@@ -187,16 +189,16 @@ export class MemoryService {
   }
 
   #cacheFor(agentId: string, identity: string, sessionId: string): MemoryCache {
-    const dir = this.#o.letta.journalDir;
+    const { journal } = this.writer;
     return new MemoryCache({
       client: this.#client,
       agentId,
       logger: this.#o.logger,
       beforeRequest: this.#o.beforeRequest,
       // Turns of earlier calls that Letta has not acknowledged; this call's own are in its history.
-      pendingTurns: () =>
-        [agentId, placeholderAgentId(identity)]
-          .flatMap((id) => pendingTurnsFor(dir, id, this.#o.logger))
+      pendingTurns: async () =>
+        (await Promise.all([agentId, placeholderAgentId(identity)].map((id) => journal.pendingTurnsFor(id))))
+          .flat()
           .filter((t) => t.sessionId !== sessionId)
           .sort((a, b) => a.finishedAt - b.finishedAt)
           .map(asPending),

@@ -2,7 +2,7 @@
  * Memory lag (a turn finishing → Letta acknowledging it), retries, dead letters and queue depth,
  * read from the turn writer's events only: it never looks inside the writer.
  */
-import type { AckEvent, DeadEvent, QueuedEvent, RetryEvent } from '../memory/turn-writer.ts';
+import type { AckEvent, DeadEvent, QueuedEvent, RetryEvent } from '../memory/writer/writer-events.ts';
 import type { Logger } from './logger.ts';
 
 /** The part of the writer this observer needs: its typed events. */

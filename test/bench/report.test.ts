@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -128,6 +128,22 @@ describe('the HTML report', () => {
       typeof sampleResults
     >);
     expect(() => readResults(join(dir, 'bad.json'))).toThrow(/not a results file/);
-    expect(readFileSync(file, 'utf8')).toContain('"format": "livekit-letta-voice-agent/bench@1"');
+    expect(readFileSync(file, 'utf8')).toContain('"format": "livekit-letta-voice-agent/bench@2"');
+  });
+
+  it('reads a format-1 results file: its one memory result ran on the file journal', () => {
+    const current = sampleResults();
+    const [memory] = current.scenarios.memory ?? [];
+    const { journal: _journal, ...v1memory } = memory!;
+    const file = join(dir, 'v1.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...current,
+        format: 'livekit-letta-voice-agent/bench@1',
+        scenarios: { ...current.scenarios, memory: v1memory },
+      }),
+    );
+    expect(readResults(file)).toEqual(current);
   });
 });

@@ -3,7 +3,9 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { noRedisReason, redisServerPath, startRedis } from '../../bench/redis-server.ts';
 import { type LettaRequestLogEntry, type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
 import { type OpenAIStandIn, startOpenAIStandIn } from '../../bench/sim/openai.ts';
 import { isSorted, occurrences, positions, until, userTexts } from '../memory/helpers.ts';
@@ -31,6 +33,31 @@ async function services(): Promise<{ openai: OpenAIStandIn; letta: LettaStandIn 
     await openai.close();
   });
   return { openai, letta };
+}
+
+/** How long the Redis journal lets a dead worker's turns sit before another takes them over. */
+const CLAIM_IDLE_MS = 1000;
+
+function journaledInFiles(dir: string, lines: string[]): () => Promise<boolean> {
+  return async () => {
+    const files = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.jsonl'));
+    const text = (await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8')))).join('');
+    return lines.every((l) => text.includes(l));
+  };
+}
+
+function journaledInRedis(url: string, lines: string[]): () => Promise<boolean> {
+  return async () => {
+    const redis = new Redis(url);
+    try {
+      const keys = await redis.keys('lk-memory:w:*');
+      const streams = keys.filter((k) => !k.endsWith(':alive') && !k.endsWith(':batches'));
+      const text = JSON.stringify(await Promise.all(streams.map((k) => redis.xrange(k, '-', '+'))));
+      return lines.every((l) => text.includes(l));
+    } finally {
+      redis.disconnect();
+    }
+  };
 }
 
 const isWrite = (r: LettaRequestLogEntry) => r.method === 'POST' && r.path.endsWith('/messages');
@@ -115,60 +142,70 @@ describe('npm run chat', () => {
     ).toEqual([1, 1, 1]);
   });
 
-  it('loses nothing and duplicates nothing when killed with SIGKILL while writes are pending', async () => {
-    const { openai, letta } = await services();
-    const lines = ['First fact: I live in Oslo.', 'Second fact: I have two cats.', 'Third fact: I play the cello.'];
-    const { script, journal } = await scratch(lines);
-    const env = {
-      OPENAI_API_KEY: 'sim-key-123456',
-      OPENAI_BASE_URL: openai.url,
-      LETTA_BASE_URL: letta.url,
-      MEMORY_JOURNAL_DIR: journal,
-    };
-    // Letta takes up the first write and keeps it running past the kill: it finishes requests whose
-    // client went away. The other turns are queued behind it.
-    await letta.faults.set({ kind: 'hold', count: 1, match: { method: 'POST', path: /\/messages$/ } });
-    const child = spawn(process.execPath, ['src/cli/chat.ts', '--script', script, '--identity', 'judy'], {
-      cwd: projectRoot,
-      env: cleanEnv(env),
-      stdio: 'ignore',
-    });
-    const journaled = async () => {
-      const files = (await readdir(journal).catch(() => [])).filter((f) => f.endsWith('.jsonl'));
-      const text = (await Promise.all(files.map((f) => readFile(join(journal, f), 'utf8')))).join('');
-      return lines.every((l) => text.includes(l));
-    };
-    for (let i = 0; i < 400 && !((await journaled()) && letta.faults.held() === 1); i++)
-      await new Promise((r) => setTimeout(r, 50));
-    expect(await journaled()).toBe(true);
-    expect(letta.faults.held()).toBe(1);
-    child.kill('SIGKILL');
-    await new Promise((r) => child.on('close', r));
+  const journals = ['file', ...(redisServerPath() ? ['redis'] : [])] as const;
+  if (!redisServerPath()) it.skip(`SIGKILL with the Redis journal: ${noRedisReason}`, () => undefined);
 
-    const afterKill = letta.requests.length;
-    const otidOf = (r: LettaRequestLogEntry) =>
-      (r.body as { messages?: { otid?: string }[] } | undefined)?.messages?.[0]?.otid;
-    const heldOtid = letta.requests.filter(isWrite).map(otidOf).at(-1);
-    expect(heldOtid).toBeDefined();
-    const next = await scratch(['Hello again.']);
-    const replay = chat(['--script', next.script, '--identity', 'judy'], { ...env, LETTA_SHUTDOWN_FLUSH_MS: '15000' });
-    // The held write goes on until the new process has looked at its batch once: a run check, or
-    // (what must not happen) the batch sent again while the first send still runs.
-    const resent = () => letta.requests.slice(afterKill).filter((r) => isWrite(r) && otidOf(r) === heldOtid);
-    await until(
-      () => resent().length > 0 || letta.requests.slice(afterKill).some((r) => r.path === '/v1/runs/'),
-      30_000,
-      'the new process to look at the agent',
-    );
-    letta.faults.release();
-    const r = await replay;
-    expect(r.code).toBe(0);
-    expect(resent()).toEqual([]);
-    const agentId = letta.store.agents().find((a) => a.tags.includes('lk-caller:judy'))!.id;
-    const texts = userTexts(letta, agentId);
-    const said = [...lines, 'Hello again.'].map((l) => `Caller: ${l}`);
-    expect(occurrences(texts, said)).toEqual([1, 1, 1, 1]);
-    // What the killed process left goes to Letta before what the new one says.
-    expect(isSorted(positions(texts, said))).toBe(true);
-  });
+  it.each(journals)(
+    'loses nothing and duplicates nothing when killed with SIGKILL while writes are pending (%s journal)',
+    async (kind) => {
+      const { openai, letta } = await services();
+      const lines = ['First fact: I live in Oslo.', 'Second fact: I have two cats.', 'Third fact: I play the cello.'];
+      const { script, journal } = await scratch(lines);
+      const redis = kind === 'redis' ? await startRedis() : undefined;
+      if (redis) cleanups.push(() => redis.stop());
+      const env = {
+        OPENAI_API_KEY: 'sim-key-123456',
+        OPENAI_BASE_URL: openai.url,
+        LETTA_BASE_URL: letta.url,
+        MEMORY_JOURNAL_DIR: journal,
+        ...(redis ? { MEMORY_JOURNAL_URL: redis.url, MEMORY_JOURNAL_CLAIM_IDLE_MS: String(CLAIM_IDLE_MS) } : {}),
+      };
+      const journaled = redis ? journaledInRedis(redis.url, lines) : journaledInFiles(journal, lines);
+      // Letta takes up the first write and keeps it running past the kill: it finishes requests whose
+      // client went away. The other turns are queued behind it.
+      await letta.faults.set({ kind: 'hold', count: 1, match: { method: 'POST', path: /\/messages$/ } });
+      const child = spawn(process.execPath, ['src/cli/chat.ts', '--script', script, '--identity', 'judy'], {
+        cwd: projectRoot,
+        env: cleanEnv(env),
+        stdio: 'ignore',
+      });
+      for (let i = 0; i < 400 && !((await journaled()) && letta.faults.held() === 1); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await journaled()).toBe(true);
+      expect(letta.faults.held()).toBe(1);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('close', r));
+      // A dead worker's turns in Redis go to another once they have sat idle long enough.
+      if (redis) await new Promise((r) => setTimeout(r, CLAIM_IDLE_MS + 200));
+
+      const afterKill = letta.requests.length;
+      const otidOf = (r: LettaRequestLogEntry) =>
+        (r.body as { messages?: { otid?: string }[] } | undefined)?.messages?.[0]?.otid;
+      const heldOtid = letta.requests.filter(isWrite).map(otidOf).at(-1);
+      expect(heldOtid).toBeDefined();
+      const next = await scratch(['Hello again.']);
+      const replay = chat(['--script', next.script, '--identity', 'judy'], {
+        ...env,
+        LETTA_SHUTDOWN_FLUSH_MS: '15000',
+      });
+      // The held write goes on until the new process has looked at its batch once: a run check, or
+      // (what must not happen) the batch sent again while the first send still runs.
+      const resent = () => letta.requests.slice(afterKill).filter((r) => isWrite(r) && otidOf(r) === heldOtid);
+      await until(
+        () => resent().length > 0 || letta.requests.slice(afterKill).some((r) => r.path === '/v1/runs/'),
+        30_000,
+        'the new process to look at the agent',
+      );
+      letta.faults.release();
+      const r = await replay;
+      expect(r.code).toBe(0);
+      expect(resent()).toEqual([]);
+      const agentId = letta.store.agents().find((a) => a.tags.includes('lk-caller:judy'))!.id;
+      const texts = userTexts(letta, agentId);
+      const said = [...lines, 'Hello again.'].map((l) => `Caller: ${l}`);
+      expect(occurrences(texts, said)).toEqual([1, 1, 1, 1]);
+      // What the killed process left goes to Letta before what the new one says.
+      expect(isSorted(positions(texts, said))).toBe(true);
+    },
+  );
 });

@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
-import { pendingTurnsFor } from '../../src/memory/journal.ts';
-import { projectRoot } from '../helpers/run.ts';
+import { pendingTurnsIn } from '../../src/memory/journal/journal-file.ts';
+import { startCrashWriter } from './fixtures/crash-writer-process.ts';
 import {
   isSorted,
   occurrences,
@@ -14,39 +13,6 @@ import {
   until,
   userTexts,
 } from './helpers.ts';
-
-interface ChildEvent {
-  event: string;
-  [k: string]: unknown;
-}
-
-/** Starts the crash fixture and collects its JSON event lines as they come. */
-function startCrashWriter(env: Record<string, string>): {
-  child: ChildProcess;
-  events: ChildEvent[];
-  stderr: () => string;
-  exited: Promise<NodeJS.Signals | null>;
-} {
-  const child = spawn(process.execPath, [join(projectRoot, 'test/memory/fixtures/crash-writer.ts')], {
-    cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const events: ChildEvent[] = [];
-  let buffer = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      events.push(JSON.parse(buffer.slice(0, nl)) as ChildEvent);
-      buffer = buffer.slice(nl + 1);
-    }
-  });
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  return { child, events, stderr: () => err, exited };
-}
 
 describe('a worker killed mid-write', () => {
   let standIn: LettaStandIn;
@@ -71,12 +37,12 @@ describe('a worker killed mid-write', () => {
 
   /** A new writer in this process claims the dead worker's journal and finishes its work. */
   async function replayAndCheck(tag: string): Promise<void> {
-    const journaled = pendingTurnsFor(dir, agentId).map((t) => t.user);
+    const journaled = pendingTurnsIn(dir, agentId).map((t) => t.user);
     expect(journaled.length).toBeGreaterThan(0);
     const { logger } = recordingLogger();
     const writer = startWriter(standIn, dir, 'messages', logger);
     try {
-      expect((await writer.replay()).files).toBe(1);
+      expect((await writer.replay()).turns).toBe(6);
       expect((await writer.flush(10_000)).drained).toBe(true);
     } finally {
       await writer.close();
@@ -84,7 +50,7 @@ describe('a worker killed mid-write', () => {
     const landed = userTexts(standIn, agentId);
     expect(occurrences(landed, texts(tag))).toEqual([1, 1, 1, 1, 1, 1]);
     expect(isSorted(positions(landed, texts(tag)))).toBe(true);
-    expect(pendingTurnsFor(dir, agentId)).toEqual([]);
+    expect(pendingTurnsIn(dir, agentId)).toEqual([]);
   }
 
   it('replays every turn exactly once when the kill lands while a request is in flight', async () => {

@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import type { LettaStandIn } from '../../bench/sim/letta.ts';
 import { LettaWrites, type WriteMode } from '../../src/memory/letta-writes.ts';
 import { createLettaClient } from '../../src/memory/letta-client.ts';
-import { TurnWriter, type TurnWriterOptions } from '../../src/memory/turn-writer.ts';
+import { FileJournal } from '../../src/memory/journal/file-journal.ts';
+import { TurnWriter, type TurnWriterOptions } from '../../src/memory/writer/turn-writer.ts';
 import type { Turn } from '../../src/memory/turn.ts';
 import type { Logger } from '../../src/telemetry/logger.ts';
 
@@ -65,7 +66,8 @@ export function startWriter(
   extra: Partial<TurnWriterOptions> = {},
 ): TurnWriter {
   const writes = new LettaWrites({ client: createLettaClient({ baseURL: standIn.url }, 30_000), mode, logger });
-  return new TurnWriter({ journalDir: dir, writes, logger, ...fastRetries, ...extra });
+  const journal = extra.journal ?? new FileJournal(dir, { logger });
+  return new TurnWriter({ writes, logger, ...fastRetries, ...extra, journal });
 }
 
 /** The text of every user message the stand-in holds for an agent, oldest first. */

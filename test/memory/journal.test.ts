@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Journal, type JournalRecord, claimOrphans, parseJournal, pendingTurnsFor } from '../../src/memory/journal.ts';
+import { type JournalRecord, parseJournal } from '../../src/memory/journal/file-format.ts';
+import { JournalFile, claimOrphanFiles, pendingTurnsIn } from '../../src/memory/journal/journal-file.ts';
 import { projectRoot, runNode } from '../helpers/run.ts';
 import { WARN, makeTurn, recordingLogger, tempDir } from './helpers.ts';
 
@@ -26,26 +27,26 @@ describe('turn journal', () => {
   afterEach(() => cleanup());
 
   it('appends durably and reads back after the writer is gone', async () => {
-    const j = Journal.create(dir);
+    const j = JournalFile.create(dir);
     const [a, b, c] = [makeTurn(AGENT, 1), makeTurn(AGENT, 2), makeTurn(AGENT, 3)];
     await Promise.all([j.append({ op: 'turn', turn: a }), j.append({ op: 'turn', turn: b })]);
     await j.append({ op: 'batch', batchId: 'b1', agentId: AGENT, turnIds: [a.id] });
     await j.append({ op: 'turn', turn: c });
     await j.append({ op: 'ack', batchId: 'b1' });
     // On disk before close: the file is read by other processes.
-    expect(pendingTurnsFor(dir, AGENT).map((t) => t.id)).toEqual([b.id, c.id]);
-    expect(pendingTurnsFor(dir, 'agent-other')).toEqual([]);
+    expect(pendingTurnsIn(dir, AGENT).map((t) => t.id)).toEqual([b.id, c.id]);
+    expect(pendingTurnsIn(dir, 'agent-other')).toEqual([]);
     await j.close();
 
-    const claimed = await claimOrphans(dir);
+    const claimed = await claimOrphanFiles(dir);
     expect(claimed).toHaveLength(1);
     expect(claimed[0]?.pending.turns.map((t) => t.id)).toEqual([b.id, c.id]);
     expect(claimed[0]?.pending.batches).toEqual([]);
-    await claimed[0]?.journal.close();
+    await claimed[0]?.file.close();
   });
 
   it('returns an open batch with its turns, in order', async () => {
-    const j = Journal.create(dir);
+    const j = JournalFile.create(dir);
     const turns = [1, 2, 3].map((n) => makeTurn(AGENT, n));
     for (const t of turns) await j.append({ op: 'turn', turn: t });
     const turnIds = turns.slice(0, 2).map((t) => t.id);
@@ -53,12 +54,12 @@ describe('turn journal', () => {
     // Sent again later: the last send is the one that may still be running.
     await j.append({ op: 'batch', batchId: 'b1', agentId: AGENT, turnIds, at: 2000 });
     await j.close();
-    const [claimed] = await claimOrphans(dir);
+    const [claimed] = await claimOrphanFiles(dir);
     expect(claimed?.pending.batches).toEqual([
       { batchId: 'b1', agentId: AGENT, turns: turns.slice(0, 2), sentAt: 2000 },
     ]);
     expect(claimed?.pending.turns).toEqual([turns[2]]);
-    await claimed?.journal.close();
+    await claimed?.file.close();
   });
 
   it('skips a torn last line with one warning, and corrupt lines naming file and line', async () => {
@@ -69,7 +70,7 @@ describe('turn journal', () => {
     writeFileSync(join(dir, name), text);
     const { logger, lines: log } = recordingLogger();
 
-    const claimed = await claimOrphans(dir, { logger });
+    const claimed = await claimOrphanFiles(dir, { logger });
     expect(claimed[0]?.pending.turns.map((t) => t.id)).toEqual([a.id, b.id]);
     const warnings = log.filter((l) => l.level === WARN);
     expect(warnings.filter((l) => l.event === 'journal_torn_line')).toHaveLength(1);
@@ -78,7 +79,7 @@ describe('turn journal', () => {
     ]);
 
     // The claimer appends after the last complete line, never onto the torn one.
-    const j = claimed[0]?.journal;
+    const j = claimed[0]?.file;
     if (!j) throw new Error('not claimed');
     await j.append({ op: 'batch', batchId: 'b1', agentId: AGENT, turnIds: [a.id] });
     const reparsed = parseJournal(readFileSync(j.path, 'utf8'));
@@ -88,7 +89,7 @@ describe('turn journal', () => {
   });
 
   it('deletes a file once every turn in it is acknowledged or dead', async () => {
-    const j = Journal.create(dir);
+    const j = JournalFile.create(dir);
     const [a, b] = [makeTurn(AGENT, 1), makeTurn(AGENT, 2)];
     await j.append({ op: 'turn', turn: a });
     await j.append({ op: 'turn', turn: b });
@@ -105,7 +106,7 @@ describe('turn journal', () => {
   });
 
   it('rewrites a mostly acknowledged file to its pending records', async () => {
-    const j = Journal.create(dir);
+    const j = JournalFile.create(dir);
     const pending = makeTurn(AGENT, 0);
     await j.append({ op: 'turn', turn: pending });
     for (let i = 1; i <= 20; i++) {
@@ -118,12 +119,12 @@ describe('turn journal', () => {
     // 61 lines would have been written; the rewrite past 50 lines keeps the pending turn and what came after.
     expect(onDisk.records.length).toBeLessThan(20);
     expect(onDisk.records[0]).toEqual({ op: 'turn', turn: pending });
-    expect(pendingTurnsFor(dir, AGENT).map((t) => t.id)).toEqual([pending.id]);
+    expect(pendingTurnsIn(dir, AGENT).map((t) => t.id)).toEqual([pending.id]);
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     // Appends after the rewrite go to the new file.
     const late = makeTurn(AGENT, 99);
     await j.append({ op: 'turn', turn: late });
-    expect(pendingTurnsFor(dir, AGENT).map((t) => t.id)).toEqual([pending.id, late.id]);
+    expect(pendingTurnsIn(dir, AGENT).map((t) => t.id)).toEqual([pending.id, late.id]);
     await j.close();
   });
 
@@ -138,7 +139,7 @@ describe('turn journal', () => {
       writeFileSync(join(dir, deadName), lines([{ op: 'turn', turn: t1 }]));
       writeFileSync(join(dir, liveName), lines([{ op: 'turn', turn: t2 }]));
 
-      const claimed = await claimOrphans(dir);
+      const claimed = await claimOrphanFiles(dir);
       expect(claimed.map((c) => c.from)).toEqual([deadName]);
       expect(claimed[0]?.pending.turns.map((t) => t.id)).toEqual([t1.id]);
       // Claimed means renamed to a name of this process; the live owner's file is untouched.
@@ -147,15 +148,15 @@ describe('turn journal', () => {
       expect(names).not.toContain(deadName);
       expect(names.some((n) => n.split('-')[1] === String(process.pid))).toBe(true);
       // Held by this process now: a second claim finds nothing.
-      expect(await claimOrphans(dir)).toEqual([]);
-      await claimed[0]?.journal.close();
+      expect(await claimOrphanFiles(dir)).toEqual([]);
+      await claimed[0]?.file.close();
 
       // A live pid is not enough when the file is older than the staleness bound (pid reuse).
-      expect((await claimOrphans(dir, { staleMs: 60_000 })).map((c) => c.from)).not.toContain(liveName);
+      expect((await claimOrphanFiles(dir, { staleMs: 60_000 })).map((c) => c.from)).not.toContain(liveName);
       await new Promise((r) => setTimeout(r, 50));
-      const stale = await claimOrphans(dir, { staleMs: 10 });
+      const stale = await claimOrphanFiles(dir, { staleMs: 10 });
       expect(stale.map((c) => c.from)).toContain(liveName);
-      for (const c of stale) await c.journal.close();
+      for (const c of stale) await c.file.close();
     } finally {
       live.kill('SIGKILL');
     }

@@ -3,10 +3,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
 import { nowMs } from '../../bench/sim/server.ts';
-import { type DeadLetter, pendingTurnsFor } from '../../src/memory/journal.ts';
+import type { DeadLetter } from '../../src/memory/journal/journal.ts';
+import { FileJournal } from '../../src/memory/journal/file-journal.ts';
+import { pendingTurnsIn } from '../../src/memory/journal/journal-file.ts';
 import { LettaWrites, type WriteMode } from '../../src/memory/letta-writes.ts';
 import { createLettaClient } from '../../src/memory/letta-client.ts';
-import { type AckEvent, type RetryEvent, TurnWriter } from '../../src/memory/turn-writer.ts';
+import { TurnWriter } from '../../src/memory/writer/turn-writer.ts';
+import type { AckEvent, RetryEvent } from '../../src/memory/writer/writer-events.ts';
 import type { Turn } from '../../src/memory/turn.ts';
 import {
   ERROR,
@@ -255,7 +258,7 @@ describe('turn writer against the Letta stand-in', () => {
     await submitAll(w, turns);
     await until(() => w.stats().retries >= 3, 5000, 'retries while down');
     expect(w.stats().queueDepth).toBe(4);
-    expect(pendingTurnsFor(dir, agentId).map((t) => t.id)).toEqual(turns.map((t) => t.id));
+    expect(pendingTurnsIn(dir, agentId).map((t) => t.id)).toEqual(turns.map((t) => t.id));
     await standIn.faults.clear();
     const afterwards = makeTurn(agentId, 5);
     await w.submit(afterwards);
@@ -287,7 +290,7 @@ describe('turn writer against the Letta stand-in', () => {
     expect(errors).toEqual([expect.objectContaining({ event: 'memory_dead_letter', batchId: letters[0]?.batchId })]);
     // Dead means done: no further attempt, nothing pending in the journal.
     expect(writes('/v1/agents/agent-123/')).toHaveLength(1);
-    expect(pendingTurnsFor(dir, 'agent-123')).toEqual([]);
+    expect(pendingTurnsIn(dir, 'agent-123')).toEqual([]);
     expect(w.stats().deadLetters).toBe(1);
   });
 
@@ -315,7 +318,7 @@ describe('turn writer against the Letta stand-in', () => {
     agentId = standIn.store.createAgent({ name: 'caller' }).id;
     const client = createLettaClient({ baseURL: standIn.url, apiKey: 'a-wrong-key-0123456789' }, 30_000);
     const w = new TurnWriter({
-      journalDir: dir,
+      journal: new FileJournal(dir, { logger }),
       writes: new LettaWrites({ client, mode: 'messages', logger }),
       logger,
       ...fastRetries,
@@ -333,7 +336,7 @@ describe('turn writer against the Letta stand-in', () => {
       true,
     );
     expect(JSON.stringify(log)).not.toContain('wrong-key');
-    expect(pendingTurnsFor(dir, agentId)).toEqual([turn]);
+    expect(pendingTurnsIn(dir, agentId)).toEqual([turn]);
   });
 
   it('journals a turn submitted after close for the next start', async () => {
@@ -341,7 +344,7 @@ describe('turn writer against the Letta stand-in', () => {
     await w.close();
     const turn = makeTurn(agentId, 1);
     await w.submit(turn);
-    expect(pendingTurnsFor(dir, agentId)).toEqual([turn]);
+    expect(pendingTurnsIn(dir, agentId)).toEqual([turn]);
     expect(writes()).toEqual([]);
   });
 
@@ -397,16 +400,16 @@ describe('turn writer against the Letta stand-in', () => {
     expect(left.drained).toBe(false);
     expect(left.pending.map((t) => t.id).sort()).toEqual(turns.map((t) => t.id).sort());
     await first.close();
-    expect(pendingTurnsFor(dir, agentId).map((t) => t.id)).toEqual(turns.map((t) => t.id));
+    expect(pendingTurnsIn(dir, agentId).map((t) => t.id)).toEqual(turns.map((t) => t.id));
 
     // The aborted request was already with Letta: let it finish, as a real server would.
     await until(() => writes().every((r) => r.finishedAt !== undefined), 5000, 'the aborted request');
     await standIn.faults.clear();
     const second = writer('messages');
-    expect(await second.replay()).toMatchObject({ files: 1, turns: 3 });
+    expect(await second.replay()).toEqual({ batches: 1, turns: 3 });
     expect((await second.flush(5000)).drained).toBe(true);
     expectOnceInOrder(userTexts(standIn, agentId), turns);
-    expect(pendingTurnsFor(dir, agentId)).toEqual([]);
+    expect(pendingTurnsIn(dir, agentId)).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
   });
 });

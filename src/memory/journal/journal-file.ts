@@ -1,10 +1,7 @@
 /**
- * Durable turn journal: what has been said but is not yet known to be in Letta survives a crash.
- *
- * One JSONL file per writer, named `<startedAtMs>-<pid>-<rand>.jsonl`, so each file has a single
- * appender (no cross-process append races) and its owner can be recognised. A batch record is
- * written before the batch is sent, so a resend after a crash carries exactly the same turns under
- * the same idempotency key. Every append is fdatasynced before it resolves.
+ * Journal files: one JSONL file per writer process, named `<startedAtMs>-<pid>-<rand>.jsonl`, so
+ * each file has a single appender (no cross-process append races) and its owner can be recognised.
+ * Every append is fdatasynced before it resolves.
  *
  * An owner is gone when its pid is not alive, or when the file is older than the staleness bound
  * (pids are reused after a container restart; a live owner refreshes its file's mtime). A
@@ -16,30 +13,17 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Logger } from '../telemetry/logger.ts';
-import type { Turn } from './turn.ts';
-
-export type JournalRecord =
-  | { op: 'turn'; turn: Turn }
-  /** Written before every send of the batch; `at` (ms since the epoch) is when that send began. */
-  | { op: 'batch'; batchId: string; agentId: string; turnIds: string[]; at?: number }
-  | { op: 'ack'; batchId: string }
-  | { op: 'dead'; batchId: string; reason: string };
-
-export interface PendingBatch {
-  batchId: string;
-  agentId: string;
-  turns: Turn[];
-  /** When its last send began (0 when the journal does not say). */
-  sentAt: number;
-}
-
-export interface PendingWork {
-  /** Batches recorded (perhaps sent) but neither acknowledged nor dead, in journal order. */
-  batches: PendingBatch[];
-  /** Turns not in any batch yet, in journal order. */
-  turns: Turn[];
-}
+import type { Logger } from '../../telemetry/logger.ts';
+import type { Turn } from '../turn.ts';
+import type { DeadLetter } from './journal.ts';
+import {
+  type FilePending,
+  type JournalRecord,
+  JournalState,
+  type ParsedJournal,
+  parseJournal,
+  reportProblems,
+} from './file-format.ts';
 
 export interface JournalOptions {
   logger?: Logger;
@@ -69,107 +53,6 @@ function newFileName(): string {
   return `${Date.now()}-${process.pid}-${randomBytes(6).toString('hex')}.jsonl`;
 }
 
-function isRecord(v: unknown): v is JournalRecord {
-  if (typeof v !== 'object' || v === null) return false;
-  const r = v as Record<string, unknown>;
-  switch (r.op) {
-    case 'turn': {
-      const t = r.turn as Record<string, unknown> | null;
-      return typeof t === 'object' && t !== null && typeof t.id === 'string' && typeof t.agentId === 'string';
-    }
-    case 'batch':
-      return typeof r.batchId === 'string' && typeof r.agentId === 'string' && Array.isArray(r.turnIds);
-    case 'ack':
-      return typeof r.batchId === 'string';
-    case 'dead':
-      return typeof r.batchId === 'string' && typeof r.reason === 'string';
-    default:
-      return false;
-  }
-}
-
-export interface ParsedJournal {
-  records: JournalRecord[];
-  /** Byte length of the complete lines: where the next append must start. */
-  validBytes: number;
-  /** The last line had no newline: the writer died mid-append. */
-  torn: boolean;
-  /** 1-based numbers of complete lines that are not records. */
-  corrupt: number[];
-}
-
-export function parseJournal(text: string): ParsedJournal {
-  const records: JournalRecord[] = [];
-  const corrupt: number[] = [];
-  const end = text.lastIndexOf('\n') + 1;
-  const lines = text.slice(0, end).split('\n');
-  lines.pop();
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    try {
-      const v: unknown = JSON.parse(line);
-      if (isRecord(v)) records.push(v);
-      else corrupt.push(i + 1);
-    } catch {
-      corrupt.push(i + 1);
-    }
-  });
-  return { records, validBytes: Buffer.byteLength(text.slice(0, end)), torn: end < text.length, corrupt };
-}
-
-function reportProblems(file: string, p: ParsedJournal, logger: Logger | undefined, tornLevel: 'warn' | 'debug'): void {
-  if (p.torn) logger?.[tornLevel]({ event: 'journal_torn_line', file }, 'journal: skipped an incomplete last line');
-  for (const line of p.corrupt)
-    logger?.warn({ event: 'journal_corrupt_line', file, line }, `journal: skipped corrupt line ${line} of ${file}`);
-}
-
-/** What a file's records add up to. Order-preserving, so pending work comes back in journal order. */
-class JournalState {
-  readonly records: JournalRecord[] = [];
-  readonly #turns = new Map<string, Turn>();
-  readonly #batchOfTurn = new Map<string, string>();
-  readonly #batches = new Map<string, { agentId: string; turnIds: string[]; sentAt: number }>();
-  readonly #finished = new Set<string>();
-
-  apply(r: JournalRecord): void {
-    this.records.push(r);
-    if (r.op === 'turn') this.#turns.set(r.turn.id, r.turn);
-    else if (r.op === 'batch') {
-      this.#batches.set(r.batchId, { agentId: r.agentId, turnIds: r.turnIds, sentAt: r.at ?? 0 });
-      for (const id of r.turnIds) this.#batchOfTurn.set(id, r.batchId);
-    } else this.#finished.add(r.batchId);
-  }
-
-  #keep(r: JournalRecord): boolean {
-    if (r.op === 'turn') {
-      const b = this.#batchOfTurn.get(r.turn.id);
-      return b === undefined || !this.#finished.has(b);
-    }
-    if (r.op === 'batch') return !this.#finished.has(r.batchId);
-    return false;
-  }
-
-  /** The records a rewrite keeps: pending turns and open batches. */
-  pendingRecords(): JournalRecord[] {
-    return this.records.filter((r) => this.#keep(r));
-  }
-
-  get pendingLines(): number {
-    return this.records.reduce((n, r) => n + (this.#keep(r) ? 1 : 0), 0);
-  }
-
-  pending(): PendingWork {
-    const batches: PendingBatch[] = [];
-    for (const [batchId, b] of this.#batches) {
-      if (this.#finished.has(batchId)) continue;
-      const turns = b.turnIds.flatMap((id) => this.#turns.get(id) ?? []);
-      batches.push({ batchId, agentId: b.agentId, turns, sentAt: b.sentAt });
-    }
-    const turns = [...this.#turns.values()].filter((t) => !this.#batchOfTurn.has(t.id));
-    return { batches, turns };
-  }
-}
-
 async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
@@ -186,7 +69,7 @@ interface Waiter {
 }
 
 /** One journal file, appended only by this process. */
-export class Journal {
+export class JournalFile {
   readonly dir: string;
   readonly path: string;
   readonly #opts: Required<Omit<JournalOptions, 'logger'>>;
@@ -212,13 +95,13 @@ export class Journal {
   }
 
   /** A new journal for this process. The directory and file appear with the first append. */
-  static create(dir: string, opts: JournalOptions = {}): Journal {
-    return new Journal(dir, newFileName(), opts);
+  static create(dir: string, opts: JournalOptions = {}): JournalFile {
+    return new JournalFile(dir, newFileName(), opts);
   }
 
   /** Takes over a file this process has just renamed to its own name. */
-  static async adopt(dir: string, name: string, parsed: ParsedJournal, opts: JournalOptions): Promise<Journal> {
-    const j = new Journal(dir, name, opts);
+  static async adopt(dir: string, name: string, parsed: ParsedJournal, opts: JournalOptions): Promise<JournalFile> {
+    const j = new JournalFile(dir, name, opts);
     for (const r of parsed.records) j.#state.apply(r);
     await j.#open();
     // Appending after a torn line would glue the next record onto it.
@@ -239,7 +122,7 @@ export class Journal {
     });
   }
 
-  pending(): PendingWork {
+  pending(): FilePending {
     return this.#state.pending();
   }
 
@@ -359,12 +242,12 @@ function ownerGone(pid: number, startedAt: number, mtimeMs: number, staleMs: num
   return Date.now() - Math.max(startedAt, mtimeMs) > staleMs;
 }
 
-export interface ClaimedJournal {
+export interface ClaimedFile {
   /** The claimed file, now a journal of this process: record acks for its batches here. */
-  journal: Journal;
+  file: JournalFile;
   /** The file's name before the claim. */
   from: string;
-  pending: PendingWork;
+  pending: FilePending;
 }
 
 /**
@@ -372,7 +255,7 @@ export interface ClaimedJournal {
  * file first. Fully finished files are deleted on the way; leftover rewrite temp files of dead
  * owners too.
  */
-export async function claimOrphans(dir: string, opts: JournalOptions = {}): Promise<ClaimedJournal[]> {
+export async function claimOrphanFiles(dir: string, opts: JournalOptions = {}): Promise<ClaimedFile[]> {
   const staleMs = opts.staleMs ?? defaultJournalOptions.staleMs;
   const root = resolve(dir);
   let names: string[];
@@ -382,7 +265,7 @@ export async function claimOrphans(dir: string, opts: JournalOptions = {}): Prom
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  const claimed: ClaimedJournal[] = [];
+  const claimed: ClaimedFile[] = [];
   const files = names
     .flatMap((name) => {
       const m = FILE_RE.exec(name);
@@ -413,13 +296,13 @@ export async function claimOrphans(dir: string, opts: JournalOptions = {}): Prom
     await syncDir(root);
     const parsed = parseJournal(await readFile(target, 'utf8'));
     reportProblems(f.name, parsed, opts.logger, 'warn');
-    const journal = await Journal.adopt(root, name, parsed, opts);
-    if (journal.pendingLines === 0) {
-      await journal.close();
+    const file = await JournalFile.adopt(root, name, parsed, opts);
+    if (file.pendingLines === 0) {
+      await file.close();
       await unlink(target);
       continue;
     }
-    claimed.push({ journal, from: f.name, pending: journal.pending() });
+    claimed.push({ file, from: f.name, pending: file.pending() });
   }
   for (const name of names) {
     const m = TMP_RE.exec(name);
@@ -433,7 +316,7 @@ export async function claimOrphans(dir: string, opts: JournalOptions = {}): Prom
  * Every turn for one Letta agent that no journal file has seen acknowledged (or dead), across all
  * files in `dir`, oldest first. Synchronous: meant for session start over a small directory.
  */
-export function pendingTurnsFor(dir: string, agentId: string, logger?: Logger): Turn[] {
+export function pendingTurnsIn(dir: string, agentId: string, logger?: Logger): Turn[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -460,16 +343,6 @@ export function pendingTurnsFor(dir: string, agentId: string, logger?: Logger): 
     for (const t of [...p.batches.flatMap((b) => b.turns), ...p.turns]) if (t.agentId === agentId) out.push(t);
   }
   return out.sort((a, b) => a.userAt - b.userAt || a.finishedAt - b.finishedAt);
-}
-
-export interface DeadLetter {
-  at: string;
-  batchId: string;
-  agentId: string;
-  mode: string;
-  reason: string;
-  error: { status?: number; body?: unknown; message: string };
-  turns: Turn[];
 }
 
 /** Appends one entry to `dead-letter.jsonl` (one write call, so concurrent processes don't interleave lines). */
