@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-export type Purpose = 'worker' | 'chat' | 'token' | 'bench';
+export type Purpose = 'worker' | 'chat' | 'token' | 'bench' | 'memory';
 
 const url = (schemes: string[]) =>
   z.string().refine(

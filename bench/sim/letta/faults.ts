@@ -6,7 +6,7 @@ export interface FaultMatch {
   path?: RegExp;
 }
 
-export type FaultStatus = 500 | 502 | 503 | 409 | 429;
+export type FaultStatus = 500 | 502 | 503 | 409 | 422 | 429;
 
 export type Fault =
   /** Every matching request waits `ms` before it is handled (until cleared). */
@@ -41,6 +41,8 @@ export const faultBodies: Record<FaultStatus, unknown> = {
   502: { detail: 'Bad Gateway' },
   503: { detail: 'The database is temporarily unavailable. Please try again later.' },
   409: { detail: BUSY_DETAIL },
+  // What a handler's own validation raises (request validation adds a trace_id; see validate.ts).
+  422: { detail: 'Messages must not be empty (injected by the Letta stand-in)' },
   429: {
     error: {
       type: 'llm_rate_limit',

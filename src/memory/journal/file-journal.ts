@@ -9,14 +9,18 @@ import type { Turn } from '../turn.ts';
 import {
   JournalFile,
   type JournalOptions,
+  allPendingTurns,
   appendDeadLetter,
   claimOrphanFiles,
   pendingTurnsIn,
+  readDeadLetters,
+  requeueDeadLetterFile,
 } from './journal-file.ts';
 import {
   type AgentHold,
   type DeadLetter,
   type JournaledBatch,
+  type JournalStatus,
   type JournaledTurn,
   MEMORY_ONLY,
   type PendingWork,
@@ -118,6 +122,20 @@ export class FileJournal implements TurnJournal {
     } finally {
       await late.close();
     }
+  }
+
+  async status(): Promise<JournalStatus> {
+    const pending = allPendingTurns(this.#dir, this.#logger);
+    return {
+      where: this.where,
+      pendingTurns: pending.length,
+      oldestPendingAt: pending.length ? Math.min(...pending.map((t) => t.finishedAt)) : null,
+      deadLetters: (await readDeadLetters(this.#dir, this.#logger)).length,
+    };
+  }
+
+  requeueDeadLetters(): Promise<{ letters: number; turns: number }> {
+    return requeueDeadLetterFile(this.#dir, this.#opts);
   }
 
   async close(): Promise<void> {

@@ -317,6 +317,11 @@ export async function claimOrphanFiles(dir: string, opts: JournalOptions = {}): 
  * files in `dir`, oldest first. Synchronous: meant for session start over a small directory.
  */
 export function pendingTurnsIn(dir: string, agentId: string, logger?: Logger): Turn[] {
+  return allPendingTurns(dir, logger).filter((t) => t.agentId === agentId);
+}
+
+/** Every turn no journal file in `dir` has seen acknowledged (or dead), oldest first. */
+export function allPendingTurns(dir: string, logger?: Logger): Turn[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -340,9 +345,77 @@ export function pendingTurnsIn(dir: string, agentId: string, logger?: Logger): T
     const state = new JournalState();
     for (const r of parsed.records) state.apply(r);
     const p = state.pending();
-    for (const t of [...p.batches.flatMap((b) => b.turns), ...p.turns]) if (t.agentId === agentId) out.push(t);
+    out.push(...p.batches.flatMap((b) => b.turns), ...p.turns);
   }
   return out.sort((a, b) => a.userAt - b.userAt || a.finishedAt - b.finishedAt);
+}
+
+/** The dead letters in `dir`, in the order they were written; corrupt lines are skipped and reported. */
+export async function readDeadLetters(dir: string, logger?: Logger, file = deadLetterFile): Promise<DeadLetter[]> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, file), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: DeadLetter[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      const d = JSON.parse(line) as DeadLetter;
+      if (typeof d.batchId === 'string' && typeof d.agentId === 'string' && Array.isArray(d.turns)) {
+        out.push(d);
+        return;
+      }
+    } catch {
+      // Reported below.
+    }
+    logger?.warn({ event: 'dead_letter_corrupt_line', line: i + 1 }, `skipped corrupt line ${i + 1} of ${file}`);
+  });
+  return out;
+}
+
+/**
+ * Puts every dead letter back into the journal as the batch it was (same id), so that a writer
+ * sends it again once its cause is fixed. The letters file is renamed first (atomic: letters that
+ * come meanwhile start a new file), then the batches are journaled, then the renamed file goes.
+ * Exactly once even if this is interrupted and run again: a requeued batch is in doubt, and its
+ * writer finds it in Letta (its otid) before sending it a second time.
+ */
+export async function requeueDeadLetterFile(
+  dir: string,
+  opts: JournalOptions = {},
+): Promise<{ letters: number; turns: number }> {
+  const taken = `dead-letter.requeue-${Date.now()}-${process.pid}.jsonl`;
+  try {
+    await rename(join(dir, deadLetterFile), join(dir, taken));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) =>
+    /^dead-letter\.requeue-.+\.jsonl$/.test(n),
+  );
+  let letters = 0;
+  let turns = 0;
+  for (const name of names.sort()) {
+    const dead = await readDeadLetters(dir, opts.logger, name);
+    const file = JournalFile.create(dir, opts);
+    try {
+      for (const d of dead) {
+        for (const turn of d.turns) await file.append({ op: 'turn', turn });
+        const turnIds = d.turns.map((t) => t.id);
+        await file.append({ op: 'batch', batchId: d.batchId, agentId: d.agentId, turnIds, at: 0 });
+        letters += 1;
+        turns += d.turns.length;
+      }
+    } finally {
+      await file.close();
+    }
+    await unlink(join(dir, name));
+    await syncDir(dir);
+  }
+  return { letters, turns };
 }
 
 /** Appends one entry to `dead-letter.jsonl` (one write call, so concurrent processes don't interleave lines). */

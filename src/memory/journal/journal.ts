@@ -55,6 +55,17 @@ export interface AgentHold {
   release(): Promise<void>;
 }
 
+/** What the journal holds right now, across every writer sharing it. */
+export interface JournalStatus {
+  where: string;
+  /** Turns no writer has seen acknowledged (nor dead-lettered). */
+  pendingTurns: number;
+  /** When the oldest of them finished (ms since the epoch); null when there are none. */
+  oldestPendingAt: number | null;
+  /** Batches Letta refused for good, kept until requeued. */
+  deadLetters: number;
+}
+
 /** A turn kept only in this process's memory because the journal could not store it. */
 export const MEMORY_ONLY = 'memory-only';
 
@@ -79,5 +90,11 @@ export interface TurnJournal {
   holdAgent(agentId: string, signal: AbortSignal): Promise<AgentHold>;
   /** Keeps a turn that came after `close` for a later process. */
   keepLate(turn: Turn): Promise<void>;
+  status(): Promise<JournalStatus>;
+  /**
+   * Puts every dead letter back as the batch it was (same id), for a writer to send again once the
+   * cause is fixed. Exactly once: a requeued batch is in doubt, so a second copy is found in Letta.
+   */
+  requeueDeadLetters(): Promise<{ letters: number; turns: number }>;
   close(): Promise<void>;
 }

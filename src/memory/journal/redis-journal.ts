@@ -19,6 +19,7 @@ import type { Turn } from '../turn.ts';
 import {
   type AgentHold,
   type DeadLetter,
+  type JournalStatus,
   type JournaledBatch,
   type JournaledTurn,
   MEMORY_ONLY,
@@ -27,7 +28,7 @@ import {
   type TurnJournal,
 } from './journal.ts';
 import { AgentLocks } from './redis-agent-lock.ts';
-import { APPEND, FORGET, OWNS, TOUCH } from './redis-scripts.ts';
+import { APPEND, FORGET, OWNS, REQUEUE, TOUCH } from './redis-scripts.ts';
 
 export interface RedisJournalOptions {
   /** `redis://` or `rediss://` (TLS); user and password from the URL. */
@@ -77,7 +78,8 @@ export class RedisJournal implements TurnJournal {
   readonly #locks: AgentLocks;
   /** Streams this writer holds entries in: its own, and those it claimed from. */
   readonly #holding = new Set<string>();
-  readonly #heartbeat: NodeJS.Timeout;
+  /** Started by the first append: a journal opened only to read (status, the CLI) leaves no trace. */
+  #heartbeat: NodeJS.Timeout | undefined;
   #down = false;
 
   constructor(opts: RedisJournalOptions) {
@@ -91,11 +93,10 @@ export class RedisJournal implements TurnJournal {
     this.#redis = this.#connect();
     this.#locks = new AgentLocks(this.#redis, `${this.#prefix}:lock:`, this.#id, this.#claimIdleMs);
     this.#holding.add(this.#stream(this.#id));
-    this.#heartbeat = setInterval(() => void this.#touch(), this.#claimIdleMs / 3);
-    this.#heartbeat.unref();
   }
 
   async append(turn: Turn): Promise<JournaledTurn> {
+    this.#beat();
     return this.#appendWith(this.#redis, turn);
   }
 
@@ -122,6 +123,7 @@ export class RedisJournal implements TurnJournal {
   }
 
   async claimOrphans(): Promise<PendingWork> {
+    this.#beat();
     const work: PendingWork = { batches: [], turns: [] };
     const writers = await this.#redis.smembers(`${this.#prefix}:writers`);
     for (const writer of writers.sort()) {
@@ -150,17 +152,55 @@ export class RedisJournal implements TurnJournal {
   }
 
   async pendingTurnsFor(agentId: string): Promise<Turn[]> {
-    const writers = await this.#redis.smembers(`${this.#prefix}:writers`);
-    const out: Turn[] = [];
-    for (const writer of writers) {
-      const entries = (await this.#redis.xrange(this.#stream(writer), '-', '+')) as StreamEntry[];
-      for (const [, fields] of entries) {
-        if (field(fields, 'agent') !== agentId) continue;
-        const turn = this.#parseTurn(fields);
-        if (turn) out.push(turn);
+    return this.#pending((agent) => agent === agentId);
+  }
+
+  async status(): Promise<JournalStatus> {
+    const pending = await this.#pending(() => true);
+    return {
+      where: this.where,
+      pendingTurns: pending.length,
+      oldestPendingAt: pending.length ? Math.min(...pending.map((t) => t.finishedAt)) : null,
+      deadLetters: await this.#redis.xlen(`${this.#prefix}:dead`),
+    };
+  }
+
+  async requeueDeadLetters(): Promise<{ letters: number; turns: number }> {
+    const stream = this.#stream(this.#id);
+    const dead = (await this.#redis.xrange(`${this.#prefix}:dead`, '-', '+')) as StreamEntry[];
+    let letters = 0;
+    let turns = 0;
+    for (const [deadId, fields] of dead) {
+      let letter: DeadLetter;
+      try {
+        letter = JSON.parse(field(fields, 'letter') ?? '') as DeadLetter;
+      } catch {
+        this.#logger?.warn({ event: 'dead_letter_corrupt_entry', deadId }, 'skipped a dead letter that is not JSON');
+        continue;
+      }
+      const n = (await this.#redis.eval(
+        REQUEUE,
+        6,
+        stream,
+        `${this.#prefix}:writers`,
+        this.#aliveKey(this.#id),
+        this.#batchKey(letter.batchId),
+        `${stream}:batches`,
+        `${this.#prefix}:dead`,
+        GROUP,
+        this.#id,
+        this.#claimIdleMs,
+        deadId,
+        letter.batchId,
+        letter.agentId,
+        ...letter.turns.flatMap((t) => [JSON.stringify(t), t.agentId]),
+      )) as number;
+      if (n > 0) {
+        letters += 1;
+        turns += n;
       }
     }
-    return out.sort((a, b) => a.userAt - b.userAt || a.finishedAt - b.finishedAt);
+    return { letters, turns };
   }
 
   async owns(batch: JournaledBatch): Promise<boolean> {
@@ -185,8 +225,11 @@ export class RedisJournal implements TurnJournal {
 
   async close(): Promise<void> {
     clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
     this.#locks.close();
-    await this.#redis.quit().catch(() => this.#redis.disconnect());
+    // QUIT would wait in the offline queue (up to the command timeout) while Redis is unreachable.
+    if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect());
+    else this.#redis.disconnect();
   }
 
   #connect(): Redis {
@@ -237,6 +280,27 @@ export class RedisJournal implements TurnJournal {
       .hdel(`${batch.origin}:batches`, ...refs)
       .del(this.#batchKey(batch.id));
     return tx;
+  }
+
+  #beat(): void {
+    if (this.#heartbeat) return;
+    this.#heartbeat = setInterval(() => void this.#touch(), this.#claimIdleMs / 3);
+    this.#heartbeat.unref();
+  }
+
+  /** Every turn still in a writer's stream whose agent passes `want`, oldest first. */
+  async #pending(want: (agentId: string | undefined) => boolean): Promise<Turn[]> {
+    const writers = await this.#redis.smembers(`${this.#prefix}:writers`);
+    const out: Turn[] = [];
+    for (const writer of writers) {
+      const entries = (await this.#redis.xrange(this.#stream(writer), '-', '+')) as StreamEntry[];
+      for (const [, fields] of entries) {
+        if (!want(field(fields, 'agent'))) continue;
+        const turn = this.#parseTurn(fields);
+        if (turn) out.push(turn);
+      }
+    }
+    return out.sort((a, b) => a.userAt - b.userAt || a.finishedAt - b.finishedAt);
   }
 
   async #touch(): Promise<void> {

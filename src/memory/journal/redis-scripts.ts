@@ -70,3 +70,29 @@ return 0`;
 export const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
+
+/**
+ * Puts one dead letter back as the batch it was: its turns into this writer's stream (read into its
+ * pending list, as APPEND does), the batch record under the letter's batch id (sent at 0: unknown
+ * when, so a writer checks Letta before sending it), and the letter deleted, in one step. A letter
+ * already taken by another requeue is left alone.
+ * KEYS: stream, writers set, alive key, batch key, stream's batch index, dead stream.
+ * ARGV: group, writer id, alive ms, dead entry id, batch id, agent id, then a turn JSON and its agent
+ * id per turn. Returns the number of turns requeued (0: the letter was gone).
+ */
+export const REQUEUE = `
+if redis.call('XDEL', KEYS[6], ARGV[4]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '$', 'MKSTREAM')
+end
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+local refs = {}
+for i = 7, #ARGV, 2 do
+  local id = redis.call('XADD', KEYS[1], '*', 'turn', ARGV[i], 'agent', ARGV[i + 1])
+  redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
+  redis.call('HSET', KEYS[5], id, ARGV[5])
+  refs[#refs + 1] = id
+end
+redis.call('HSET', KEYS[4], 'agentId', ARGV[6], 'origin', KEYS[1], 'refs', cjson.encode(refs), 'at', 0)
+return #refs`;
