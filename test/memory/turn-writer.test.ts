@@ -142,7 +142,7 @@ describe('turn writer against the Letta stand-in', () => {
     expectOnceInOrder(userTexts(standIn, agentId), turns);
   });
 
-  it('waits out a busy agent (409) without counting a failure, and lands once', async () => {
+  it('waits out a busy agent (409), checks again before resending, and lands once', async () => {
     await standIn.faults.set({ kind: 'status', status: 409, count: 1, match: { method: 'POST' } });
     const w = writer('messages');
     const retries: RetryEvent[] = [];
@@ -152,8 +152,10 @@ describe('turn writer against the Letta stand-in', () => {
     expect((await w.flush(5000)).drained).toBe(true);
     expectOnceInOrder(userTexts(standIn, agentId), [turn]);
     expect(retries.map((r) => r.reason)).toEqual(['409 ConflictError']);
-    // 409 means "not processed": no need to ask whether it landed.
-    expect(checks()).toEqual([]);
+    expect(w.stats().retries).toBe(1);
+    // The request holding the agent could have been an earlier send of this batch: before sending
+    // again the writer sees no run active and the batch not in Letta.
+    expect(checks().map((r) => r.path)).toEqual(['/v1/runs/', `/v1/agents/${agentId}/messages`]);
     expect(writes()).toHaveLength(2);
   });
 

@@ -9,8 +9,8 @@ import type { Turn } from '../turn.ts';
 
 export type LaneItem =
   | { kind: 'turn'; turn: JournaledTurn; replayed: boolean }
-  /** A batch that may have been sent, last at `sentAt` (0: not known when). */
-  | { kind: 'batch'; batch: JournaledBatch; replayed: true; sentAt: number };
+  /** A batch in doubt: an earlier send's outcome is unknown, that send began at `sentAt` (0: not known when). */
+  | { kind: 'batch'; batch: JournaledBatch; replayed: boolean; sentAt: number };
 
 export interface NextBatch {
   batch: JournaledBatch;
@@ -33,14 +33,19 @@ export class AgentLane {
 
   /** Replayed work is older than anything submitted in this process: it goes first. */
   add(item: LaneItem): void {
-    const at = item.replayed ? this.#items.findIndex((i) => !i.replayed) : -1;
+    const at = item.replayed ? this.#firstOwn() : -1;
     if (at < 0) this.#items.push(item);
     else this.#items.splice(at, 0, item);
   }
 
-  /** A batch whose delivery stopped goes back to the front, as it was. */
+  /** A batch whose delivery stopped goes back as it was: behind replayed work, before newer turns. */
   putBack(batch: JournaledBatch, sentAt: number): void {
-    this.#items.unshift({ kind: 'batch', batch, replayed: true, sentAt });
+    const at = this.#firstOwn();
+    this.#items.splice(at < 0 ? this.#items.length : at, 0, { kind: 'batch', batch, replayed: false, sentAt });
+  }
+
+  #firstOwn(): number {
+    return this.#items.findIndex((i) => !i.replayed);
   }
 
   /** Next batch: a replayed one as it was, or consecutive turns of one origin and session. */

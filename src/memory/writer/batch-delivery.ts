@@ -4,7 +4,8 @@
  * a connection lost, or a dead process's send) is "in doubt": Letta finishes requests whose client
  * went away, so before sending it again the delivery waits until that send cannot still be running
  * (`sendSettleMs` after it began, then no active run on the agent) and asks Letta whether it landed.
- * A 409 leaves a batch in doubt as it was, so the check runs again after it.
+ * After a 409 the batch goes back to its lane, in doubt: the request holding the agent may be its
+ * own earlier send, so it is checked again before it is resent.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { APIError, APIUserAbortError } from '@letta-ai/letta-client';
@@ -45,8 +46,11 @@ export interface DeliveryDeps extends DeliveryOptions {
   listener: DeliveryListener;
 }
 
-/** 'done': acknowledged or dead-lettered; 'lost': another writer claimed it; else stopped by close. */
-export type DeliveryOutcome = 'done' | 'lost' | { stoppedAt: number };
+/**
+ * 'done': acknowledged or dead-lettered; 'lost': another writer claimed it; else back to the lane,
+ * in doubt since `sentAt` (a 409, or the writer closing mid-delivery).
+ */
+export type DeliveryOutcome = 'done' | 'lost' | { sentAt: number };
 
 export class BatchDelivery {
   readonly #d: DeliveryDeps;
@@ -57,29 +61,34 @@ export class BatchDelivery {
     this.#closed = new Promise((resolve) => deps.signal.addEventListener('abort', () => resolve(), { once: true }));
   }
 
-  /** `sentAt`: when an earlier process or delivery last sent the batch, if ever (then it is in doubt). */
+  /**
+   * `sentAt`: when an earlier send of the batch whose outcome is unknown began (0: not known when),
+   * if there was one; the batch is then in doubt.
+   */
   async deliver(batch: JournaledBatch, sentAt?: number): Promise<DeliveryOutcome> {
     const d = this.#d;
     const letta: Batch = { id: batch.id, agentId: batch.agentId, turns: batch.turns.map((t) => t.turn) };
-    let unsure = sentAt !== undefined;
-    const stopped = { stoppedAt: sentAt ?? 0 };
+    /** Start of the latest send whose outcome is unknown, while there is one. */
+    let doubtSince = sentAt;
+    let lastSend = sentAt ?? 0;
     let attempts = 0;
     const requests = { n: 0 };
     let failures = 0;
-    let busy = 0;
     while (!d.signal.aborted) {
-      if (unsure) {
-        const landed = await this.#resolveDoubt(letta, stopped.stoppedAt, requests);
-        if (landed === undefined) return stopped;
+      if (doubtSince !== undefined) {
+        const landed = await this.#resolveDoubt(letta, doubtSince, requests);
+        if (landed === undefined) return { sentAt: lastSend };
         if (landed) {
           await this.#ack(batch, attempts);
           return 'done';
         }
+        // That send is over and did not land.
+        doubtSince = undefined;
       }
-      if (!(await this.#gate())) return stopped;
+      if (!(await this.#gate())) return { sentAt: lastSend };
       if (!(await this.#stillOurs(batch))) return 'lost';
-      stopped.stoppedAt = Date.now();
-      await this.#recordSend(batch, stopped.stoppedAt);
+      lastSend = Date.now();
+      await this.#recordSend(batch, lastSend);
       attempts += 1;
       requests.n += 1;
       try {
@@ -87,7 +96,7 @@ export class BatchDelivery {
         await this.#ack(batch, attempts);
         return 'done';
       } catch (err) {
-        if (d.signal.aborted || err instanceof APIUserAbortError) return stopped;
+        if (d.signal.aborted || err instanceof APIUserAbortError) return { sentAt: lastSend };
         const f = classify(err);
         let delayMs: number;
         switch (f.kind) {
@@ -96,17 +105,23 @@ export class BatchDelivery {
           case 'invalid':
             await this.#deadLetter(batch, err);
             return 'done';
+          case 'busy':
+            // Another request holds the agent, perhaps an earlier send of this very batch, or a dead
+            // writer's whose work this lane now holds too. Not a failure of ours: give the lane back
+            // (older work goes first), and check again (no active run, not landed) before resending.
+            delayMs = Math.max(
+              d.backoff.baseMs,
+              d.backoff.after(f.retryAfterMs, () => 0),
+            );
+            this.#retry(letta, requests.n, delayMs, summary(err), err);
+            await this.#wait(delayMs);
+            return { sentAt: 0 };
           case 'auth':
             delayMs = d.backoff.capMs;
             this.#authFailed(f.status, batch.agentId);
             break;
-          case 'busy':
-            // Another request holds the agent: wait for it without counting a failure. A batch in
-            // doubt stays in doubt: the request holding the agent may be its earlier send.
-            delayMs = d.backoff.after(f.retryAfterMs, () => busy++);
-            break;
           case 'ambiguous':
-            unsure = true;
+            doubtSince = lastSend;
             delayMs = d.backoff.after(f.retryAfterMs, () => failures++);
             break;
           case 'refused':
@@ -117,7 +132,7 @@ export class BatchDelivery {
         await this.#wait(delayMs);
       }
     }
-    return stopped;
+    return { sentAt: lastSend };
   }
 
   /**

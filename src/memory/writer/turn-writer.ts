@@ -284,8 +284,9 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
         if (!next) return;
         lane.inFlight = next.batch;
         const outcome = await this.#delivery.deliver(next.batch, next.sentAt);
-        // Closed mid-delivery: the batch stays journaled (and in the pending list for flush).
-        if (typeof outcome === 'object') lane.putBack(next.batch, outcome.stoppedAt);
+        // A 409 (checked again after older work), or closed mid-delivery (it stays journaled, and
+        // in the pending list for flush).
+        if (typeof outcome === 'object') lane.putBack(next.batch, outcome.sentAt);
         lane.inFlight = null;
         this.#notify();
       } finally {
