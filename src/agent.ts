@@ -8,6 +8,7 @@ import { type Config, loadConfig, requireSetting as required } from './config.ts
 import { type MemoryService, openMemoryService } from './memory/memory-service.ts';
 import { createLogger } from './telemetry/logger.ts';
 import { observeMemoryWrites } from './telemetry/memory-metrics.ts';
+import { type JobMetrics, startJobMetrics } from './telemetry/worker-metrics.ts';
 import { enableTracing, flushTracing } from './telemetry/tracing.ts';
 import { logTurnLatency } from './telemetry/turn-latency.ts';
 import { noMemory } from './voice/memory-context.ts';
@@ -22,6 +23,7 @@ interface Prewarmed {
   llm: llm.LLM;
   quiet: QuietWindow;
   memory: MemoryService | null;
+  metrics: JobMetrics;
 }
 
 export default defineAgent<Prewarmed>({
@@ -40,10 +42,14 @@ export default defineAgent<Prewarmed>({
     proc.userData.quiet = quiet;
     // Also replays turns a crashed or killed process left unacknowledged in the journal.
     proc.userData.memory = openMemoryService(config, logger, quiet);
-    if (proc.userData.memory) observeMemoryWrites(proc.userData.memory.writer, { logger });
+    proc.userData.metrics = startJobMetrics(config);
+    if (proc.userData.memory) {
+      observeMemoryWrites(proc.userData.memory.writer, { logger });
+      proc.userData.metrics.metrics.observeWriter(proc.userData.memory.writer);
+    }
   },
   entry: async (ctx: JobContext<Prewarmed>) => {
-    const { config, vad, llm: model, quiet, memory: service } = ctx.proc.userData;
+    const { config, vad, llm: model, quiet, memory: service, metrics } = ctx.proc.userData;
     const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets }).child({
       room: ctx.job.room?.name,
       job: ctx.job.id,
@@ -65,6 +71,7 @@ export default defineAgent<Prewarmed>({
       ...(config.instructions !== undefined ? { instructions: config.instructions } : {}),
     });
     logTurnLatency(session, logger);
+    metrics.metrics.observeSession(session);
     const unbindQuiet = bindQuietWindow(session, quiet);
     const stopRecording = callerMemory?.record(session);
     await session.start({ agent, room: ctx.room });
@@ -76,6 +83,7 @@ export default defineAgent<Prewarmed>({
       stopRecording?.();
       // The job has 60 s to shut down; what does not reach Letta in time stays journaled.
       await service?.close(config.letta.shutdownFlushMs);
+      await metrics.flush();
     });
   },
 });

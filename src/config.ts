@@ -143,6 +143,18 @@ export const settings = {
     schema: url(['http:', 'https:']).optional(),
     doc: 'OpenTelemetry traces endpoint (OTLP over HTTP, protobuf), used as is, e.g. http://127.0.0.1:4318/v1/traces. Unset: no trace export.',
   },
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: {
+    schema: url(['http:', 'https:']).optional(),
+    doc: 'OpenTelemetry metrics endpoint (OTLP over HTTP, protobuf), used as is, e.g. http://127.0.0.1:4318/v1/metrics. Unset: no metrics push.',
+  },
+  METRICS_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Address the worker serves Prometheus metrics on (GET /metrics). The default keeps them on this machine.',
+  },
+  METRICS_PORT: {
+    schema: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(9464),
+    doc: 'Port of the Prometheus metrics endpoint (0 picks a free one, logged at start; off serves none).',
+  },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof settings;
@@ -170,6 +182,7 @@ export interface Config {
   instructions?: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   tracesEndpoint?: string;
+  metrics: { host: string; port: number | 'off'; otlpEndpoint?: string };
   /** Values that must never reach a log. */
   secrets: string[];
 }
@@ -286,6 +299,11 @@ function toConfig(p: Parsed): Config {
       claimIdleMs: p.MEMORY_JOURNAL_CLAIM_IDLE_MS,
     },
     ...defined({ instructions: p.AGENT_INSTRUCTIONS, tracesEndpoint: p.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT }),
+    metrics: {
+      host: p.METRICS_HOST,
+      port: p.METRICS_PORT,
+      ...defined({ otlpEndpoint: p.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT }),
+    },
     logLevel: p.LOG_LEVEL,
     secrets,
   };

@@ -12,7 +12,7 @@ import { APIError, APIUserAbortError } from '@letta-ai/letta-client';
 import type { Logger } from '../../telemetry/logger.ts';
 import { MEMORY_ONLY, type JournaledBatch, type TurnJournal } from '../journal/journal.ts';
 import type { Batch, LettaWrites, WriteMode } from '../letta-writes.ts';
-import { type Backoff, classify, summary } from './retry-policy.ts';
+import { type Backoff, type FailureKind, classify, summary } from './retry-policy.ts';
 
 export interface DeliveryOptions {
   /** Per-attempt timeout of a write, by mode (messages runs an LLM step on Letta's side). */
@@ -30,7 +30,13 @@ export interface DeliveryOptions {
 
 export interface DeliveryListener {
   acked(batch: JournaledBatch, attempts: number): void;
-  retrying(batch: { id: string; agentId: string }, attempt: number, delayMs: number, reason: string): void;
+  retrying(
+    batch: { id: string; agentId: string },
+    attempt: number,
+    delayMs: number,
+    reason: string,
+    kind: FailureKind,
+  ): void;
   dead(batch: JournaledBatch, reason: string): void;
 }
 
@@ -113,7 +119,7 @@ export class BatchDelivery {
               d.backoff.baseMs,
               d.backoff.after(f.retryAfterMs, () => 0),
             );
-            this.#retry(letta, requests.n, delayMs, summary(err), err);
+            this.#retry(letta, requests.n, delayMs, summary(err), f.kind, err);
             await this.#wait(delayMs);
             return { sentAt: 0 };
           case 'auth':
@@ -128,7 +134,7 @@ export class BatchDelivery {
             delayMs = d.backoff.after(f.retryAfterMs, () => failures++);
             break;
         }
-        this.#retry(letta, requests.n, delayMs, summary(err), err);
+        this.#retry(letta, requests.n, delayMs, summary(err), f.kind, err);
         await this.#wait(delayMs);
       }
     }
@@ -169,7 +175,7 @@ export class BatchDelivery {
         if (f.kind === 'auth') this.#authFailed(f.status, batch.agentId);
         const ra = 'retryAfterMs' in f ? f.retryAfterMs : undefined;
         const delayMs = f.kind === 'auth' ? d.backoff.capMs : d.backoff.after(ra, () => failures++);
-        this.#retry(batch, requests.n, delayMs, `check: ${summary(err)}`, err);
+        this.#retry(batch, requests.n, delayMs, `check: ${summary(err)}`, f.kind, err);
         await this.#wait(delayMs);
       }
     }
@@ -271,9 +277,9 @@ export class BatchDelivery {
     );
   }
 
-  #retry(batch: Batch, attempt: number, delayMs: number, reason: string, err: unknown): void {
+  #retry(batch: Batch, attempt: number, delayMs: number, reason: string, kind: FailureKind, err: unknown): void {
     this.#d.logger.warn(
-      { event: 'memory_retry', agentId: batch.agentId, batchId: batch.id, attempt, delayMs, reason },
+      { event: 'memory_retry', agentId: batch.agentId, batchId: batch.id, attempt, delayMs, reason, kind },
       'memory write will be retried',
     );
     this.#d.logger.debug({
@@ -281,7 +287,7 @@ export class BatchDelivery {
       batchId: batch.id,
       pii: { error: err instanceof Error ? err.message : String(err) },
     });
-    this.#d.listener.retrying(batch, attempt, delayMs, reason);
+    this.#d.listener.retrying(batch, attempt, delayMs, reason, kind);
   }
 
   #journalFailed(err: unknown, batch: JournaledBatch, msg: string): void {

@@ -50,6 +50,8 @@ function connectionCode(err: unknown): string | undefined {
   return undefined;
 }
 
+export type FailureKind = Failure['kind'];
+
 export function classify(err: unknown): Failure {
   if (err instanceof WriteModeChanged) return { kind: 'mode-changed' };
   // Refused before a byte was sent: certainly not processed.

@@ -346,7 +346,7 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
           queueDepth: this.#queueDepth(),
         });
       },
-      retrying: (batch, attempt, delayMs, reason) => {
+      retrying: (batch, attempt, delayMs, reason, kind) => {
         this.#retries += 1;
         this.emit('retry', {
           agentId: batch.agentId,
@@ -354,6 +354,7 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
           attempt,
           delayMs,
           reason,
+          kind,
           queueDepth: this.#queueDepth(),
         });
       },

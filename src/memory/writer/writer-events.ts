@@ -1,5 +1,6 @@
 /** What the turn writer tells its observers (metrics, the bench, the memory cache) as it works. */
 import type { WriteMode } from '../letta-writes.ts';
+import type { FailureKind } from './retry-policy.ts';
 
 export interface QueuedEvent {
   agentId: string;
@@ -26,6 +27,8 @@ export interface RetryEvent {
   attempt: number;
   delayMs: number;
   reason: string;
+  /** What the failure means (see retry-policy.ts): busy, refused, ambiguous, auth, … */
+  kind: FailureKind;
   queueDepth: number;
 }
 
