@@ -6,6 +6,7 @@ import { cpus, freemem, platform, release, arch, totalmem, availableParallelism 
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MetricsReading } from './metrics-watch.ts';
 import type { LatencyProfile } from './sim/profile.ts';
 import type { Arrival, Summary, Verdict } from './stats.ts';
 
@@ -160,8 +161,12 @@ export interface MemoryScenarioResult {
         downForMs: number;
         phase: MemoryPhase;
         turnsSubmitted: number;
+        /** Turns of the one batch Letta refused for good (a 422) in the fault phase, replayed after the drain (not in format 1). */
+        deadLettered?: number;
         lost: number;
         duplicates: number;
+        /** The product's /metrics as read during the fault phase (highest values) and after (not in format 1). */
+        metrics?: { peak: MetricsReading; afterDrain: MetricsReading; afterReplay: MetricsReading };
         /** Per turn, fault-phase TTFT minus the healthy TTFT of the same latency draw. */
         ttftChange: Summary | null;
       }

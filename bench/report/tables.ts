@@ -240,6 +240,11 @@ function memoryRun(m: MemoryScenarioResult): { rows: string[][]; notes: string[]
       `${f.turnsSubmitted} turns submitted: ${f.lost} lost, ${f.duplicates} duplicated (${f.lost === 0 && f.duplicates === 0 ? 'as required' : 'REQUIRED: 0 and 0'})`,
       `hybrid TTFT with Letta slowed/down vs healthy, same latency draw per turn: ${ms(f.ttftChange?.median, true)} ms median, ${ms(f.ttftChange?.p95, true)} ms p95`,
     );
+    if (f.metrics)
+      notes.push(
+        `/metrics during the faults: backlog up to ${f.metrics.peak.backlog} turns, oldest pending up to ${f.metrics.peak.oldestPendingS.toFixed(1)} s, ${f.metrics.peak.retries} retries; ` +
+          `one batch (${f.deadLettered ?? 0} turn(s)) refused for good: dead letters ${f.metrics.afterDrain.deadLetters} after the drain, ${f.metrics.afterReplay.deadLetters} after replay-dead-letters, backlog ${f.metrics.afterReplay.backlog}`,
+      );
   } else {
     notes.push(`fault phase not run: ${m.faults.reason}`);
   }

@@ -3,9 +3,11 @@
  *
  * 1. Healthy: text turns through the hybrid llm node, each finished turn written to Letta in the
  *    background by the product's memory service. Memory lag = turn finished → Letta acknowledged.
- * 2. Faults (stand-ins only): Letta is slowed, then taken down mid-run while turns keep coming,
- *    then brought back. Every turn must land exactly once (lost 0, duplicates 0, counted in what
- *    the Letta stand-in stored), and the hybrid's time to first token must not notice.
+ * 2. Faults (stand-ins only): Letta is slowed (and refuses one batch for good, a 422), then taken
+ *    down mid-run while turns keep coming, then brought back; the dead letter is replayed as
+ *    `npm run memory -- replay-dead-letters` does. Every turn must land exactly once (lost 0,
+ *    duplicates 0, counted in what the Letta stand-in stored), and the hybrid's time to first
+ *    token must not notice. The product's /metrics is read all along.
  *
  * It runs on the file journal, or on a Redis journal (a redis-server of its own on 127.0.0.1).
  */
@@ -22,6 +24,8 @@ import type { Backend } from '../backend.ts';
 import { type Hybrid, hybridTextTurn, openHybrid, openMemoryHost } from '../hybrid.ts';
 import type { Progress } from '../progress.ts';
 import { promptAt } from '../prompts.ts';
+import { type JournalConfig, openJournal } from '../../src/memory/journal/open-journal.ts';
+import { watchMetrics } from '../metrics-watch.ts';
 import { startRedis } from '../redis-server.ts';
 import type { JournalKind, MemoryPhase, MemoryScenarioResult } from '../results.ts';
 import type { LettaStandIn } from '../sim/letta.ts';
@@ -89,6 +93,21 @@ export function countStoredTurns(standIn: LettaStandIn, agentId: string, turns: 
 interface Collected {
   lags: Map<number, number>;
   retries: number;
+  /** Turns dead-lettered. */
+  dead: number;
+}
+
+/** Short, so that a Redis journal's replayed dead letter is taken up within the run. */
+const CLAIM_IDLE_MS = 2000;
+
+/** What `npm run memory -- replay-dead-letters` does: a journal of its own puts them back. */
+async function replayDeadLetters(c: JournalConfig, logger: Logger): Promise<void> {
+  const journal = openJournal(c, logger);
+  try {
+    await journal.requeueDeadLetters();
+  } finally {
+    await journal.close();
+  }
 }
 
 async function runTurns(
@@ -123,8 +142,9 @@ export async function runMemoryScenario(
   const redis = o.journal === 'redis' ? await startRedis() : undefined;
   const openai = await backend.openai(backend.seed);
   const letta = await backend.letta(backend.seed + 11);
+  const config = { ...backend.config, letta: { ...backend.config.letta, claimIdleMs: CLAIM_IDLE_MS } };
   const host = openMemoryHost({
-    config: backend.config,
+    config,
     letta,
     journalDir,
     ...(redis ? { journalUrl: redis.url } : {}),
@@ -132,7 +152,8 @@ export async function runMemoryScenario(
   });
   const writer = host.service?.writer;
   if (!writer) throw new Error('the memory scenario needs Letta');
-  const collected: Collected = { lags: new Map(), retries: 0 };
+  const watch = await watchMetrics(writer, o.logger);
+  const collected: Collected = { lags: new Map(), retries: 0, dead: 0 };
   /** Turn ids in submission order, to map acks back to turn numbers. */
   const turnIds: string[] = [];
   writer.on('queued', (e) => turnIds.push(e.turnId));
@@ -144,6 +165,7 @@ export async function runMemoryScenario(
     });
   });
   writer.on('retry', () => collected.retries++);
+  writer.on('dead', (e) => (collected.dead += e.turnIds.length));
   const identity = `bench-memory-${Date.now()}`;
   const h = await openHybrid({ openai, host, identity, logger: o.logger, config: backend.config });
   const closers: (() => Promise<void>)[] = [() => h.close()];
@@ -192,7 +214,11 @@ export async function runMemoryScenario(
     const ctx2 = newContext();
     const retriesAtFaults = collected.retries;
     progress.phase(`memory: Letta slowed by ${o.slowByMs} ms`);
+    watch.resetPeak();
     await standIn.faults.set({ kind: 'latency', ms: o.slowByMs });
+    // The first write of the phase is refused for good: a dead letter, replayed after the drain.
+    await standIn.faults.set({ kind: 'status', status: 422, count: 1, match: { method: 'POST', path: /\/messages$/ } });
+    const deadAt = collected.dead;
     const slowedTtft = await runTurns(h2, ctx2, o.healthyTurns, o.slowedTurns, o.pauseMs, progress);
     progress.phase('memory: Letta down');
     await standIn.faults.set({ kind: 'down' });
@@ -205,6 +231,16 @@ export async function runMemoryScenario(
     const upAt = nowMs();
     const downForMs = upAt - downAt;
     const faultDrain = await drain(upAt);
+    const peak = watch.peak();
+    const afterDrain = await watch.read();
+    progress.phase('memory: replaying the dead letter');
+    const deadLettered = collected.dead - deadAt;
+    await replayDeadLetters({ ...config.letta, journalDir, ...(redis ? { journalUrl: redis.url } : {}) }, o.logger);
+    // A Redis journal's replayed turns belong to the replaying writer until they have sat idle.
+    if (redis) await sleep(CLAIM_IDLE_MS + 200);
+    await writer.replay();
+    await writer.flush(o.drainTimeoutMs);
+    const afterReplay = await watch.read();
     const total = o.healthyTurns + o.slowedTurns + o.downTurns;
     const agentId = await h2.caller?.agentId;
     const counts = agentId === undefined ? [] : countStoredTurns(standIn, agentId, total);
@@ -232,13 +268,16 @@ export async function runMemoryScenario(
         downForMs,
         phase,
         turnsSubmitted: total,
+        deadLettered,
         lost: counts.length === 0 ? total : counts.filter((c) => c === 0).length,
         duplicates: counts.reduce((n, c) => n + Math.max(0, c - 1), 0),
         ttftChange: summarize(pairedDifferences(healthyTtft, faultTtft)),
+        metrics: { peak, afterDrain, afterReplay },
       },
       notes,
     };
   } finally {
+    await watch.stop();
     for (const c of closers) await c().catch(() => undefined);
     await host.close(0);
     await letta.close();
