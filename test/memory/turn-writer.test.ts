@@ -393,6 +393,50 @@ describe('turn writer against the Letta stand-in', () => {
     expect(calls).toBe(standIn.requests.length);
   });
 
+  it('sends a turn that arrives while the lane’s loop is ending', async () => {
+    // The loop releases the agent, finds its lane empty and ends; a turn journaled in that very
+    // moment must still be sent (it once waited for a next turn that might never come). A gate
+    // lets the release and the second turn's append finish in the same tick.
+    let open = () => {};
+    const gate = new Promise<void>((r) => (open = r));
+    const real = new FileJournal(dir, { logger });
+    const seen = { releasing: false, appending: false, appends: 0 };
+    const journal = new Proxy(real, {
+      get(target, key) {
+        if (key === 'holdAgent')
+          return async () => ({
+            release: () => {
+              if (seen.releasing) return Promise.resolve();
+              seen.releasing = true;
+              return gate;
+            },
+          });
+        if (key === 'append')
+          return async (turn: Turn) => {
+            const j = await target.append(turn);
+            if (++seen.appends === 2) {
+              seen.appending = true;
+              await gate;
+            }
+            return j;
+          };
+        const v: unknown = Reflect.get(target, key);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const w = writer('messages', { journal });
+    const first = makeTurn(agentId, 1);
+    const second = makeTurn(agentId, 2);
+    await w.submit(first);
+    await until(() => seen.releasing, 5000, 'the first delivery to end');
+    const submitted = w.submit(second);
+    await until(() => seen.appending, 5000, 'the second turn to be journaled');
+    open();
+    await submitted;
+    expect((await w.flush(5000)).drained).toBe(true);
+    expectOnceInOrder(userTexts(standIn, agentId), [first, second]);
+  });
+
   it('flush returns what is left when Letta is slow; it stays journaled and a new writer replays it once', async () => {
     await standIn.faults.set({ kind: 'latency', ms: 1500, match: { method: 'POST' } });
     const first = writer('messages');

@@ -250,17 +250,22 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
       this.#lanes.set(agentId, lane);
     }
     lane.add(item);
-    if (!lane.loop && !this.#closed) {
-      const l = lane;
-      l.loop = this.#drain(l)
-        .catch((err: unknown) =>
-          this.#logger.error({ event: 'memory_writer_bug', err, agentId }, 'memory write loop failed'),
-        )
-        .finally(() => {
-          l.loop = null;
-          this.#notify();
-        });
-    }
+    this.#run(lane);
+  }
+
+  /** Starts the lane's send loop unless it runs: one loop per lane, so one request per agent. */
+  #run(lane: AgentLane): void {
+    if (lane.loop || this.#closed) return;
+    lane.loop = this.#drain(lane)
+      .catch((err: unknown) =>
+        this.#logger.error({ event: 'memory_writer_bug', err, agentId: lane.agentId }, 'memory write loop failed'),
+      )
+      .finally(() => {
+        lane.loop = null;
+        this.#notify();
+        // Work that came while the loop was ending (after it saw the lane empty) would wait forever.
+        if (!lane.idle) this.#run(lane);
+      });
   }
 
   async #drain(lane: AgentLane): Promise<void> {
