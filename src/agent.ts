@@ -13,6 +13,7 @@ import { enableTracing, flushTracing } from './telemetry/tracing.ts';
 import { logTurnLatency } from './telemetry/turn-latency.ts';
 import { noMemory } from './voice/memory-context.ts';
 import { QuietWindow, bindQuietWindow } from './voice/quiet-window.ts';
+import { answerTextWith } from './voice/text-replies.ts';
 import { createReplyLLM } from './voice/services.ts';
 import { createVoiceSession } from './voice/session-factory.ts';
 import { defaultGreeting } from './voice/voice-agent.ts';
@@ -74,7 +75,18 @@ export default defineAgent<Prewarmed>({
     metrics.metrics.observeSession(session);
     const unbindQuiet = bindQuietWindow(session, quiet);
     const stopRecording = callerMemory?.record(session);
-    await session.start({ agent, room: ctx.room });
+    await session.start({
+      agent,
+      room: ctx.room,
+      // Typed text goes to the caller's own Letta agent; without memory it is a turn of the call.
+      ...(callerMemory
+        ? {
+            inputOptions: {
+              textInputCallback: answerTextWith({ responder: callerMemory.text, agent, room: ctx.room, logger }),
+            },
+          }
+        : {}),
+    });
 
     // A job process ends with process.exit(): buffered spans must be sent before.
     ctx.addShutdownCallback(flushTracing);

@@ -1,7 +1,8 @@
 /**
  * `npm run chat`: talk to the same VoiceAgent in text, without LiveKit or audio. Interactive, or
  * `--script FILE` with one user turn per line. With no OPENAI_API_KEY, or with `--sim`, replies
- * come from the built-in OpenAI stand-in, and the CLI says so.
+ * come from the built-in OpenAI stand-in, and the CLI says so. With `--via letta`, each line goes
+ * to the caller's own Letta agent instead, and its answer streams back as it comes.
  */
 import { initializeLogger } from '@livekit/agents';
 import { randomUUID } from 'node:crypto';
@@ -16,22 +17,26 @@ import { noMemory } from '../voice/memory-context.ts';
 import { QuietWindow } from '../voice/quiet-window.ts';
 import { createReplyLLM } from '../voice/services.ts';
 import { createTextSession } from '../voice/session-factory.ts';
+import type { TextResponder } from '../voice/text-replies.ts';
 
-const usage = `Usage: npm run chat -- [--script FILE] [--sim] [--identity NAME]
+const usage = `Usage: npm run chat -- [--script FILE] [--sim] [--identity NAME] [--via letta]
   --script FILE    one user turn per line; prints each reply, then exits
   --sim            use the built-in OpenAI stand-in even if OPENAI_API_KEY is set
-  --identity NAME  who is calling: selects the caller's long-term memory (default: local-user)`;
+  --identity NAME  who is calling: selects the caller's long-term memory (default: local-user)
+  --via letta      answer through the caller's own Letta agent (needs LETTA_BASE_URL or LETTA_API_KEY)`;
 
-function parse(): { script?: string; sim: boolean; identity: string } {
+function parse(): { script?: string; sim: boolean; identity: string; viaLetta: boolean } {
   try {
     const { values } = parseArgs({
       options: {
         script: { type: 'string' },
         sim: { type: 'boolean', default: false },
         identity: { type: 'string', default: 'local-user' },
+        via: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
+    if (values.via !== undefined && values.via !== 'letta') throw new Error('--via takes letta');
     if (values.help) {
       process.stdout.write(`${usage}\n`);
       process.exit(0);
@@ -40,6 +45,7 @@ function parse(): { script?: string; sim: boolean; identity: string } {
     return {
       sim: values.sim,
       identity: values.identity.trim(),
+      viaLetta: values.via === 'letta',
       ...(values.script !== undefined ? { script: values.script } : {}),
     };
   } catch (err) {
@@ -84,6 +90,11 @@ async function main(): Promise<void> {
   const quiet = new QuietWindow();
   const service = openMemoryService(config, logger, quiet);
   const callerMemory = service?.open(args.identity, `chat-${randomUUID()}`);
+  const responder = args.viaLetta ? callerMemory?.text : undefined;
+  if (args.viaLetta && !responder) {
+    process.stderr.write('--via letta needs Letta: set LETTA_BASE_URL (or LETTA_API_KEY for Letta Cloud)\n');
+    process.exit(2);
+  }
   if (callerMemory) {
     process.stdout.write(`[chat] memory: Letta at ${config.letta.baseURL}, caller "${args.identity}"\n`);
     await callerMemory.ready;
@@ -103,7 +114,11 @@ async function main(): Promise<void> {
   await session.start({ agent });
 
   const turnKey = Symbol('chat turn');
-  const reply = async (text: string): Promise<string> => {
+  const viaLetta = async (to: TextResponder, text: string): Promise<string> => {
+    const r = await to.reply(text, (delta) => process.stdout.write(delta));
+    return r.failed ? `${r.reply ? '\n' : ''}${r.failed}` : '';
+  };
+  const viaVoiceAgent = async (text: string): Promise<string> => {
     // Text has no "caller stopped speaking": the whole reply is the window memory traffic stays out of.
     quiet.hold(turnKey);
     try {
@@ -117,9 +132,15 @@ async function main(): Promise<void> {
   };
 
   try {
+    // Through Letta the answer streams to the terminal as it comes; the voice agent's is printed whole.
+    const reply = async (line: string): Promise<void> => {
+      process.stdout.write('agent> ');
+      process.stdout.write(`${responder ? await viaLetta(responder, line) : await viaVoiceAgent(line)}\n`);
+    };
     if (lines) {
       for (const line of lines) {
-        process.stdout.write(`you> ${line}\nagent> ${await reply(line)}\n`);
+        process.stdout.write(`you> ${line}\n`);
+        await reply(line);
       }
     } else {
       const rl = createInterface({ input: process.stdin, output: process.stdout });
@@ -132,7 +153,7 @@ async function main(): Promise<void> {
           break; // stdin closed
         }
         if (line === '/quit') break;
-        if (line) process.stdout.write(`agent> ${await reply(line)}\n`);
+        if (line) await reply(line);
       }
       rl.close();
     }

@@ -10,11 +10,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { type MemoryContext, type PendingTurn, emptySnapshot } from '../voice/memory-context.ts';
+import type { TextResponder } from '../voice/text-replies.ts';
 import { AgentDirectory } from './agent-directory.ts';
 import { callerAgentTemplate } from './agent-template.ts';
 import { openJournal } from './journal/open-journal.ts';
 import { createLettaClient } from './letta-client.ts';
 import { LettaWrites } from './letta-writes.ts';
+import { LettaText, type LettaTextOptions } from './letta-text.ts';
 import { MemoryCache } from './memory-cache.ts';
 import { TurnRecorder } from './turn-recorder.ts';
 import { type FlushResult, TurnWriter, type TurnWriterOptions } from './writer/turn-writer.ts';
@@ -35,6 +37,8 @@ export interface MemoryServiceOptions {
   beforeRequest: () => Promise<void>;
   /** The reply model's name, recorded with captured turns. */
   replyModel?: string;
+  /** Bounds of a typed message's answer from Letta; the defaults suit production. */
+  text?: LettaTextOptions;
   /** Writer tuning (backoff, timeouts); the defaults suit production. */
   writer?: Partial<Omit<TurnWriterOptions, 'journal' | 'writes' | 'logger' | 'beforeRequest'>>;
 }
@@ -54,6 +58,8 @@ export interface CallerMemory {
    * still coming (used from the first turn after they arrive), 'failed' when they could not be read.
    */
   ready: Promise<'in-time' | 'late' | 'failed'>;
+  /** Answers the caller's typed messages through their own Letta agent. */
+  text: TextResponder;
   /** Records the session's finished turns until the returned function is called. */
   record(session: voice.AgentSession): () => void;
 }
@@ -74,6 +80,7 @@ export class MemoryService {
   readonly writer: TurnWriter;
   readonly #o: MemoryServiceOptions;
   readonly #directory: AgentDirectory;
+  readonly #text: LettaText;
   readonly #client;
   /** Caches to refresh when a write for their agent is acknowledged. */
   readonly #caches = new Map<string, Set<MemoryCache>>();
@@ -105,6 +112,7 @@ export class MemoryService {
         ...(opts.replyModel !== undefined ? { captureModel: opts.replyModel } : {}),
       }),
     });
+    this.#text = new LettaText({ client: this.#client, writer: this.writer, logger, ...opts.text });
     this.writer.on('ack', (ev) => {
       for (const cache of this.#caches.get(ev.agentId) ?? []) cache.refresh();
     });
@@ -153,10 +161,17 @@ export class MemoryService {
       if (o === 'late') logger.warn({ budgetMs }, 'memory not read within its budget; it will be used once it arrives');
       return o;
     });
+    const caller = {
+      agentId: () => agentId,
+      placeholderAgentId: placeholderAgentId(identity),
+      callerIdentity: identity,
+      sessionId,
+    };
     return {
       context,
       agentId,
       ready: outcome,
+      text: { reply: (text, onDelta) => this.#text.reply(caller, text, onDelta) },
       record: (s) => {
         const recorder = new TurnRecorder({
           agentId: () => session.agentId ?? placeholderAgentId(identity),

@@ -77,6 +77,25 @@ describe('npm run chat', () => {
     expect(r.stdout).toContain('agent> You said: Hello there');
   });
 
+  it('--via letta: the caller’s own Letta agent answers, streamed, and remembers it once', async () => {
+    const { openai, letta } = await services();
+    const { script, journal } = await scratch(['My sister is called Maud.']);
+    const env = {
+      OPENAI_API_KEY: 'sim-key-123456',
+      OPENAI_BASE_URL: openai.url,
+      LETTA_BASE_URL: letta.url,
+      MEMORY_JOURNAL_DIR: journal,
+    };
+    const r = await chat(['--script', script, '--identity', 'kim', '--via', 'letta'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/agent> \S.+/);
+    const agentId = letta.store.agents().find((a) => a.tags.includes('lk-caller:kim'))!.id;
+    const sent = letta.requests.filter((x) => x.method === 'POST' && x.path === `/v1/agents/${agentId}/messages`);
+    expect(sent.map((x) => (x.body as { stream_tokens?: boolean }).stream_tokens)).toEqual([true]);
+    expect(occurrences(userTexts(letta, agentId), ['My sister is called Maud.'])).toEqual([1]);
+    expect((await chat(['--via', 'letta', '--script', script], {})).code).toBe(2);
+  });
+
   it('rejects bad arguments with the usage and exit code 2', async () => {
     const r = await chat(['--bogus'], {});
     expect(r.code).toBe(2);

@@ -12,6 +12,11 @@ export type LaneItem =
   /** A batch in doubt: an earlier send's outcome is unknown, that send began at `sentAt` (0: not known when). */
   | { kind: 'batch'; batch: JournaledBatch; replayed: boolean; sentAt: number };
 
+/** Work that needs the agent to itself (a caller's text through Letta), run between two batches. */
+export interface LaneTask {
+  run(): Promise<void>;
+}
+
 export interface NextBatch {
   batch: JournaledBatch;
   /** When an earlier process or delivery last sent it; undefined: never sent. */
@@ -22,6 +27,8 @@ export class AgentLane {
   readonly agentId: string;
   readonly #maxBatch: number;
   #items: LaneItem[] = [];
+  /** Tasks go before batches: a caller is waiting for them. */
+  #tasks: LaneTask[] = [];
   inFlight: JournaledBatch | null = null;
   /** The lane's send loop while it runs. */
   loop: Promise<void> | null = null;
@@ -36,6 +43,14 @@ export class AgentLane {
     const at = item.replayed ? this.#firstOwn() : -1;
     if (at < 0) this.#items.push(item);
     else this.#items.splice(at, 0, item);
+  }
+
+  addTask(task: LaneTask): void {
+    this.#tasks.push(task);
+  }
+
+  takeTask(): LaneTask | undefined {
+    return this.#tasks.shift();
   }
 
   /** A batch whose delivery stopped goes back as it was: behind replayed work, before newer turns. */
@@ -84,6 +99,6 @@ export class AgentLane {
   }
 
   get idle(): boolean {
-    return this.#items.length === 0;
+    return this.#items.length === 0 && this.#tasks.length === 0;
   }
 }

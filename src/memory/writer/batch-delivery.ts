@@ -29,7 +29,8 @@ export interface DeliveryOptions {
 }
 
 export interface DeliveryListener {
-  acked(batch: JournaledBatch, attempts: number): void;
+  /** `lagMs`: per turn, its `finishedAt` → this acknowledgement. */
+  acked(batch: JournaledBatch, attempts: number, lagMs: number[]): void;
   retrying(
     batch: { id: string; agentId: string },
     attempt: number,
@@ -228,7 +229,21 @@ export class BatchDelivery {
       .catch((err: unknown) =>
         this.#journalFailed(err, batch, 'could not journal an ack; the batch may be checked again after a restart'),
       );
-    this.#d.listener.acked(batch, attempts);
+    const now = Date.now();
+    const lagMs = batch.turns.map((t) => now - t.turn.finishedAt);
+    this.#d.logger.info(
+      {
+        event: 'memory_ack',
+        agentId: batch.agentId,
+        batchId: batch.id,
+        mode: this.#d.writes.mode,
+        turns: batch.turns.length,
+        attempts,
+        lagMs,
+      },
+      'turns are in long-term memory',
+    );
+    this.#d.listener.acked(batch, attempts, lagMs);
   }
 
   async #deadLetter(batch: JournaledBatch, err: unknown): Promise<void> {

@@ -86,6 +86,7 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
   readonly #lanes = new Map<string, AgentLane>();
   readonly #abort = new AbortController();
   readonly #delivery: BatchDelivery;
+  readonly #beforeRequest: () => Promise<void>;
   #changed: (() => void)[] = [];
   #closed = false;
   #replaying: Promise<unknown> | null = null;
@@ -104,6 +105,7 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
     this.#maxBatch = opts.maxBatchTurns ?? d.maxBatchTurns;
     this.#claimIntervalMs = opts.claimIntervalMs ?? d.claimIntervalMs;
     this.#lagSamples = opts.lagSamples ?? d.lagSamples;
+    this.#beforeRequest = opts.beforeRequest ?? (() => Promise.resolve());
     this.#delivery = new BatchDelivery({
       writes: opts.writes,
       journal: opts.journal,
@@ -114,7 +116,7 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
         maxRetryAfterMs: opts.maxRetryAfterMs ?? d.maxRetryAfterMs,
         random: opts.random ?? Math.random,
       }),
-      beforeRequest: opts.beforeRequest ?? (() => Promise.resolve()),
+      beforeRequest: this.#beforeRequest,
       signal: this.#abort.signal,
       requestTimeoutMs: { ...d.requestTimeoutMs, ...opts.requestTimeoutMs },
       checkTimeoutMs: opts.checkTimeoutMs ?? d.checkTimeoutMs,
@@ -157,6 +159,50 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
     }
     this.#enqueue(turn.agentId, { kind: 'turn', turn: journaled, replayed: false });
     this.emit('queued', { agentId: turn.agentId, turnId: turn.id, queueDepth: this.#queueDepth() });
+  }
+
+  /**
+   * Runs `fn` with the agent to itself: after the batch in flight for it (if any), before the next,
+   * with the agent held across every writer sharing the journal and the quiet window respected.
+   * For requests through the agent that are not turn writes (a caller's text through Letta).
+   */
+  withAgent<T>(agentId: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error('the memory writer is closed'));
+    return new Promise<T>((resolve, reject) => {
+      const lane = this.#lane(agentId);
+      lane.addTask({
+        run: async () => {
+          await this.#beforeRequest().catch(() => undefined);
+          await fn().then(resolve, reject);
+        },
+      });
+      this.#run(lane);
+    });
+  }
+
+  /**
+   * Journals turns that already went to Letta in a request of their own under `batchId` (a text
+   * exchange whose answer did not come back): the writer checks Letta for that id before it writes
+   * them, so they land once whether or not that request got through.
+   */
+  async submitSent(turns: Turn[], batchId: string, sentAt: number): Promise<void> {
+    const first = turns[0];
+    if (!first) return;
+    const journaled: JournaledTurn[] = [];
+    try {
+      for (const t of turns) journaled.push(await this.journal.append(t));
+    } catch (err) {
+      this.#logger.error(
+        { event: 'journal_append_failed', err: summary(err), batchId, journal: this.journal.where },
+        'could not journal a text exchange; writing it from memory only',
+      );
+      journaled.splice(0, journaled.length, ...turns.map((turn) => ({ turn, origin: MEMORY_ONLY, ref: turn.id })));
+    }
+    const origin = journaled[0]?.origin ?? MEMORY_ONLY;
+    const batch = { id: batchId, agentId: first.agentId, origin, turns: journaled };
+    await this.journal.recordSend(batch, sentAt).catch(() => undefined);
+    this.#enqueue(first.agentId, { kind: 'batch', batch, replayed: false, sentAt });
+    for (const t of turns) this.emit('queued', { agentId: t.agentId, turnId: t.id, queueDepth: this.#queueDepth() });
   }
 
   /**
@@ -244,13 +290,18 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
   }
 
   #enqueue(agentId: string, item: LaneItem): void {
+    const lane = this.#lane(agentId);
+    lane.add(item);
+    this.#run(lane);
+  }
+
+  #lane(agentId: string): AgentLane {
     let lane = this.#lanes.get(agentId);
     if (!lane) {
       lane = new AgentLane(agentId, this.#maxBatch);
       this.#lanes.set(agentId, lane);
     }
-    lane.add(item);
-    this.#run(lane);
+    return lane;
   }
 
   /** Starts the lane's send loop unless it runs: one loop per lane, so one request per agent. */
@@ -285,6 +336,11 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
         continue;
       }
       try {
+        const task = lane.takeTask();
+        if (task) {
+          await task.run();
+          continue;
+        }
         const next = lane.take();
         if (!next) return;
         lane.inFlight = next.batch;
@@ -320,48 +376,19 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
 
   #listener(): DeliveryListener {
     return {
-      acked: (batch, attempts) => {
-        const now = Date.now();
-        const lagMs = batch.turns.map((t) => now - t.turn.finishedAt);
+      acked: (batch, attempts, lagMs) => {
         this.#acked += batch.turns.length;
         this.#lags.push(...lagMs);
         if (this.#lags.length > this.#lagSamples) this.#lags.splice(0, this.#lags.length - this.#lagSamples);
-        const mode = this.#writes.mode;
-        this.#logger.info(
-          {
-            event: 'memory_ack',
-            agentId: batch.agentId,
-            batchId: batch.id,
-            mode,
-            turns: batch.turns.length,
-            attempts,
-            lagMs,
-          },
-          'turns are in long-term memory',
-        );
         this.#settled(batch);
         const turnIds = batch.turns.map((t) => t.turn.id);
-        this.emit('ack', {
-          agentId: batch.agentId,
-          batchId: batch.id,
-          mode,
-          turnIds,
-          lagMs,
-          attempts,
-          queueDepth: this.#queueDepth(),
-        });
+        const ev = { agentId: batch.agentId, batchId: batch.id, mode: this.#writes.mode, turnIds, lagMs, attempts };
+        this.emit('ack', { ...ev, queueDepth: this.#queueDepth() });
       },
       retrying: (batch, attempt, delayMs, reason, kind) => {
         this.#retries += 1;
-        this.emit('retry', {
-          agentId: batch.agentId,
-          batchId: batch.id,
-          attempt,
-          delayMs,
-          reason,
-          kind,
-          queueDepth: this.#queueDepth(),
-        });
+        const ev = { agentId: batch.agentId, batchId: batch.id, attempt, delayMs, reason, kind };
+        this.emit('retry', { ...ev, queueDepth: this.#queueDepth() });
       },
       dead: (batch, reason) => {
         this.#deadLetters += 1;
