@@ -65,6 +65,7 @@ export default defineAgent<Prewarmed>({
       memory: callerMemory?.context ?? noMemory,
       logger,
       memoryMaxChars: config.letta.memoryMaxChars,
+      ...(callerMemory ? { tools: callerMemory.tools } : {}),
       greeting: defaultGreeting,
       ...(callerMemory ? { greetAfter: callerMemory.ready } : {}),
       deepgram: { ...config.deepgram, apiKey: required(config.deepgram.apiKey, 'DEEPGRAM_API_KEY') },

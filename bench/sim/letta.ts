@@ -30,6 +30,7 @@ import type { LettaRequestLogEntry } from './letta/http.ts';
 import { HttpReply, InvalidJson, parseQuery, readBody } from './letta/http.ts';
 import { captureRoute, messageRoutes } from './letta/messages.ts';
 import { runRoutes } from './letta/runs.ts';
+import { searchRoutes } from './letta/search.ts';
 import type { Deps, Route } from './letta/routes.ts';
 import { baseRoutes, dispatch } from './letta/routes.ts';
 import type {
@@ -89,6 +90,7 @@ export const lettaRoutes: readonly { method: string; path: string; hidden: boole
   ...baseRoutes,
   ...messageRoutes,
   ...runRoutes,
+  ...searchRoutes,
   captureRoute,
 ].map((r) => ({ method: r.method, path: r.path, hidden: r.hidden === true, outsideSubset: r.outsideSubset === true }));
 
@@ -123,6 +125,7 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
     ...baseRoutes,
     ...messageRoutes,
     ...runRoutes,
+    ...searchRoutes,
     ...(opts.captureEndpoint === false ? [] : [captureRoute]),
   ];
   const requests: LettaRequestLogEntry[] = [];

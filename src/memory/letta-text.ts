@@ -69,9 +69,10 @@ export class LettaText {
     try {
       agentId = await this.#beforeAbort(caller.agentId(), abort.signal);
       const id = agentId;
-      const asked = this.#writer.withAgent(id, async () => {
+      const asked = this.#writer.withAgent(id, async (closing) => {
         // Its time ran out while it waited for the lane: the fallback below has it.
         if (abort.signal.aborted) return;
+        closing.addEventListener('abort', () => abort.abort(new NoAnswer('the memory writer closed')), { once: true });
         sentAt = Date.now();
         const stream = await this.#client.agents.messages.create(
           id,

@@ -4,7 +4,7 @@
  * one `CallerMemory` per call.
  */
 import { NotFoundError } from '@letta-ai/letta-client';
-import type { voice } from '@livekit/agents';
+import type { llm, voice } from '@livekit/agents';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
@@ -16,7 +16,10 @@ import { callerAgentTemplate } from './agent-template.ts';
 import { openJournal } from './journal/open-journal.ts';
 import { createLettaClient } from './letta-client.ts';
 import { LettaWrites } from './letta-writes.ts';
+import { Delegation } from './delegation.ts';
 import { LettaText, type LettaTextOptions } from './letta-text.ts';
+import { memoryTools } from './memory-tools.ts';
+import { Recall, type RecallOptions } from './recall.ts';
 import { MemoryCache } from './memory-cache.ts';
 import { TurnRecorder } from './turn-recorder.ts';
 import { type FlushResult, TurnWriter, type TurnWriterOptions } from './writer/turn-writer.ts';
@@ -39,6 +42,10 @@ export interface MemoryServiceOptions {
   replyModel?: string;
   /** Bounds of a typed message's answer from Letta; the defaults suit production. */
   text?: LettaTextOptions;
+  /** Budget and size of a memory search (the recall tool). */
+  recall?: RecallOptions;
+  /** How long a delegated task may run. */
+  delegationTimeoutMs?: number;
   /** Writer tuning (backoff, timeouts); the defaults suit production. */
   writer?: Partial<Omit<TurnWriterOptions, 'journal' | 'writes' | 'logger' | 'beforeRequest'>>;
 }
@@ -60,6 +67,8 @@ export interface CallerMemory {
   ready: Promise<'in-time' | 'late' | 'failed'>;
   /** Answers the caller's typed messages through their own Letta agent. */
   text: TextResponder;
+  /** The voice agent's tools over the caller's Letta agent: recall and delegation. */
+  tools: llm.ToolContextLike;
   /** Records the session's finished turns until the returned function is called. */
   record(session: voice.AgentSession): () => void;
 }
@@ -81,6 +90,8 @@ export class MemoryService {
   readonly #o: MemoryServiceOptions;
   readonly #directory: AgentDirectory;
   readonly #text: LettaText;
+  readonly #recall: Recall;
+  readonly #delegation: Delegation;
   readonly #client;
   /** Caches to refresh when a write for their agent is acknowledged. */
   readonly #caches = new Map<string, Set<MemoryCache>>();
@@ -113,6 +124,12 @@ export class MemoryService {
       }),
     });
     this.#text = new LettaText({ client: this.#client, writer: this.writer, logger, ...opts.text });
+    this.#recall = new Recall({ client: this.#client, logger, ...opts.recall });
+    this.#delegation = new Delegation({
+      client: this.#client,
+      writer: this.writer,
+      ...(opts.delegationTimeoutMs !== undefined ? { timeoutMs: opts.delegationTimeoutMs } : {}),
+    });
     this.writer.on('ack', (ev) => {
       for (const cache of this.#caches.get(ev.agentId) ?? []) cache.refresh();
     });
@@ -172,6 +189,14 @@ export class MemoryService {
       agentId,
       ready: outcome,
       text: { reply: (text, onDelta) => this.#text.reply(caller, text, onDelta) },
+      tools: memoryTools({
+        recall: this.#recall,
+        delegation: this.#delegation,
+        agentId: () => agentId,
+        callerIdentity: identity,
+        agentIdWaitMs: budgetMs,
+        logger,
+      }),
       record: (s) => {
         const recorder = new TurnRecorder({
           agentId: () => session.agentId ?? placeholderAgentId(identity),

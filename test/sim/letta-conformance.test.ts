@@ -241,7 +241,10 @@ suite(title, () => {
       const inSchema = spec.paths[r.path]?.[r.method.toLowerCase()] !== undefined;
       expect(inSchema, `${r.method} ${r.path}`).toBe(!r.hidden && !r.outsideSubset);
     }
-    expect(lettaRoutes.filter((r) => r.outsideSubset).map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/runs/']);
+    expect(lettaRoutes.filter((r) => r.outsideSubset).map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /v1/runs/',
+      'POST /v1/messages/search',
+    ]);
     expect(lettaRoutes.filter((r) => r.hidden).map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /v1/agents/{agent_id}/messages/capture',
     ]);
@@ -459,6 +462,20 @@ suite(title, () => {
     const unknown = await err(letta.runs.retrieve('run-unknown'));
     expect(unknown.status).toBe(404);
     conformsDetail('GET', '/v1/runs/{run_id}', 404, unknown.body);
+  });
+
+  it('message search (outside the subset): user and assistant messages of the agent, as the client types them', async () => {
+    await ok(letta.agents.messages.create(agentId, { input: 'My favourite tree is the rowan.' }));
+    const found = (await ok(letta.messages.search({ query: 'favourite rowan', agent_id: agentId }))) as Json[];
+    expect(found.length).toBeGreaterThan(0);
+    for (const m of found) {
+      expect(m).toMatchObject({ agent_id: agentId, message_id: expect.any(String), created_at: expect.any(String) });
+      expect(['user_message', 'assistant_message']).toContain(m.message_type);
+    }
+    record('POST', '/v1/messages/search', 200);
+    const bad = await raw('POST', '/v1/messages/search', { agent_id: agentId });
+    expect(bad.status).toBe(422);
+    record('POST', '/v1/messages/search', 422);
   });
 
   it('runs list (outside the subset): every item a Run, filtered by agent and activity', async () => {

@@ -279,7 +279,7 @@ async function listPassages(ctx: Ctx): Promise<unknown> {
   return page(ps, after, before, limit);
 }
 
-function words(s: string): Set<string> {
+export function words(s: string): Set<string> {
   return new Set(
     s
       .toLowerCase()

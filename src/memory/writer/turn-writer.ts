@@ -165,15 +165,19 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
    * Runs `fn` with the agent to itself: after the batch in flight for it (if any), before the next,
    * with the agent held across every writer sharing the journal and the quiet window respected.
    * For requests through the agent that are not turn writes (a caller's text through Letta).
+   * `fn` gets a signal that aborts when the writer closes: it must end its request then.
    */
-  withAgent<T>(agentId: string, fn: () => Promise<T>): Promise<T> {
+  withAgent<T>(agentId: string, fn: (closing: AbortSignal) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('the memory writer is closed'));
     return new Promise<T>((resolve, reject) => {
       const lane = this.#lane(agentId);
       lane.addTask({
         run: async () => {
-          await this.#beforeRequest().catch(() => undefined);
-          await fn().then(resolve, reject);
+          const closed = new Promise<void>((r) =>
+            this.#abort.signal.addEventListener('abort', () => r(), { once: true }),
+          );
+          await Promise.race([this.#beforeRequest().catch(() => undefined), closed]);
+          await fn(this.#abort.signal).then(resolve, reject);
         },
       });
       this.#run(lane);

@@ -1,0 +1,228 @@
+/**
+ * The voice agent's memory tools in the full speech pipeline (real VAD and plugins, stand-ins for
+ * the services): recall speaks a filler at once and answers within its budget even with Letta
+ * slower than that; a delegated task is acknowledged in an ordinary reply, its answer is spoken
+ * later without talking over the caller, and the turns in between keep Letta out of their window.
+ */
+import { type VAD, initializeLogger } from '@livekit/agents';
+import * as silero from '@livekit/agents-plugin-silero';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startRoomlessCall } from '../../bench/harness/roomless-call.ts';
+import { readWav, speechFixture } from '../../bench/harness/speech.ts';
+import type { LettaStandIn } from '../../bench/sim/letta.ts';
+import { startLettaStandIn } from '../../bench/sim/letta.ts';
+import type { ChatRequestBody, Responder } from '../../bench/sim/openai.ts';
+import { startOpenAIStandIn } from '../../bench/sim/openai.ts';
+import { loadConfig } from '../../src/config.ts';
+import { MemoryService } from '../../src/memory/memory-service.ts';
+import { recallFiller } from '../../src/memory/memory-tools.ts';
+import { QuietWindow, bindQuietWindow } from '../../src/voice/quiet-window.ts';
+import { createReplyLLM } from '../../src/voice/services.ts';
+import { createVoiceSession } from '../../src/voice/session-factory.ts';
+import { fastRetries, recordingLogger, tempDir, until } from '../memory/helpers.ts';
+import { type SpeechStandIns, startSpeechStandIns } from '../helpers/stand-ins.ts';
+
+let vad: VAD;
+beforeAll(async () => {
+  initializeLogger({ pretty: false, level: 'silent' });
+  vad = await silero.VAD.load();
+});
+
+const RECALL_BUDGET_MS = 1200;
+
+type Msg = ChatRequestBody['messages'][number];
+const lastMessage = (body: unknown) => (body as ChatRequestBody | undefined)?.messages?.at(-1);
+const text = (m: Msg | undefined) =>
+  m === undefined || m.content == null
+    ? ''
+    : typeof m.content === 'string'
+      ? m.content
+      : m.content.map((p) => (typeof p.text === 'string' ? p.text : '')).join(' ');
+
+/** The voice model: calls `tool` when the caller says `trigger`, and answers each step in words. */
+function scripted(trigger: string, tool: string, args: Record<string, string>): Responder {
+  return (req) => {
+    const last = req.messages.at(-1);
+    if (last?.role === 'tool') {
+      const out = text(last);
+      if (out.includes('Started working on')) return { content: 'On it. I will come back to you with the answer.' };
+      if (out.includes('task_result')) return { content: 'Your plan is ready: walk on Monday, swim on Thursday.' };
+      return { content: `Here is what came back: ${out.replace(/\s+/g, ' ').slice(0, 200)}` };
+    }
+    if (text(last).includes(trigger)) return { toolCalls: [{ name: tool, arguments: JSON.stringify(args) }] };
+    return { content: 'Okay.' };
+  };
+}
+
+async function withCall(
+  speech: SpeechStandIns,
+  letta: LettaStandIn,
+  dir: string,
+  run: (h: {
+    call: Awaited<ReturnType<typeof startRoomlessCall>>;
+    say: (file: string) => Promise<{ speechEnd: number }>;
+  }) => Promise<void>,
+): Promise<void> {
+  const config = loadConfig('chat', { LETTA_BASE_URL: letta.url, MEMORY_JOURNAL_DIR: dir });
+  const quiet = new QuietWindow();
+  const memory = new MemoryService({
+    letta: { ...config.letta, baseURL: letta.url },
+    logger: recordingLogger().logger,
+    beforeRequest: () => quiet.wait(),
+    writer: fastRetries,
+    recall: { budgetMs: RECALL_BUDGET_MS },
+  });
+  const caller = memory.open('alice', 'call-tools');
+  const { session, agent } = createVoiceSession({
+    llm: createReplyLLM({ apiKey: 'sim', baseURL: speech.openai.url, model: 'gpt-4.1-mini' }),
+    vad,
+    memory: caller.context,
+    tools: caller.tools,
+    logger: recordingLogger().logger,
+    memoryMaxChars: 4000,
+    greeting: null,
+    deepgram: { apiKey: 'sim', baseURL: speech.deepgram.url },
+    elevenlabs: { apiKey: 'sim', baseURL: speech.elevenlabs.url, voiceId: 'sim-voice' },
+  });
+  const unbind = bindQuietWindow(session, quiet);
+  const stop = caller.record(session);
+  await caller.ready;
+  const call = await startRoomlessCall({ session, agent });
+  try {
+    await run({
+      call,
+      say: async (file) => {
+        const u = speechFixture(file);
+        const spoken = await call.mic.say(readWav(u.path).samples);
+        return { speechEnd: spoken.startedAt + u.speechEndMs };
+      },
+    });
+  } finally {
+    stop();
+    unbind();
+    await call.close();
+    await memory.close(10_000);
+  }
+}
+
+describe('memory tools in a spoken call', () => {
+  it('recall: a filler at once, then an answer within the budget though Letta is slower than that', async () => {
+    const speech = await startSpeechStandIns({
+      transcripts: ['Can you remind me what we talked about?'],
+      respond: scripted('remind me', 'recall_memory', { query: 'what we talked about' }),
+    });
+    const letta = await startLettaStandIn();
+    const { dir, cleanup } = await tempDir();
+    try {
+      // Every search takes 3 s, far past the 1.2 s budget.
+      await letta.faults.set({ kind: 'latency', ms: 3000, match: { method: 'GET', path: /search$/ } });
+      await letta.faults.set({ kind: 'latency', ms: 3000, match: { method: 'POST', path: /\/search$/ } });
+      await withCall(speech, letta, dir, async ({ call, say }) => {
+        await say('remind-me.wav');
+        await until(
+          () => speech.openai.requests.some((r) => text(lastMessage(r.body)).includes('memory_search')),
+          15_000,
+          'the tool result',
+        );
+        const reqs = speech.openai.requests;
+        const toolCallReq = reqs.find((r) => text(lastMessage(r.body)).includes('remind me'));
+        const resultReq = reqs.find((r) => text(lastMessage(r.body)).includes('memory_search'));
+        // No stall: the model had the (partial) results within the budget of the tool call's end.
+        expect(resultReq!.at - toolCallReq!.finishedAt!).toBeLessThan(RECALL_BUDGET_MS + 1000);
+        expect(text((resultReq!.body as ChatRequestBody).messages.at(-1))).toContain('ran out of time');
+        // No silence: the filler was spoken while the search ran.
+        const filler = speech.elevenlabs.contexts.find((c) => c.text.includes(recallFiller));
+        expect(filler?.firstTextAt).toBeLessThan(resultReq!.at);
+        await call.nextTurn(1, 15_000);
+      });
+    } finally {
+      await letta.close();
+      await speech.close();
+      await cleanup();
+    }
+  }, 120_000);
+
+  it('delegation: acknowledged at once, answered later when the caller is quiet, Letta kept out of the turns between', async () => {
+    const lettaModel = await startOpenAIStandIn({ respond: () => ({ content: 'Walk on Monday, swim on Thursday.' }) });
+    const speech = await startSpeechStandIns({
+      transcripts: ['Tell me a short story about a dragon.', 'What is the weather like in Paris today?'],
+      respond: scripted('dragon', 'delegate_task', { task: 'Plan my exercise for next week' }),
+    });
+    const letta = await startLettaStandIn({ modelBaseUrl: lettaModel.url });
+    const { dir, cleanup } = await tempDir();
+    try {
+      // The task runs on Letta until the test lets it finish.
+      await letta.faults.set({ kind: 'hold', count: 1, match: { method: 'POST', path: /\/messages$/ } });
+      await withCall(speech, letta, dir, async ({ call, say }) => {
+        const first = await say('dragon-story.wav');
+        const ack = await call.nextTurn(0, 20_000);
+        expect(ack.assistantText).toContain('On it');
+        await until(() => letta.faults.held() === 1, 10_000, 'the task on Letta');
+        const taskReq = letta.requests.find((r) => r.method === 'POST' && r.path.endsWith('/messages'));
+        expect(JSON.stringify(taskReq?.body)).toContain('Plan my exercise for next week');
+
+        // The caller goes on while the task runs: an ordinary turn, with no Letta request inside it.
+        const second = await say('weather-paris.wav');
+        const reply = await call.nextTurn(1, 20_000);
+        expect(reply.assistantText.trim()).toBe('Okay.');
+        // The acknowledgement (a tool step, then the reply) came about as fast as an ordinary reply.
+        expect(ack.e2eMs!).toBeLessThan(reply.e2eMs! + 1500);
+        const firstTokens = speech.openai.requests.filter((r) => r.firstDeltaAt !== null).map((r) => r.firstDeltaAt!);
+        const windows = [first, second].map((s) => ({
+          from: s.speechEnd,
+          to: Math.min(...firstTokens.filter((t) => t > s.speechEnd)),
+        }));
+        expect(letta.requests.filter((r) => windows.some((w) => r.at >= w.from && r.at <= w.to))).toEqual([]);
+
+        letta.faults.release();
+        const answer = await call.nextTurn(2, 30_000);
+        expect(answer.assistantText).toContain('Your plan is ready');
+        // Never over the caller: the answer started after the caller's last word.
+        const spoken = speech.elevenlabs.contexts.find((c) => c.text.includes('Your plan is ready'));
+        expect(spoken?.firstTextAt).toBeGreaterThan(second.speechEnd);
+        // The deferred reply carried Letta's answer, framed as data.
+        const deferred = speech.openai.requests.find((r) => text(lastMessage(r.body)).includes('task_result'));
+        expect(text(lastMessage(deferred?.body))).toContain('Walk on Monday, swim on Thursday.');
+      });
+    } finally {
+      await letta.close();
+      await lettaModel.close();
+      await speech.close();
+      await cleanup();
+    }
+  }, 120_000);
+
+  it('a hang-up while a delegated task runs ends the call at once; the task stays with Letta', async () => {
+    const lettaModel = await startOpenAIStandIn({ respond: () => ({ content: 'Done: three ideas.' }) });
+    const speech = await startSpeechStandIns({
+      transcripts: ['Tell me a short story about a dragon.'],
+      respond: scripted('dragon', 'delegate_task', { task: 'Find three gift ideas' }),
+    });
+    const letta = await startLettaStandIn({ modelBaseUrl: lettaModel.url });
+    const { dir, cleanup } = await tempDir();
+    try {
+      await letta.faults.set({ kind: 'hold', count: 1, match: { method: 'POST', path: /\/messages$/ } });
+      let hungUpAt = 0;
+      await withCall(speech, letta, dir, async ({ call, say }) => {
+        await say('dragon-story.wav');
+        await call.nextTurn(0, 20_000);
+        await until(() => letta.faults.held() === 1, 10_000, 'the task on Letta');
+        hungUpAt = Date.now();
+      });
+      // withCall closed the session and the memory service: neither waited for the task.
+      expect(Date.now() - hungUpAt).toBeLessThan(15_000);
+      letta.faults.release();
+      const agentId = letta.store.agents()[0]!.id;
+      await until(
+        () => letta.store.messages(agentId).some((m) => JSON.stringify(m).includes('Find three gift ideas')),
+        10_000,
+        'the task in Letta',
+      );
+    } finally {
+      await letta.close();
+      await lettaModel.close();
+      await speech.close();
+      await cleanup();
+    }
+  }, 120_000);
+});
