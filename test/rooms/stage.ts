@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DeepgramStandIn, startDeepgramStandIn } from '../../bench/sim/deepgram.ts';
-import { type AlignmentClock, type ElevenLabsStandIn, startElevenLabsStandIn } from '../../bench/sim/elevenlabs.ts';
+import { type ElevenLabsStandIn, startElevenLabsStandIn } from '../../bench/sim/elevenlabs.ts';
 import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
 import { type OpenAIStandIn, type Responder, startOpenAIStandIn } from '../../bench/sim/openai.ts';
 import { profiles } from '../../bench/sim/profile.ts';
@@ -23,7 +23,6 @@ export interface StageOptions {
   /** Explicit dispatch under this name; unset: automatic dispatch. */
   agentName?: string;
   respond?: Responder;
-  alignmentClock?: AlignmentClock;
 }
 
 export interface Stage {
@@ -57,10 +56,7 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
     closers.push(() => openai.close());
     const deepgram = await startDeepgramStandIn({ profile });
     closers.push(() => deepgram.close());
-    const elevenlabs = await startElevenLabsStandIn({
-      profile,
-      ...(opts.alignmentClock ? { alignmentClock: opts.alignmentClock } : {}),
-    });
+    const elevenlabs = await startElevenLabsStandIn({ profile });
     closers.push(() => elevenlabs.close());
     const letta = await startLettaStandIn({ modelBaseUrl: openai.url });
     closers.push(() => letta.close());
