@@ -1,7 +1,8 @@
 /**
  * A caller in a real room with the worker as a user runs it: the agent is dispatched (explicitly
  * by name, or automatically), greets, hears one question and answers it, both sides are
- * transcribed on `lk.transcription`, and Letta receives the turn exactly once.
+ * transcribed on `lk.transcription`, Letta receives the turn exactly once, and a typed message
+ * on `lk.chat` is answered.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { occurrences, until, userTexts } from '../memory/helpers.ts';
@@ -53,6 +54,29 @@ describe.each([
     await until(() => lettaAgentOf(s, 'alice') !== undefined, 30_000, 'the caller’s Letta agent');
     const agentId = lettaAgentOf(s, 'alice')!;
     await until(() => userTexts(s.letta, agentId).join('\n').includes(hello.transcript), 60_000, 'the turn in Letta');
-    expect(occurrences(userTexts(s.letta, agentId), [hello.transcript, replyText])).toEqual([1, 1]);
+    expect(
+      occurrences(userTexts(s.letta, agentId), [`Caller: ${hello.transcript}`, `Assistant: ${replyText}`]),
+    ).toEqual([1, 1]);
+  });
+});
+
+describe('text input', () => {
+  it('answers a message sent on lk.chat, aloud and in the transcript', async () => {
+    stage = await startStage();
+    const caller = await stage.call('chat', 'carol');
+    const greeting = await caller.heardSpeech(0, 60_000);
+    await caller.chat('What time is it in Tokyo?');
+    const reply = await caller.speechAfter(greeting.endedAt);
+    expect(reply.startedAt).toBeGreaterThan(greeting.endedAt);
+    await caller.until(
+      () =>
+        caller.finalTranscripts('agent').some((t) => t.includes('You said: What time is it in Tokyo'))
+          ? true
+          : undefined,
+      30_000,
+      'the reply to the typed message',
+    );
+    const asked = stage.openai.requests.some((r) => JSON.stringify(r.body ?? '').includes('What time is it in Tokyo?'));
+    expect(asked).toBe(true);
   });
 });

@@ -32,6 +32,8 @@ export interface Stage {
   deepgram: DeepgramStandIn;
   elevenlabs: ElevenLabsStandIn;
   letta: LettaStandIn;
+  /** The worker's MEMORY_JOURNAL_DIR. */
+  journalDir: string;
   /** Joins a room as `identity` (with the agent named in the token under explicit dispatch). */
   call(room: string, identity: string): Promise<Caller>;
   close(): Promise<void>;
@@ -61,6 +63,7 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
     const letta = await startLettaStandIn({ modelBaseUrl: openai.url });
     closers.push(() => letta.close());
     const server = await startLiveKitServer(dir);
+    const journalDir = join(dir, 'journal');
     closers.push(() => server.stop());
     const worker = startWorker(opts.script ?? 'dev', {
       LIVEKIT_URL: server.url,
@@ -74,7 +77,7 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
       ELEVEN_API_KEY: 'sim-eleven',
       ELEVENLABS_BASE_URL: elevenlabs.url,
       LETTA_BASE_URL: letta.url,
-      MEMORY_JOURNAL_DIR: join(dir, 'journal'),
+      MEMORY_JOURNAL_DIR: journalDir,
       LOG_LEVEL: 'debug',
     });
     closers.push(() => worker.stop());
@@ -92,6 +95,7 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
       deepgram,
       elevenlabs,
       letta,
+      journalDir,
       call: async (room, identity) => {
         const token = await mintJoinToken({
           apiKey: server.apiKey,
