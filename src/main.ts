@@ -3,6 +3,7 @@ import { ServerOptions, cli } from '@livekit/agents';
 import { fileURLToPath } from 'node:url';
 import { hasLetta, loadConfigOrExit, requireSetting } from './config.ts';
 import { createLogger } from './telemetry/logger.ts';
+import { exitCleanlyAfterSigterm } from './worker/clean-stop.ts';
 
 const config = loadConfigOrExit('worker');
 const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets });
@@ -10,6 +11,7 @@ if (!hasLetta(config)) {
   logger.info('Letta is not configured (LETTA_API_KEY / LETTA_BASE_URL): the agent runs without long-term memory');
 }
 
+exitCleanlyAfterSigterm();
 cli.runApp(
   new ServerOptions({
     agent: fileURLToPath(new URL('./agent.ts', import.meta.url)),

@@ -68,21 +68,25 @@ export class Caller {
 
   async join(url: string, token: string): Promise<void> {
     this.room.registerTextStreamHandler('lk.transcription', (reader) => {
-      void reader.readAll().then((text) => {
-        const attrs = reader.info.attributes ?? {};
-        const track = attrs['lk.transcribed_track_id'] ?? '';
-        const speaker = track === this.#micTrackSid ? 'caller' : track === this.#agentTrackSid ? 'agent' : 'unknown';
-        this.transcriptions.push({
-          speaker,
-          text,
-          final: speaker === 'agent' || attrs['lk.transcription_final'] === 'true',
-          segmentId: attrs['lk.segment_id'] ?? '',
-        });
-        this.#notify();
-      });
+      // A stream cut off by leaving the room is no transcript: its rejection is dropped.
+      void reader.readAll().then(
+        (text) => {
+          const attrs = reader.info.attributes ?? {};
+          const track = attrs['lk.transcribed_track_id'] ?? '';
+          const speaker = track === this.#micTrackSid ? 'caller' : track === this.#agentTrackSid ? 'agent' : 'unknown';
+          this.transcriptions.push({
+            speaker,
+            text,
+            final: speaker === 'agent' || attrs['lk.transcription_final'] === 'true',
+            segmentId: attrs['lk.segment_id'] ?? '',
+          });
+          this.#notify();
+        },
+        () => undefined,
+      );
     });
     // The agent's state for a front end; this caller does not read it, and rtc-node logs every stream nobody takes.
-    this.room.registerByteStreamHandler('lk.agent.session', (reader) => void reader.readAll());
+    this.room.registerByteStreamHandler('lk.agent.session', (reader) => void reader.readAll().catch(() => undefined));
     this.room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
       if (track.kind !== TrackKind.KIND_AUDIO) return;
       this.#agentTrackSid = track.sid ?? '';
@@ -126,7 +130,8 @@ export class Caller {
       };
       const timer = setTimeout(() => {
         finish();
-        reject(new Error(`${this.identity}: no ${what} within ${timeoutMs} ms`));
+        const seen = `heard ${this.heard.length} stretches, ${this.transcriptions.length} transcriptions, agent track ${this.#agentTrackSid || 'none'}`;
+        reject(new Error(`${this.identity}: no ${what} within ${timeoutMs} ms (${seen})`));
       }, timeoutMs);
       const tick = setInterval(test, 100);
       this.#listeners.add(test);

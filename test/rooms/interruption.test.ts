@@ -34,14 +34,15 @@ describe('interruption in a real room', () => {
     const s = stage;
     const hello = recording('hello.wav');
     const roman = recording('roman-empire.wav');
-    s.deepgram.setTranscripts([hello.transcript, roman.transcript]);
     const caller = await s.call('interruption', 'bob');
     await caller.heardSpeech(0, 60_000);
+    s.deepgram.setTranscripts([hello.transcript]);
     const asked = await caller.say(hello.samples);
     const reply = await caller.speechAfter(asked.endedAt);
     // Past the framework's 3 s echo-cancellation warm-up (no barge-in before it), and far past the
     // first audio chunk (about 200 ms), so the cut depends on the word times of later chunks.
     await new Promise((r) => setTimeout(r, 4000 - (Date.now() - reply.startedAt)));
+    s.deepgram.setTranscripts([roman.transcript]);
     await caller.say(roman.samples);
     await caller.until(
       () => (caller.heard.at(-1) !== reply ? true : undefined),

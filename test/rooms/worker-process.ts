@@ -16,8 +16,13 @@ export interface WorkerProcess {
   waitForLog(pattern: RegExp, timeoutMs?: number, from?: number): Promise<string>;
   /** Resolves with how the process ended. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Signals npm alone, as a process manager does (npm passes it on to the worker). */
-  signal(sig: NodeJS.Signals): void;
+  /**
+   * Signals the worker's main process (src/main.ts), as a process manager that runs
+   * `node src/main.ts start` does (the Dockerfile's command). npm itself is no go-between for
+   * this: on SIGTERM it exits at once without waiting for the worker. Needs `npm start`, whose
+   * JSON log lines carry the pid.
+   */
+  signalWorker(sig: NodeJS.Signals): void;
   /** SIGINT to the whole process group, then SIGKILL if it lingers; safe to call after it has exited. */
   stop(): Promise<void>;
 }
@@ -93,8 +98,11 @@ export function startWorker(script: 'dev' | 'start', env: Record<string, string>
         `registration #${count}`,
       ).then(() => undefined),
     waitForLog,
-    signal: (sig) => {
-      if (!done) proc.kill(sig);
+    signalWorker: (sig) => {
+      const line = log.find((l) => l.includes('registered worker'));
+      const pid = line?.startsWith('{') ? (JSON.parse(line) as { pid?: unknown }).pid : undefined;
+      if (typeof pid !== 'number') throw new Error('no pid in the registration line: signalWorker needs npm start');
+      process.kill(pid, sig);
     },
     stop: async () => {
       if (!done) {
