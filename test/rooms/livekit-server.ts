@@ -78,6 +78,10 @@ export async function startLiveKitServer(dir: string): Promise<LiveKitServer> {
       stun_servers: [`${ip}:3478`],
     },
     keys: { [apiKey]: apiSecret },
+    // The server dispatches only to workers whose reported load (machine-wide CPU) is below this
+    // (0.7 by default) and never retries. The tier shares 2 cores with other work, so dispatch
+    // must not depend on what else the machine is doing: a worker's own threshold still applies.
+    agents: { target_load: 100 },
     logging: { level: 'info', json: true },
     // Rooms close soon after the last person leaves, so a finished call ends its job promptly.
     room: { auto_create: true, empty_timeout: 5, departure_timeout: 1 },
