@@ -19,6 +19,7 @@ cli.runApp(
     apiKey: requireSetting(config.livekit.apiKey, 'LIVEKIT_API_KEY'),
     apiSecret: requireSetting(config.livekit.apiSecret, 'LIVEKIT_API_SECRET'),
     ...(config.livekit.agentName !== undefined ? { agentName: config.livekit.agentName } : {}),
+    ...(config.livekit.loadThreshold !== undefined ? { loadThreshold: config.livekit.loadThreshold } : {}),
     logLevel: config.logLevel,
   }),
 );
