@@ -57,8 +57,8 @@ function freePort(kind: 'tcp' | 'udp', host: string): Promise<number> {
   });
 }
 
+/** The tier's own config: free ports, media on the tier's address, a fresh key pair. */
 export async function startLiveKitServer(dir: string): Promise<LiveKitServer> {
-  const bin = serverBinary();
   const ip = nodeIp();
   const [port, tcpPort, udpPort] = await Promise.all([freePort('tcp', ip), freePort('tcp', ip), freePort('udp', ip)]);
   const apiKey = 'roomtest';
@@ -88,10 +88,23 @@ export async function startLiveKitServer(dir: string): Promise<LiveKitServer> {
   };
   const configPath = join(dir, 'livekit-server.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
+  return runLiveKitServer(configPath, {
+    url: `ws://${ip}:${port}`,
+    httpUrl: `http://${ip}:${port}/`,
+    apiKey,
+    apiSecret,
+  });
+}
 
+/** Runs the server with a given config file, e.g. the project's livekit.yaml. */
+export async function runLiveKitServer(
+  configPath: string,
+  where: { url: string; httpUrl: string; apiKey: string; apiSecret: string },
+): Promise<LiveKitServer> {
+  const bin = serverBinary();
   const log: string[] = [];
   let child: ChildProcess | null = null;
-  const httpUrl = `http://${ip}:${port}/`;
+  const { httpUrl } = where;
 
   const start = async () => {
     const proc = spawn(bin, ['--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -130,9 +143,9 @@ export async function startLiveKitServer(dir: string): Promise<LiveKitServer> {
 
   await start();
   return {
-    url: `ws://${ip}:${port}`,
-    apiKey,
-    apiSecret,
+    url: where.url,
+    apiKey: where.apiKey,
+    apiSecret: where.apiSecret,
     log,
     restart: async () => {
       await stop();

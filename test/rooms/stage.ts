@@ -23,6 +23,8 @@ export interface StageOptions {
   /** Explicit dispatch under this name; unset: automatic dispatch. */
   agentName?: string;
   respond?: Responder;
+  /** Starts the LiveKit server; default: the tier's own config (startLiveKitServer). */
+  server?: (dir: string) => Promise<LiveKitServer>;
 }
 
 export interface Stage {
@@ -62,7 +64,7 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
     closers.push(() => elevenlabs.close());
     const letta = await startLettaStandIn({ modelBaseUrl: openai.url });
     closers.push(() => letta.close());
-    const server = await startLiveKitServer(dir);
+    const server = await (opts.server ?? startLiveKitServer)(dir);
     const journalDir = join(dir, 'journal');
     closers.push(() => server.stop());
     const worker = startWorker(opts.script ?? 'dev', {
