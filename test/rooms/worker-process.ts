@@ -23,7 +23,7 @@ export interface WorkerProcess {
    * JSON log lines carry the pid.
    */
   signalWorker(sig: NodeJS.Signals): void;
-  /** SIGINT to the whole process group, then SIGKILL if it lingers; safe to call after it has exited. */
+  /** SIGINT to the whole process group, then SIGKILL to whatever of it lingers; safe to call after it has exited. */
   stop(): Promise<void>;
 }
 
@@ -105,19 +105,22 @@ export function startWorker(script: 'dev' | 'start', env: Record<string, string>
       process.kill(pid, sig);
     },
     stop: async () => {
-      if (!done) {
-        const group = (sig: NodeJS.Signals) => {
-          try {
-            process.kill(-(proc.pid ?? 0), sig);
-          } catch {
-            // The group is already gone.
-          }
-        };
-        group('SIGINT');
-        const kill = setTimeout(() => group('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(kill);
-      }
+      const pgid = -(proc.pid ?? 0);
+      const group = (sig: NodeJS.Signals | 0): boolean => {
+        try {
+          process.kill(pgid, sig);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      // The whole group, not just npm: npm may be gone already (it exits at once on a signal),
+      // and the worker, its job processes and its inference process must not outlive the test.
+      group('SIGINT');
+      const deadline = Date.now() + 15_000;
+      while (group(0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      group('SIGKILL');
+      await exited;
     },
   };
 }
