@@ -40,7 +40,6 @@ export interface TranscriptionSegment {
    * spoken, whose header says not final: a stream that has ended is its whole segment.
    */
   final: boolean;
-  segmentId: string;
 }
 
 export interface Spoken {
@@ -78,7 +77,6 @@ export class Caller {
             speaker,
             text,
             final: speaker === 'agent' || attrs['lk.transcription_final'] === 'true',
-            segmentId: attrs['lk.segment_id'] ?? '',
           });
           this.#notify();
         },
