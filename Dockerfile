@@ -18,6 +18,8 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=fals
 # left out: the base image is Node 24.
 FROM base AS prod-deps
 COPY package.json package-lock.json .npmrc ./
+# npm ci's postinstall applies the project's pinned patches of dependencies (patch-package).
+COPY src/patches ./src/patches
 # onnxruntime-node also ships its macOS and Windows binaries (about 160 MB): a Linux image never loads them.
 RUN npm ci --omit=dev \
  && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32
@@ -26,6 +28,7 @@ RUN npm ci --omit=dev \
 # bench). It is the same gate as CI, so a broken build never becomes an image.
 FROM base AS build
 COPY package.json package-lock.json .npmrc ./
+COPY src/patches ./src/patches
 RUN npm ci
 COPY . .
 RUN npm run build

@@ -51,6 +51,10 @@ export const settings = {
       .optional(),
     doc: 'Agent name for explicit dispatch. Unset: the worker is dispatched automatically to every new room.',
   },
+  LIVEKIT_LOAD_THRESHOLD: {
+    schema: z.coerce.number().positive().optional(),
+    doc: 'CPU load (share of all cores, 0-1) at which the worker stops taking new calls; above 1: never. Unset: 0.7 under npm start, no limit under npm run dev. LiveKit Cloud ignores it.',
+  },
   OPENAI_API_KEY: { schema: optionalSecret, doc: 'OpenAI API key.', secret: true, requiredFor: ['worker'] },
   OPENAI_BASE_URL: {
     schema: url(['http:', 'https:']).default('https://api.openai.com/v1'),
@@ -162,7 +166,7 @@ export type SettingName = keyof typeof settings;
 type Parsed = { [K in SettingName]: z.output<(typeof settings)[K]['schema']> };
 
 export interface Config {
-  livekit: { url?: string; apiKey?: string; apiSecret?: string; agentName?: string };
+  livekit: { url?: string; apiKey?: string; apiSecret?: string; agentName?: string; loadThreshold?: number };
   openai: { apiKey?: string; baseURL: string; model: string };
   deepgram: { apiKey?: string; baseURL: string };
   elevenlabs: { apiKey?: string; baseURL: string; voiceId: string };
@@ -275,6 +279,7 @@ function toConfig(p: Parsed): Config {
       apiKey: p.LIVEKIT_API_KEY,
       apiSecret: p.LIVEKIT_API_SECRET,
       agentName: p.LIVEKIT_AGENT_NAME,
+      loadThreshold: p.LIVEKIT_LOAD_THRESHOLD,
     }),
     openai: { ...defined({ apiKey: p.OPENAI_API_KEY }), baseURL: p.OPENAI_BASE_URL, model: p.OPENAI_MODEL },
     deepgram: { ...defined({ apiKey: p.DEEPGRAM_API_KEY }), baseURL: p.DEEPGRAM_BASE_URL },

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { hasLetta, loadConfigOrExit, requireSetting } from './config.ts';
 import { createLogger } from './telemetry/logger.ts';
 import { startMainMetrics } from './telemetry/worker-metrics.ts';
+import { exitCleanlyAfterSigterm } from './worker/clean-stop.ts';
 
 const config = loadConfigOrExit('worker');
 const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets });
@@ -12,6 +13,7 @@ if (!hasLetta(config)) {
 }
 
 await startMainMetrics(config, logger);
+exitCleanlyAfterSigterm();
 cli.runApp(
   new ServerOptions({
     agent: fileURLToPath(new URL('./agent.ts', import.meta.url)),
@@ -19,6 +21,7 @@ cli.runApp(
     apiKey: requireSetting(config.livekit.apiKey, 'LIVEKIT_API_KEY'),
     apiSecret: requireSetting(config.livekit.apiSecret, 'LIVEKIT_API_SECRET'),
     ...(config.livekit.agentName !== undefined ? { agentName: config.livekit.agentName } : {}),
+    ...(config.livekit.loadThreshold !== undefined ? { loadThreshold: config.livekit.loadThreshold } : {}),
     logLevel: config.logLevel,
   }),
 );

@@ -18,24 +18,12 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { profiles, sampler, seededRandom, type LatencyProfile } from './profile.ts';
 import { listen, nowMs, sleep, type RequestLogEntry, type StandIn } from './server.ts';
 
-/**
- * Where alignment times start counting.
- * - `context` (default): from the start of the context's audio. The plugin appends every chunk's
- *   `charStartTimesMs` to one per-context list without adding any offset, so only this clock
- *   gives it monotonic, correct word timings.
- * - `chunk`: from the start of each audio message, as the real service reports them (clients
- *   such as pipecat add a running offset per message). With the 1.9.0 plugin this makes word
- *   timings restart at every chunk; the option exists to show that.
- */
-export type AlignmentClock = 'context' | 'chunk';
-
 export interface ElevenLabsStandInOptions {
   profile?: LatencyProfile;
   seed?: number;
   port?: number;
   /** When set, requests must carry it in `xi-api-key`. */
   apiKey?: string;
-  alignmentClock?: AlignmentClock;
 }
 
 export interface AudioChunkRecord {
@@ -93,6 +81,11 @@ const SPACE_MS = 30;
 /** Real TTS audio starts with a little silence; the plugin measures it from the first char start > 0. */
 const LEADING_SILENCE_MS = 40;
 const CHUNK_TARGET_MS = 200;
+
+/** How long the stand-in takes to say `text` (lead-in excluded): what a listener hears of it, in ms. */
+export function speechMs(text: string): number {
+  return Array.from(text).reduce((ms, ch) => ms + (ch.trim() === '' ? SPACE_MS : VOICED_MS), 0);
+}
 const PEAK = 0.35 * 32767;
 /** Formant pairs (Hz) of five vowels: a, e, i, o, u. */
 const VOWELS: readonly (readonly [number, number])[] = [
@@ -185,9 +178,14 @@ interface Alignment {
   charDurationsMs: number[];
 }
 
-/** Integer milliseconds like the real service, derived from sample positions so they never drift from the audio. */
-function alignment(chunk: RenderedChunk, baseSamples: number, rate: number): Alignment {
-  const ms = (s: number) => Math.round(((baseSamples + s) * 1000) / rate);
+/**
+ * Integer milliseconds like the real service, derived from sample positions so they never drift
+ * from the audio, and counted from the start of this chunk's audio as the service counts them
+ * (ElevenLabs' WebSocket docs). The 1.9.0 plugin adds no running offset; the project's patch of it
+ * does (src/patches/).
+ */
+function alignment(chunk: RenderedChunk, rate: number): Alignment {
+  const ms = (s: number) => Math.round((s * 1000) / rate);
   return {
     chars: chunk.chars,
     charStartTimesMs: chunk.starts.map(ms),
@@ -263,7 +261,6 @@ interface ClientMessage {
 export async function startElevenLabsStandIn(opts: ElevenLabsStandInOptions = {}): Promise<ElevenLabsStandIn> {
   const profile = opts.profile ?? profiles.instant;
   const draw = sampler(seededRandom(opts.seed ?? 1));
-  const clock = opts.alignmentClock ?? 'context';
   const rtf = profile.elevenlabs.realtimeFactor;
   const requests: RequestLogEntry[] = [];
   const contexts: ContextRecord[] = [];
@@ -424,8 +421,7 @@ export async function startElevenLabsStandIn(opts: ElevenLabsStandInOptions = {}
                 : Math.max(ctx.nextSendAt, seg.readyAt);
             await waitUntil(target, ctx.abort.signal);
             if (ctx.abort.signal.aborted) return;
-            const base = clock === 'context' ? ctx.samplesSent : 0;
-            const align = alignment(chunk, base, params.rate);
+            const align = alignment(chunk, params.rate);
             const at = nowMs();
             const sent = send({
               audio: chunk.pcm.toString('base64'),

@@ -5,7 +5,7 @@
  * spoken turn right after it knows what was typed. The speech path never waits on it.
  */
 import type { voice } from '@livekit/agents';
-import type { Room } from '@livekit/rtc-node';
+import { type Room, TrackKind } from '@livekit/rtc-node';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../telemetry/logger.ts';
 
@@ -27,9 +27,15 @@ const TOPIC_TRANSCRIPTION = 'lk.transcription';
 async function streamToRoom(room: Room): Promise<{ write(text: string): Promise<void>; close(): Promise<void> }> {
   const local = room.localParticipant;
   if (!local) throw new Error('not connected to the room');
+  // Clients tell the agent's words from the caller's by the track they transcribe: the agent's voice.
+  const voiceTrack = [...local.trackPublications.values()].find((p) => p.kind === TrackKind.KIND_AUDIO)?.sid;
   return local.streamText({
     topic: TOPIC_TRANSCRIPTION,
-    attributes: { 'lk.segment_id': `text-${randomUUID()}`, 'lk.transcription_final': 'true' },
+    attributes: {
+      'lk.segment_id': `text-${randomUUID()}`,
+      'lk.transcription_final': 'true',
+      ...(voiceTrack ? { 'lk.transcribed_track_id': voiceTrack } : {}),
+    },
   });
 }
 

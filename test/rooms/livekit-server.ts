@@ -1,0 +1,156 @@
+/**
+ * LiveKit's own server for one test file: a config of its own (every port free, media on the
+ * tier's address, no STUN server outside it), started, restarted and stopped as a child process.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { projectRoot } from '../helpers/run.ts';
+import { nodeIp } from './network.ts';
+
+export interface LiveKitServer {
+  /** What the worker and callers use as LIVEKIT_URL. */
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+  /** Everything the server printed, in order. */
+  log: string[];
+  /** Stops and starts it again with the same config and ports (rooms and registrations are lost). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The pinned server: LIVEKIT_SERVER_BIN, else what test/rooms/livekit-server.sh finds or builds. */
+function serverBinary(): string {
+  const given = process.env.LIVEKIT_SERVER_BIN?.trim();
+  if (given) return given;
+  const out = execFileSync('bash', [join(projectRoot, 'test/rooms/livekit-server.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const path = out.trim().split('\n').at(-1);
+  if (!path) throw new Error('test/rooms/livekit-server.sh printed no path');
+  process.env.LIVEKIT_SERVER_BIN = path;
+  return path;
+}
+
+function freePort(kind: 'tcp' | 'udp', host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (kind === 'tcp') {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, host, () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
+    } else {
+      const s = createSocket('udp4');
+      s.once('error', reject);
+      s.bind(0, host, () => {
+        const { port } = s.address();
+        s.close(() => resolve(port));
+      });
+    }
+  });
+}
+
+/** The tier's own config: free ports, media on the tier's address, a fresh key pair. */
+export async function startLiveKitServer(dir: string): Promise<LiveKitServer> {
+  const ip = nodeIp();
+  const [port, tcpPort, udpPort] = await Promise.all([freePort('tcp', ip), freePort('tcp', ip), freePort('udp', ip)]);
+  const apiKey = 'roomtest';
+  const apiSecret = randomBytes(24).toString('hex');
+  // JSON is YAML: the server reads this file like livekit.yaml.
+  const config = {
+    port,
+    bind_addresses: [ip],
+    rtc: {
+      tcp_port: tcpPort,
+      udp_port: udpPort,
+      // Explicit: no interface discovery, no STUN lookup of an external address.
+      node_ip: ip,
+      use_external_ip: false,
+      // Clients are told about this STUN server instead of Google's and Twilio's; nothing listens
+      // there, and it is inside the tier's network, so a binding request goes nowhere else.
+      stun_servers: [`${ip}:3478`],
+    },
+    keys: { [apiKey]: apiSecret },
+    // The server dispatches only to workers whose reported load (machine-wide CPU) is below this
+    // (0.7 by default) and never retries. The tier shares 2 cores with other work, so dispatch
+    // must not depend on what else the machine is doing: a worker's own threshold still applies.
+    agents: { target_load: 100 },
+    logging: { level: 'info', json: true },
+    // Rooms close soon after the last person leaves, so a finished call ends its job promptly.
+    room: { auto_create: true, empty_timeout: 5, departure_timeout: 1 },
+  };
+  const configPath = join(dir, 'livekit-server.json');
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  return runLiveKitServer(configPath, {
+    url: `ws://${ip}:${port}`,
+    httpUrl: `http://${ip}:${port}/`,
+    apiKey,
+    apiSecret,
+  });
+}
+
+/** Runs the server with a given config file, e.g. the project's livekit.yaml. */
+export async function runLiveKitServer(
+  configPath: string,
+  where: { url: string; httpUrl: string; apiKey: string; apiSecret: string },
+): Promise<LiveKitServer> {
+  const bin = serverBinary();
+  const log: string[] = [];
+  let child: ChildProcess | null = null;
+  const { httpUrl } = where;
+
+  const start = async () => {
+    const proc = spawn(bin, ['--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    const keep = (d: Buffer) => log.push(...d.toString().split('\n').filter(Boolean));
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+    let exited = false;
+    proc.once('exit', () => (exited = true));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (exited) throw new Error(`livekit-server exited at start:\n${log.slice(-20).join('\n')}`);
+      const up = await fetch(httpUrl).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) return;
+      if (Date.now() > deadline) throw new Error(`livekit-server not up within 30 s:\n${log.slice(-20).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  const stop = async () => {
+    const proc = child;
+    child = null;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    // A first SIGTERM waits for rooms to empty; a second one stops at once. SIGKILL is the backstop.
+    proc.kill('SIGTERM');
+    const second = setTimeout(() => proc.kill('SIGTERM'), 3000);
+    const last = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(second);
+    clearTimeout(last);
+  };
+
+  await start();
+  return {
+    url: where.url,
+    apiKey: where.apiKey,
+    apiSecret: where.apiSecret,
+    log,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    stop,
+  };
+}

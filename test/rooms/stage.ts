@@ -1,0 +1,124 @@
+/**
+ * One room-tier setup: the project's stand-ins for OpenAI, Deepgram, ElevenLabs and Letta on
+ * loopback, LiveKit's server, and the worker started with `npm run dev` or `npm start` and
+ * pointed at them. Callers join with tokens from the project's own token code.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DeepgramStandIn, startDeepgramStandIn } from '../../bench/sim/deepgram.ts';
+import { type ElevenLabsStandIn, startElevenLabsStandIn } from '../../bench/sim/elevenlabs.ts';
+import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
+import { type OpenAIStandIn, type Responder, startOpenAIStandIn } from '../../bench/sim/openai.ts';
+import { profiles } from '../../bench/sim/profile.ts';
+import { readWav, speechFixture } from '../../bench/harness/speech.ts';
+import { mintJoinToken } from '../../src/cli/token.ts';
+import { Caller } from './caller.ts';
+import { type LiveKitServer, startLiveKitServer } from './livekit-server.ts';
+import { type WorkerProcess, startWorker } from './worker-process.ts';
+
+export interface StageOptions {
+  /** `dev` (no drain, no load limit) or `start` (production: drains on SIGTERM). Default dev. */
+  script?: 'dev' | 'start';
+  /** Explicit dispatch under this name; unset: automatic dispatch. */
+  agentName?: string;
+  respond?: Responder;
+  /** Starts the LiveKit server; default: the tier's own config (startLiveKitServer). */
+  server?: (dir: string) => Promise<LiveKitServer>;
+}
+
+export interface Stage {
+  server: LiveKitServer;
+  worker: WorkerProcess;
+  openai: OpenAIStandIn;
+  deepgram: DeepgramStandIn;
+  elevenlabs: ElevenLabsStandIn;
+  letta: LettaStandIn;
+  /** The worker's MEMORY_JOURNAL_DIR. */
+  journalDir: string;
+  /** Joins a room as `identity` (with the agent named in the token under explicit dispatch). */
+  call(room: string, identity: string): Promise<Caller>;
+  close(): Promise<void>;
+}
+
+/** A committed recording as 16 kHz samples, and what the Deepgram stand-in should transcribe it as. */
+export function recording(file: string): { samples: Int16Array; transcript: string } {
+  const f = speechFixture(file);
+  return { samples: readWav(f.path).samples, transcript: f.transcript };
+}
+
+export async function startStage(opts: StageOptions = {}): Promise<Stage> {
+  const dir = await mkdtemp(join(tmpdir(), 'rooms-'));
+  const closers: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
+  const closeAll = async () => {
+    for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
+  };
+  try {
+    // `instant` keeps the services out of the way: what is measured here is the room, not them.
+    const profile = profiles.instant;
+    const openai = await startOpenAIStandIn({ profile, ...(opts.respond ? { respond: opts.respond } : {}) });
+    closers.push(() => openai.close());
+    const deepgram = await startDeepgramStandIn({ profile });
+    closers.push(() => deepgram.close());
+    const elevenlabs = await startElevenLabsStandIn({ profile });
+    closers.push(() => elevenlabs.close());
+    const letta = await startLettaStandIn({ modelBaseUrl: openai.url });
+    closers.push(() => letta.close());
+    const server = await (opts.server ?? startLiveKitServer)(dir);
+    const journalDir = join(dir, 'journal');
+    closers.push(() => server.stop());
+    const worker = startWorker(opts.script ?? 'dev', {
+      LIVEKIT_URL: server.url,
+      LIVEKIT_API_KEY: server.apiKey,
+      LIVEKIT_API_SECRET: server.apiSecret,
+      ...(opts.agentName ? { LIVEKIT_AGENT_NAME: opts.agentName } : {}),
+      // Under npm start the worker turns calls away at 70 % machine-wide CPU; these 2 cores are shared.
+      LIVEKIT_LOAD_THRESHOLD: '2',
+      OPENAI_API_KEY: 'sim-openai',
+      OPENAI_BASE_URL: openai.url,
+      DEEPGRAM_API_KEY: 'sim-deepgram',
+      DEEPGRAM_BASE_URL: deepgram.url,
+      ELEVEN_API_KEY: 'sim-eleven',
+      ELEVENLABS_BASE_URL: elevenlabs.url,
+      LETTA_BASE_URL: letta.url,
+      MEMORY_JOURNAL_DIR: journalDir,
+      LOG_LEVEL: 'debug',
+      // A free port of its own: two workers on one machine would fight over the default one.
+      METRICS_PORT: '0',
+    });
+    closers.push(() => worker.stop());
+    // The server dispatches only to workers registered when the room is created, and never retries.
+    await worker.registered();
+
+    const callers: Caller[] = [];
+    closers.push(async () => {
+      for (const c of callers) await c.leave().catch(() => undefined);
+    });
+    return {
+      server,
+      worker,
+      openai,
+      deepgram,
+      elevenlabs,
+      letta,
+      journalDir,
+      call: async (room, identity) => {
+        const token = await mintJoinToken({
+          apiKey: server.apiKey,
+          apiSecret: server.apiSecret,
+          room,
+          identity,
+          ...(opts.agentName ? { agentName: opts.agentName } : {}),
+        });
+        const caller = new Caller(identity);
+        callers.push(caller);
+        await caller.join(server.url, token);
+        return caller;
+      },
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
