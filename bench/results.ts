@@ -6,10 +6,11 @@ import { cpus, freemem, platform, release, arch, totalmem, availableParallelism 
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SpeechSettings } from '../src/voice/speech-settings.ts';
 import type { LatencyProfile } from './sim/profile.ts';
 import type { Arrival, Summary, Verdict } from './stats.ts';
 
-export const resultsFormat = 'livekit-letta-voice-agent/bench@2';
+export const resultsFormat = 'livekit-letta-voice-agent/bench@3';
 /** Format 1 had one memory result (always on the file journal); read as a list of one. */
 const previousFormat = 'livekit-letta-voice-agent/bench@1';
 
@@ -83,6 +84,8 @@ export interface Waterfall {
   endOfTurnMs: number | null;
   llmStartMs: number | null;
   llmFirstTokenMs: number | null;
+  /** The TTS sent its first text to the provider (what its tokenizer waited for ends here). */
+  ttsFirstTextMs: number | null;
   ttsTtfbMs: number | null;
   firstAudioMs: number | null;
 }
@@ -105,14 +108,38 @@ export interface VoiceTurnRecord {
   llmTtftMs: number | null;
   ttsTtfbMs: number | null;
   frameworkE2eMs: number | null;
+  /** First token → first text into TTS: the tokenizer's wait (and, without preemptive TTS, the turn's). */
+  ttsWaitMs: number | null;
+  /** e2e ÷ (transcription delay + llm TTFT + TTS TTFB): 1 when nothing but the three stages is waited for. */
+  stageRatio: number | null;
+  /** Recordings with a pause inside the sentence: where it lies in the clip (ms). */
+  pause?: { startMs: number; endMs: number };
+  /** User turns committed for this utterance: 2 or more means it was split. */
+  userTurns: number;
+  /** Agent audio started after the pause began but before the caller's last word. */
+  answeredEarly: boolean;
   waterfall: Waterfall;
   error?: string;
 }
 
 export type VoiceDesign = 'letta' | 'hybrid';
 
+/** False cut-offs on the pause recordings. */
+export interface CutoffCounts {
+  utterances: number;
+  /** The agent began answering inside the pause (before the caller's last word). */
+  answeredEarly: number;
+  /** Utterances committed as two or more user turns. */
+  split: number;
+  /** Utterances with either. */
+  cutOff: number;
+}
+
 export interface VoiceDesignResult {
   design: VoiceDesign;
+  /** Name of the speech setting (`bench/voice-settings.ts`). */
+  setting: string;
+  speech: SpeechSettings;
   how: string;
   turns: VoiceTurnRecord[];
   transcriptionDelay: Summary | null;
@@ -121,6 +148,9 @@ export interface VoiceDesignResult {
   ttsTtfb: Summary | null;
   e2e: Summary | null;
   frameworkE2e: Summary | null;
+  ttsWait: Summary | null;
+  stageRatio: Summary | null;
+  cutoffs: CutoffCounts | null;
   errors: number;
 }
 
