@@ -234,7 +234,9 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
         const node = nodeCalls
           .filter((c) => c.startAt > spoken.startedAt && (firstAudioAt === null || c.startAt < firstAudioAt))
           .at(-1);
-        const final = finals.filter((at) => at > spoken.startedAt && (firstAudioAt === null || at < firstAudioAt)).at(-1);
+        const final = finals
+          .filter((at) => at > spoken.startedAt && (firstAudioAt === null || at < firstAudioAt))
+          .at(-1);
         const user = users.filter((u) => u.at > speechEndAt && u.at < t.at).at(0);
         const rel = (at: number | null | undefined) => (typeof at === 'number' ? at - speechEndAt : null);
         const waterfall: Waterfall = {

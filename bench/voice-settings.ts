@@ -13,27 +13,28 @@ import {
   turnTimingDefaults,
 } from '../src/voice/speech-settings.ts';
 
+const bothTts: SpeechSettings = { ...baseline, ttsChunking: 'clause', preemptiveTts: true };
+
 export const voiceSettings: Record<string, { speech: SpeechSettings; what: string }> = {
-  baseline: { speech: baseline, what: 'before these levers: sentence tokenizer, VAD 550 ms / 500 ms, no preemptive TTS' },
+  baseline: {
+    speech: baseline,
+    what: 'before these levers: sentence tokenizer, no preemptive TTS, VAD silence 550 ms, Deepgram endpointing 25 ms',
+  },
   clause: { speech: { ...baseline, ttsChunking: 'clause' }, what: 'baseline + first TTS piece at the first clause' },
   'preemptive-tts': { speech: { ...baseline, preemptiveTts: true }, what: 'baseline + preemptive TTS' },
-  'clause+preemptive-tts': {
-    speech: { ...baseline, ttsChunking: 'clause', preemptiveTts: true },
-    what: 'both TTS levers, VAD turn detection',
-  },
+  'clause+preemptive-tts': { speech: bothTts, what: 'both TTS levers, VAD silence 550 ms' },
   eot: {
-    speech: { ...baseline, turnDetector: 'eot', ...turnTimingDefaults.eot },
-    what: 'baseline + end-of-turn model, VAD 250 ms, endpointing 300-2500 ms',
-  },
-  'vad-patient': {
-    speech: { ...defaultSpeechSettings, turnDetector: 'vad', vadMinSilenceMs: 1000, endpointingMinDelayMs: 1000 },
-    what: 'defaults with silence alone, waiting 1 s',
+    speech: { ...bothTts, turnDetector: 'eot', ...turnTimingDefaults.eot },
+    what: 'both TTS levers + the end-of-turn model: VAD silence 250 ms, endpointing 300 ms, 2500 ms when unfinished',
   },
   'deepgram-500': {
     speech: { ...defaultSpeechSettings, deepgramEndpointingMs: 500 },
-    what: 'defaults + Deepgram endpointing 500 ms',
+    what: 'the defaults + Deepgram endpointing 500 ms',
   },
-  default: { speech: defaultSpeechSettings, what: "the worker's defaults" },
+  default: {
+    speech: defaultSpeechSettings,
+    what: "the worker's defaults: both TTS levers, VAD silence 1000 ms, Deepgram endpointing 25 ms",
+  },
 };
 
 /** `levers`: every named setting; otherwise a comma-separated list of names. */

@@ -139,11 +139,11 @@ export const settings = {
   },
   TTS_CHUNKING: {
     schema: z.enum(['clause', 'sentence']).default(defaultSpeechSettings.ttsChunking),
-    doc: 'How reply text is cut for ElevenLabs: clause (the first piece at the first clause boundary or after 4 words, then whole sentences, each flushed) or sentence (the plugin\'s tokenizer: a sentence goes only once the next has begun).',
+    doc: "How reply text is cut for ElevenLabs: clause (the first piece at the first clause boundary or after 4 words, then whole sentences, each flushed) or sentence (the plugin's tokenizer: a sentence goes only once the next has begun).",
   },
   TURN_DETECTOR: {
     schema: z.enum(['eot', 'vad']).default(defaultSpeechSettings.turnDetector),
-    doc: 'Who decides the caller is done: eot (LiveKit\'s end-of-turn model, run locally, after VAD silence; waits longer at pauses that sound unfinished) or vad (silence alone).',
+    doc: "Who decides the caller is done: eot (LiveKit's end-of-turn model, run locally, after VAD silence; waits longer at pauses that sound unfinished) or vad (silence alone).",
   },
   VAD_MIN_SILENCE_MS: {
     schema: positiveInt.optional(),

@@ -16,13 +16,7 @@ import { defaultSpeechSettings } from '../../src/voice/speech-settings.ts';
 import { type PauseFixture, pauseManifest, speechManifest } from '../harness/speech.ts';
 import type { Backend } from '../backend.ts';
 import type { Progress } from '../progress.ts';
-import type {
-  CutoffCounts,
-  VoiceDesign,
-  VoiceDesignResult,
-  VoiceScenarioResult,
-  VoiceTurnRecord,
-} from '../results.ts';
+import type { CutoffCounts, VoiceDesign, VoiceDesignResult, VoiceScenarioResult, VoiceTurnRecord } from '../results.ts';
 import { summarize } from '../stats.ts';
 import { pickFixtures, runVoiceCall } from '../voice-call.ts';
 import { type SpeechResources, voiceSettings } from '../voice-settings.ts';
@@ -61,11 +55,7 @@ export function countCutoffs(turns: readonly VoiceTurnRecord[]): CutoffCounts | 
   };
 }
 
-export function summarizeDesign(
-  design: VoiceDesign,
-  setting: string,
-  turns: VoiceTurnRecord[],
-): VoiceDesignResult {
+export function summarizeDesign(design: VoiceDesign, setting: string, turns: VoiceTurnRecord[]): VoiceDesignResult {
   const ok = turns.filter((t) => !t.error);
   const named = voiceSettings[setting];
   return {

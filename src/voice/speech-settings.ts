@@ -30,14 +30,16 @@ export interface SpeechSettings {
 /**
  * Per turn detector, the silence and delays it allows. With the model, Silero may end a segment
  * after 250 ms (the least the model's window needs) because a pause the model judges unfinished
- * waits for `maxDelay`; with silence alone, the framework's VAD defaults.
+ * waits for `maxDelay`. With silence alone, 1 s: callers pause mid-sentence for up to ~900 ms, and
+ * with preemptive generation and preemptive TTS the reply is being prepared during that second,
+ * so the wait is mostly hidden behind the three stages (see the README's results).
  */
 export const turnTimingDefaults: Record<
   TurnDetectorKind,
   Pick<SpeechSettings, 'vadMinSilenceMs' | 'endpointingMinDelayMs' | 'endpointingMaxDelayMs'>
 > = {
   eot: { vadMinSilenceMs: 250, endpointingMinDelayMs: 300, endpointingMaxDelayMs: 2500 },
-  vad: { vadMinSilenceMs: 550, endpointingMinDelayMs: 500, endpointingMaxDelayMs: 3000 },
+  vad: { vadMinSilenceMs: 1000, endpointingMinDelayMs: 500, endpointingMaxDelayMs: 3000 },
 };
 
 /** The least Silero silence the end-of-turn model works with (its window must hold some silence). */
@@ -47,7 +49,9 @@ export const eotMinVadSilenceMs = 250;
 export const baselineSpeechSettings: SpeechSettings = {
   ttsChunking: 'sentence',
   turnDetector: 'vad',
-  ...turnTimingDefaults.vad,
+  vadMinSilenceMs: 550,
+  endpointingMinDelayMs: 500,
+  endpointingMaxDelayMs: 3000,
   preemptiveTts: false,
   deepgramEndpointingMs: 25,
 };
@@ -55,8 +59,8 @@ export const baselineSpeechSettings: SpeechSettings = {
 /** The worker's defaults: the best setting measured by `npm run bench -- --voice-settings levers`. */
 export const defaultSpeechSettings: SpeechSettings = {
   ttsChunking: 'clause',
-  turnDetector: 'eot',
-  ...turnTimingDefaults.eot,
+  turnDetector: 'vad',
+  ...turnTimingDefaults.vad,
   preemptiveTts: true,
   deepgramEndpointingMs: 25,
 };

@@ -57,7 +57,11 @@ export class TextChunker {
       this.#release(end, out);
       this.#first = false;
     }
-    for (let end = this.#sentenceEnd(this.#opts.minChunkChars); end !== null; end = this.#sentenceEnd(this.#opts.minChunkChars))
+    for (
+      let end = this.#sentenceEnd(this.#opts.minChunkChars);
+      end !== null;
+      end = this.#sentenceEnd(this.#opts.minChunkChars)
+    )
       this.#release(end, out);
     return out;
   }
