@@ -6,13 +6,15 @@ import { cpus, freemem, platform, release, arch, totalmem, availableParallelism 
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SpeechSettings } from '../src/voice/speech-settings.ts';
+import { type SpeechSettings, baselineSpeechSettings } from '../src/voice/speech-settings.ts';
 import type { LatencyProfile } from './sim/profile.ts';
-import type { Arrival, Summary, Verdict } from './stats.ts';
+import { type Arrival, type Summary, type Verdict, summarize } from './stats.ts';
 
 export const resultsFormat = 'livekit-letta-voice-agent/bench@3';
 /** Format 1 had one memory result (always on the file journal); read as a list of one. */
-const previousFormat = 'livekit-letta-voice-agent/bench@1';
+const format1 = 'livekit-letta-voice-agent/bench@1';
+/** Formats 1 and 2 had one hybrid voice design, run with the baseline speech settings, and no cut-offs. */
+const format2 = 'livekit-letta-voice-agent/bench@2';
 
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 export const resultsDir = join(projectRoot, 'bench', 'results');
@@ -315,20 +317,56 @@ export function writeResults(path: string, results: BenchResults): void {
 
 export function readResults(path: string): BenchResults {
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<BenchResults>;
-  if ((parsed.format as string | undefined) === previousFormat && parsed.scenarios) {
-    const memory = parsed.scenarios.memory as unknown as Omit<MemoryScenarioResult, 'journal'> | undefined;
+  const format = parsed.format as string | undefined;
+  if ((format === format1 || format === format2) && parsed.scenarios) {
+    const memory = parsed.scenarios.memory as unknown as
+      | MemoryScenarioResult[]
+      | Omit<MemoryScenarioResult, 'journal'>
+      | undefined;
+    const voice = parsed.scenarios.voice;
     return {
       ...(parsed as BenchResults),
       format: resultsFormat,
-      scenarios: { ...parsed.scenarios, ...(memory ? { memory: [{ ...memory, journal: 'file' }] } : {}) },
+      scenarios: {
+        ...parsed.scenarios,
+        ...(memory && !Array.isArray(memory) ? { memory: [{ ...memory, journal: 'file' as const }] } : {}),
+        ...(voice ? { voice: { ...voice, designs: voice.designs.map(upgradeDesign) } } : {}),
+      },
     };
   }
-  if (parsed.format !== resultsFormat) {
+  if (format !== resultsFormat) {
     throw new Error(
       `${path} is not a results file of this bench (format ${JSON.stringify(parsed.format)}, expected ${resultsFormat})`,
     );
   }
   return parsed as BenchResults;
+}
+
+/** A voice design from format 1 or 2: the hybrid ran the baseline settings; ratios are recomputed. */
+function upgradeDesign(stored: VoiceDesignResult): VoiceDesignResult {
+  if ('setting' in stored) return stored;
+  const d = stored as Omit<VoiceDesignResult, 'setting'>;
+  const turns = d.turns.map((t) => {
+    const stages = [t.transcriptionDelayMs, t.llmTtftMs, t.ttsTtfbMs];
+    const sum = stages.every((v) => typeof v === 'number') ? (stages as number[]).reduce((a, b) => a + b, 0) : 0;
+    return {
+      ...t,
+      ttsWaitMs: null,
+      stageRatio: t.e2eMs !== null && sum > 0 ? t.e2eMs / sum : null,
+      userTurns: 1,
+      answeredEarly: false,
+      waterfall: { ...t.waterfall, ttsFirstTextMs: null },
+    };
+  });
+  return {
+    ...d,
+    setting: d.design === 'hybrid' ? 'baseline' : 'default',
+    speech: baselineSpeechSettings,
+    turns,
+    ttsWait: null,
+    stageRatio: summarize(turns.filter((t) => !t.error).map((t) => t.stageRatio)),
+    cutoffs: null,
+  };
 }
 
 /** The newest results file in a directory: names start with an ISO time, so the last name is the newest. */

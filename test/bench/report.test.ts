@@ -128,7 +128,7 @@ describe('the HTML report', () => {
       typeof sampleResults
     >);
     expect(() => readResults(join(dir, 'bad.json'))).toThrow(/not a results file/);
-    expect(readFileSync(file, 'utf8')).toContain('"format": "livekit-letta-voice-agent/bench@2"');
+    expect(readFileSync(file, 'utf8')).toContain('"format": "livekit-letta-voice-agent/bench@3"');
   });
 
   it('reads a format-1 results file: its one memory result ran on the file journal', () => {
