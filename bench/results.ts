@@ -320,9 +320,7 @@ export function readResults(path: string): BenchResults {
   const format = parsed.format as string | undefined;
   if ((format === format1 || format === format2) && parsed.scenarios) {
     const memory = parsed.scenarios.memory as unknown as
-      | MemoryScenarioResult[]
-      | Omit<MemoryScenarioResult, 'journal'>
-      | undefined;
+      MemoryScenarioResult[] | Omit<MemoryScenarioResult, 'journal'> | undefined;
     const voice = parsed.scenarios.voice;
     return {
       ...(parsed as BenchResults),
