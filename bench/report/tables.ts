@@ -166,13 +166,11 @@ function voiceTable(v: VoiceScenarioResult): Table {
     );
   }
   const cut = hybrids.filter((d) => d.cutoffs);
-  if (cut.length > 0) {
-    notes.push(
-      `false cut-offs on the pause recordings (one pause of 400-900 ms inside each sentence): early = the agent began answering before the caller's last word, split = the utterance became two turns; goal ≤ 1 in 20`,
-    );
-  }
   notes.push(
-    'ratio = per turn e2e ÷ (transcript + llm TTFT + TTS TTFB); TTS wait = llm first token → first text sent to TTS',
+    'ratio = per turn e2e ÷ (transcript + llm TTFT + TTS TTFB); TTS wait = llm first token → first text sent to TTS' +
+      (cut.length > 0
+        ? "; cut-offs on the pause recordings (one pause of 400-900 ms inside each sentence): early = the agent began answering before the caller's last word, split = the utterance became two turns; goal ≤ 1 in 20"
+        : ''),
     ...v.notes,
   );
   return {
