@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SpeechSettings, baselineSpeechSettings } from '../src/voice/speech-settings.ts';
 import type { LatencyProfile } from './sim/profile.ts';
-import { type Arrival, type Summary, type Verdict, summarize } from './stats.ts';
+import { type Arrival, type Summary, type Verdict, stageRatio, summarize } from './stats.ts';
 
 export const resultsFormat = 'livekit-letta-voice-agent/bench@3';
 /** Format 1 had one memory result (always on the file journal); read as a list of one. */
@@ -344,18 +344,14 @@ export function readResults(path: string): BenchResults {
 function upgradeDesign(stored: VoiceDesignResult): VoiceDesignResult {
   if ('setting' in stored) return stored;
   const d = stored as Omit<VoiceDesignResult, 'setting'>;
-  const turns = d.turns.map((t) => {
-    const stages = [t.transcriptionDelayMs, t.llmTtftMs, t.ttsTtfbMs];
-    const sum = stages.every((v) => typeof v === 'number') ? (stages as number[]).reduce((a, b) => a + b, 0) : 0;
-    return {
-      ...t,
-      ttsWaitMs: null,
-      stageRatio: t.e2eMs !== null && sum > 0 ? t.e2eMs / sum : null,
-      userTurns: 1,
-      answeredEarly: false,
-      waterfall: { ...t.waterfall, ttsFirstTextMs: null },
-    };
-  });
+  const turns = d.turns.map((t) => ({
+    ...t,
+    ttsWaitMs: null,
+    stageRatio: stageRatio(t.e2eMs, [t.transcriptionDelayMs, t.llmTtftMs, t.ttsTtfbMs]),
+    userTurns: 1,
+    answeredEarly: false,
+    waterfall: { ...t.waterfall, ttsFirstTextMs: null },
+  }));
   return {
     ...d,
     setting: d.design === 'hybrid' ? 'baseline' : 'default',

@@ -35,6 +35,7 @@ import { LettaPathAgent } from './letta-path-agent.ts';
 import { errorText } from './measure.ts';
 import type { VoiceDesign, VoiceTurnRecord, Waterfall } from './results.ts';
 import { nowMs } from './sim/server.ts';
+import { stageRatio } from './stats.ts';
 
 export interface VoiceCallOptions {
   design: VoiceDesign;
@@ -249,8 +250,6 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
           firstAudioMs: rel(firstAudioAt),
         };
         const e2eMs = rel(firstAudioAt);
-        const stages = [t.transcriptionDelayMs, t.llmTtftMs, t.ttsTtfbMs];
-        const stageSum = stages.every((v) => typeof v === 'number') ? stages.reduce((a = 0, b = 0) => a + b, 0) : null;
         rec = {
           ...base,
           heard: t.userText,
@@ -266,7 +265,7 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
             waterfall.ttsFirstTextMs !== null && waterfall.llmFirstTokenMs !== null
               ? waterfall.ttsFirstTextMs - waterfall.llmFirstTokenMs
               : null,
-          stageRatio: e2eMs !== null && stageSum ? e2eMs / stageSum : null,
+          stageRatio: stageRatio(e2eMs, [t.transcriptionDelayMs, t.llmTtftMs, t.ttsTtfbMs]),
           ...cutoffsOf(spoken.startedAt, t.at, speechEndAt, pause),
           waterfall,
         };
