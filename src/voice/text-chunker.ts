@@ -30,7 +30,7 @@ const clauseEnd = /\p{L}[,;:!?—–]/u;
  */
 const sentenceEnd = /[.!?…]+["')\]]*(?=\s)/gu;
 /** Words whose `.` ends an abbreviation, not a sentence. */
-const abbreviations = new Set(['mr', 'mrs', 'ms', 'dr', 'st', 'jr', 'sr', 'prof', 'vs', 'etc', 'e.g', 'i.e', 'no']);
+const abbreviations = new Set(['mr', 'mrs', 'ms', 'dr', 'st', 'jr', 'sr', 'prof', 'vs', 'etc', 'e.g', 'i.e']);
 
 function endsWithAbbreviation(textBeforeStop: string): boolean {
   const word = /([\p{L}.]+)$/u.exec(textBeforeStop)?.[1]?.toLowerCase() ?? '';
