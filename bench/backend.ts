@@ -7,7 +7,7 @@
  */
 import { type Config, loadConfig } from '../src/config.ts';
 import type { ProfileInfo } from './results.ts';
-import { type DeepgramStandIn, startDeepgramStandIn } from './sim/deepgram.ts';
+import { type DeepgramStandIn, type ScriptedTranscript, startDeepgramStandIn } from './sim/deepgram.ts';
 import { type ElevenLabsStandIn, startElevenLabsStandIn } from './sim/elevenlabs.ts';
 import { type LettaStandIn, startLettaStandIn } from './sim/letta.ts';
 import { type OpenAIStandIn, type Responder, defaultResponder, startOpenAIStandIn } from './sim/openai.ts';
@@ -59,7 +59,7 @@ export interface Backend {
   openai(seed: number): Promise<OpenAIEndpoint>;
   letta(seed: number): Promise<LettaEndpoint>;
   /** `transcripts`: what the stand-in "hears", in order (sim only). */
-  deepgram(seed: number, transcripts: string[]): Promise<DeepgramEndpoint>;
+  deepgram(seed: number, transcripts: ScriptedTranscript[]): Promise<DeepgramEndpoint>;
   elevenlabs(seed: number): Promise<ElevenLabsEndpoint>;
   /** Closes everything still open. */
   close(): Promise<void>;

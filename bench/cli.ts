@@ -8,8 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type VAD, initializeLogger } from '@livekit/agents';
-import * as silero from '@livekit/agents-plugin-silero';
+import { initializeLogger } from '@livekit/agents';
 import { loadConfigOrExit } from '../src/config.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
 import { type Backend, liveBackend, simBackend } from './backend.ts';
@@ -38,6 +37,7 @@ import { runVoiceScenario } from './scenarios/voice.ts';
 import { noRedisReason, redisServerPath } from './redis-server.ts';
 import { getProfile, profiles } from './sim/profile.ts';
 import { nowMs } from './sim/server.ts';
+import { SpeechResources, defaultVoiceSettings, resolveVoiceSettings } from './voice-settings.ts';
 
 export interface RunOptions {
   scenarios: ScenarioName[] | null;
@@ -47,6 +47,10 @@ export interface RunOptions {
   turns: number;
   /** Spoken turns per design. */
   voiceTurns: number;
+  /** Speech settings the hybrid voice calls run under, in order (`bench/voice-settings.ts`). */
+  voiceSettings: string[];
+  /** Pause recordings spoken per hybrid setting. */
+  pauseClips: number;
   /** Letta agents side by side per letta path. */
   lanes: number;
   loadLevels: number[];
@@ -72,6 +76,8 @@ export const defaultRunOptions: RunOptions = {
   seed: 1,
   turns: 20,
   voiceTurns: 5,
+  voiceSettings: defaultVoiceSettings,
+  pauseClips: 10,
   lanes: 4,
   loadLevels: [...defaultLoadScenarioOptions.levels],
   loadAudioTurns: 1,
@@ -96,6 +102,9 @@ Options of run:
   --seed N                seeds the stand-ins' latency draws; same seed, same draws (default ${defaultRunOptions.seed})
   --turns N               llm turns per path (default ${defaultRunOptions.turns})
   --voice-turns N         spoken turns per design in the voice scenario (default ${defaultRunOptions.voiceTurns})
+  --voice-settings LIST   speech settings of the hybrid voice calls, run one after the other
+                          (bench/voice-settings.ts; "levers" = all of them; default ${defaultRunOptions.voiceSettings.join(',')})
+  --pause-clips N         pause recordings spoken per setting, for false cut-offs (default ${defaultRunOptions.pauseClips}; 0: none)
   --lanes N               Letta agents side by side per letta path (default ${defaultRunOptions.lanes})
   --load-levels LIST      concurrent calls per load level (default ${defaultRunOptions.loadLevels.join(',')})
   --load-audio-turns N    spoken turns per call at each load level (default ${defaultRunOptions.loadAudioTurns})
@@ -122,6 +131,13 @@ function positiveInt(name: string, v: string | undefined, fallback: number): num
   return n;
 }
 
+function pauseClipsOf(v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--pause-clips must be 0 or more (got ${JSON.stringify(v)})`);
+  return n;
+}
+
 export function parseCommand(argv: string[]): Command {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -132,6 +148,8 @@ export function parseCommand(argv: string[]): Command {
       seed: { type: 'string' },
       turns: { type: 'string' },
       'voice-turns': { type: 'string' },
+      'voice-settings': { type: 'string' },
+      'pause-clips': { type: 'string' },
       lanes: { type: 'string' },
       'load-levels': { type: 'string' },
       'load-audio-turns': { type: 'string' },
@@ -180,6 +198,9 @@ export function parseCommand(argv: string[]): Command {
       seed,
       turns: positiveInt('turns', values.turns, d.turns),
       voiceTurns: positiveInt('voice-turns', values['voice-turns'], d.voiceTurns),
+      voiceSettings:
+        values['voice-settings'] === undefined ? d.voiceSettings : resolveVoiceSettings(values['voice-settings']),
+      pauseClips: pauseClipsOf(values['pause-clips'], d.pauseClips),
       lanes: positiveInt('lanes', values.lanes, d.lanes),
       loadLevels: levels,
       loadAudioTurns: positiveInt('load-audio-turns', values['load-audio-turns'], d.loadAudioTurns),
@@ -264,15 +285,7 @@ export async function runBench(
   const { run, skipped } = plan(backend, o.scenarios);
   const scenarios: BenchResults['scenarios'] = {};
   let exitCode = 0;
-  let vad: VAD | null = null;
-  const needVad = async (): Promise<VAD> => {
-    if (!vad) {
-      vad = await silero.VAD.load();
-      // One VAD serves every call of the process, and every session subscribes to it.
-      vad.setMaxListeners(0);
-    }
-    return vad;
-  };
+  const resources = new SpeechResources();
   try {
     for (const s of run) {
       try {
@@ -285,7 +298,14 @@ export async function runBench(
         else if (s === 'voice') {
           scenarios.voice = await runVoiceScenario(
             backend,
-            { turns: o.voiceTurns, designs: ['letta', 'hybrid'], vad: await needVad(), logger },
+            {
+              turns: o.voiceTurns,
+              letta: true,
+              settings: o.voiceSettings,
+              pauseClips: o.pauseClips,
+              resources,
+              logger,
+            },
             progress,
           );
         } else if (s === 'memory') {
@@ -307,7 +327,7 @@ export async function runBench(
               ...defaultLoadScenarioOptions,
               levels: o.loadLevels,
               audioTurns: o.loadAudioTurns,
-              vad: await needVad(),
+              resources,
               logger,
             },
             progress,
@@ -334,6 +354,8 @@ export async function runBench(
       scenarios: run,
       turns: o.turns,
       voiceTurns: o.voiceTurns,
+      voiceSettings: o.voiceSettings,
+      pauseClips: o.pauseClips,
       lettaLanes: o.lanes,
       loadLevels: o.loadLevels,
       loadAudioTurns: o.loadAudioTurns,

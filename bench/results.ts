@@ -6,13 +6,16 @@ import { cpus, freemem, platform, release, arch, totalmem, availableParallelism 
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type SpeechSettings, baselineSpeechSettings } from '../src/voice/speech-settings.ts';
 import type { MetricsReading } from './metrics-watch.ts';
 import type { LatencyProfile } from './sim/profile.ts';
-import type { Arrival, Summary, Verdict } from './stats.ts';
+import { type Arrival, type Summary, type Verdict, stageRatio, summarize } from './stats.ts';
 
-export const resultsFormat = 'livekit-letta-voice-agent/bench@2';
+export const resultsFormat = 'livekit-letta-voice-agent/bench@3';
 /** Format 1 had one memory result (always on the file journal); read as a list of one. */
-const previousFormat = 'livekit-letta-voice-agent/bench@1';
+const format1 = 'livekit-letta-voice-agent/bench@1';
+/** Formats 1 and 2 had one hybrid voice design, run with the baseline speech settings, and no cut-offs. */
+const format2 = 'livekit-letta-voice-agent/bench@2';
 
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 export const resultsDir = join(projectRoot, 'bench', 'results');
@@ -84,6 +87,8 @@ export interface Waterfall {
   endOfTurnMs: number | null;
   llmStartMs: number | null;
   llmFirstTokenMs: number | null;
+  /** The TTS sent its first text to the provider (what its tokenizer waited for ends here). */
+  ttsFirstTextMs: number | null;
   ttsTtfbMs: number | null;
   firstAudioMs: number | null;
 }
@@ -106,14 +111,38 @@ export interface VoiceTurnRecord {
   llmTtftMs: number | null;
   ttsTtfbMs: number | null;
   frameworkE2eMs: number | null;
+  /** First token → first text into TTS: the tokenizer's wait (and, without preemptive TTS, the turn's). */
+  ttsWaitMs: number | null;
+  /** e2e ÷ (transcription delay + llm TTFT + TTS TTFB): 1 when nothing but the three stages is waited for. */
+  stageRatio: number | null;
+  /** Recordings with a pause inside the sentence: where it lies in the clip (ms). */
+  pause?: { startMs: number; endMs: number };
+  /** User turns committed for this utterance: 2 or more means it was split. */
+  userTurns: number;
+  /** Agent audio started after the pause began but before the caller's last word. */
+  answeredEarly: boolean;
   waterfall: Waterfall;
   error?: string;
 }
 
 export type VoiceDesign = 'letta' | 'hybrid';
 
+/** False cut-offs on the pause recordings. */
+export interface CutoffCounts {
+  utterances: number;
+  /** The agent began answering inside the pause (before the caller's last word). */
+  answeredEarly: number;
+  /** Utterances committed as two or more user turns. */
+  split: number;
+  /** Utterances with either. */
+  cutOff: number;
+}
+
 export interface VoiceDesignResult {
   design: VoiceDesign;
+  /** Name of the speech setting (`bench/voice-settings.ts`). */
+  setting: string;
+  speech: SpeechSettings;
   how: string;
   turns: VoiceTurnRecord[];
   transcriptionDelay: Summary | null;
@@ -122,6 +151,9 @@ export interface VoiceDesignResult {
   ttsTtfb: Summary | null;
   e2e: Summary | null;
   frameworkE2e: Summary | null;
+  ttsWait: Summary | null;
+  stageRatio: Summary | null;
+  cutoffs: CutoffCounts | null;
   errors: number;
 }
 
@@ -290,20 +322,50 @@ export function writeResults(path: string, results: BenchResults): void {
 
 export function readResults(path: string): BenchResults {
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<BenchResults>;
-  if ((parsed.format as string | undefined) === previousFormat && parsed.scenarios) {
-    const memory = parsed.scenarios.memory as unknown as Omit<MemoryScenarioResult, 'journal'> | undefined;
+  const format = parsed.format as string | undefined;
+  if ((format === format1 || format === format2) && parsed.scenarios) {
+    const memory = parsed.scenarios.memory as unknown as
+      MemoryScenarioResult[] | Omit<MemoryScenarioResult, 'journal'> | undefined;
+    const voice = parsed.scenarios.voice;
     return {
       ...(parsed as BenchResults),
       format: resultsFormat,
-      scenarios: { ...parsed.scenarios, ...(memory ? { memory: [{ ...memory, journal: 'file' }] } : {}) },
+      scenarios: {
+        ...parsed.scenarios,
+        ...(memory && !Array.isArray(memory) ? { memory: [{ ...memory, journal: 'file' as const }] } : {}),
+        ...(voice ? { voice: { ...voice, designs: voice.designs.map(upgradeDesign) } } : {}),
+      },
     };
   }
-  if (parsed.format !== resultsFormat) {
+  if (format !== resultsFormat) {
     throw new Error(
       `${path} is not a results file of this bench (format ${JSON.stringify(parsed.format)}, expected ${resultsFormat})`,
     );
   }
   return parsed as BenchResults;
+}
+
+/** A voice design from format 1 or 2: the hybrid ran the baseline settings; ratios are recomputed. */
+function upgradeDesign(stored: VoiceDesignResult): VoiceDesignResult {
+  if ('setting' in stored) return stored;
+  const d = stored as Omit<VoiceDesignResult, 'setting'>;
+  const turns = d.turns.map((t) => ({
+    ...t,
+    ttsWaitMs: null,
+    stageRatio: stageRatio(t.e2eMs, [t.transcriptionDelayMs, t.llmTtftMs, t.ttsTtfbMs]),
+    userTurns: 1,
+    answeredEarly: false,
+    waterfall: { ...t.waterfall, ttsFirstTextMs: null },
+  }));
+  return {
+    ...d,
+    setting: d.design === 'hybrid' ? 'baseline' : 'default',
+    speech: baselineSpeechSettings,
+    turns,
+    ttsWait: null,
+    stageRatio: summarize(turns.filter((t) => !t.error).map((t) => t.stageRatio)),
+    cutoffs: null,
+  };
 }
 
 /** The newest results file in a directory: names start with an ISO time, so the last name is the newest. */

@@ -137,3 +137,19 @@ export function ratio(a: number | null | undefined, b: number | null | undefined
   if (typeof a !== 'number' || typeof b !== 'number' || !(b > 0)) return null;
   return a / b;
 }
+
+/**
+ * End to end over the sum of the three stages a reply cannot start without (final transcript, llm
+ * first token, TTS first audio): 1 when the caller waited for those and nothing else. Null when a
+ * figure is missing.
+ */
+export function stageRatio(
+  e2eMs: number | null | undefined,
+  stagesMs: readonly (number | null | undefined)[],
+): number | null {
+  if (!stagesMs.every((v): v is number => typeof v === 'number')) return null;
+  return ratio(
+    e2eMs,
+    stagesMs.reduce((a, b) => a + b, 0),
+  );
+}

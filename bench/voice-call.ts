@@ -9,7 +9,7 @@
  * figures are the framework's own; the waterfall adds client-side event times.
  */
 import type Letta from '@letta-ai/letta-client';
-import { type VAD, voice } from '@livekit/agents';
+import { type VAD, type ipc, voice } from '@livekit/agents';
 import { type ReadableStream, TransformStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { callerAgentTemplate } from '../src/memory/agent-template.ts';
@@ -19,7 +19,15 @@ import { noMemory } from '../src/voice/memory-context.ts';
 import { bindQuietWindow } from '../src/voice/quiet-window.ts';
 import { createReplyLLM } from '../src/voice/services.ts';
 import { createVoiceSession } from '../src/voice/session-factory.ts';
-import { readWav, speechFixtureDir, type SpeechFixture } from './harness/speech.ts';
+import type { SpeechSettings } from '../src/voice/speech-settings.ts';
+import {
+  type PauseFixture,
+  type SpeechFixture,
+  pauseFixtureDir,
+  readWav,
+  scriptOf,
+  speechFixtureDir,
+} from './harness/speech.ts';
 import type { Backend, ElevenLabsEndpoint, LettaEndpoint, OpenAIEndpoint } from './backend.ts';
 import { startRoomlessCall } from './harness/roomless-call.ts';
 import { type Hybrid, type MemoryHost, openHybrid, openMemoryHost } from './hybrid.ts';
@@ -27,12 +35,17 @@ import { LettaPathAgent } from './letta-path-agent.ts';
 import { errorText } from './measure.ts';
 import type { VoiceDesign, VoiceTurnRecord, Waterfall } from './results.ts';
 import { nowMs } from './sim/server.ts';
+import { stageRatio } from './stats.ts';
 
 export interface VoiceCallOptions {
   design: VoiceDesign;
   backend: Backend;
+  /** Silero, loaded with `speech.vadMinSilenceMs`. */
   vad: VAD;
-  fixtures: readonly SpeechFixture[];
+  speech: SpeechSettings;
+  /** Runs the end-of-turn model in this process (there is no job here). */
+  eotExecutor?: ipc.InferenceExecutor;
+  fixtures: readonly (SpeechFixture | PauseFixture)[];
   /** Seeds this call's own stand-ins (sim). */
   seed: number;
   identity: string;
@@ -94,10 +107,7 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
   const turns: VoiceTurnRecord[] = [];
   const turnTimeoutMs = o.turnTimeoutMs ?? 30_000;
   try {
-    const deepgram = await backend.deepgram(
-      o.seed,
-      o.fixtures.map((f) => f.transcript),
-    );
+    const deepgram = await backend.deepgram(o.seed, o.fixtures.map(scriptOf));
     closers.push(deepgram.close);
     const eleven = o.shared?.elevenlabs ?? (await backend.elevenlabs(o.seed));
     if (!o.shared?.elevenlabs) closers.push(eleven.close);
@@ -143,6 +153,8 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
     const built = createVoiceSession({
       llm: model,
       vad: o.vad,
+      speech: o.speech,
+      ...(o.eotExecutor ? { eotExecutor: o.eotExecutor } : {}),
       memory: hybrid?.memory ?? noMemory,
       logger: o.logger,
       memoryMaxChars: backend.config.letta.memoryMaxChars,
@@ -186,52 +198,75 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
     }
 
     const call = await startRoomlessCall({ session, agent, micSampleRate: 16000 });
+    /** User turns committed while the clip played and until its reply, and whether audio came too early. */
+    const cutoffsOf = (clipAt: number, untilAt: number, speechEndAt: number, pause?: { startMs: number }) => ({
+      userTurns: users.filter((u) => u.at > clipAt && u.at <= untilAt).length,
+      answeredEarly: call.speaker.segments.some(
+        (sg) => sg.startedAt >= clipAt + (pause?.startMs ?? 0) && sg.startedAt < speechEndAt,
+      ),
+    });
     closers.unshift(() => call.close());
     await sleep(o.startDelayMs ?? 500);
 
-    const used = new Set<number>();
     for (const [index, fixture] of o.fixtures.entries()) {
-      const { samples } = readWav(`${speechFixtureDir}${fixture.file}`);
-      const expected = call.turns.length;
+      const pause = 'pause' in fixture ? fixture.pause : undefined;
+      const { samples } = readWav(`${pause ? pauseFixtureDir : speechFixtureDir}${fixture.file}`);
       const failed = new Promise<never>((_, reject) => {
         failure = (err) => reject(err instanceof Error ? err : new Error(String(err)));
       });
       failed.catch(() => undefined);
       const spoken = await call.mic.say(samples);
       const speechEndAt = spoken.startedAt + fixture.speechEndMs;
-      const base = { index, fixture: fixture.file, transcript: fixture.transcript, speechEndAt };
+      const base = {
+        index,
+        fixture: fixture.file,
+        transcript: fixture.transcript,
+        speechEndAt,
+        ...(pause ? { pause } : {}),
+      };
+      // The reply is the first assistant turn after a user turn committed past the caller's last
+      // word; a turn committed earlier (at a pause) is a cut-off, and its reply is not this one.
+      const committedAfterEnd = (at: number) => users.some((u) => u.at > speechEndAt && u.at < at);
       let rec: VoiceTurnRecord;
       try {
-        const t = await Promise.race([call.nextTurn(expected, turnTimeoutMs), failed]);
-        const segAt = call.speaker.segments.findIndex((s, i) => !used.has(i) && s.startedAt > spoken.startedAt);
-        const seg = segAt >= 0 ? call.speaker.segments[segAt] : undefined;
-        if (segAt >= 0) used.add(segAt);
+        const t = await Promise.race([call.turnWhere((turn) => committedAfterEnd(turn.at), turnTimeoutMs), failed]);
+        const seg = call.speaker.segments.find((sg) => sg.startedAt > speechEndAt);
         const firstAudioAt = seg?.startedAt ?? null;
         const node = nodeCalls
           .filter((c) => c.startAt > spoken.startedAt && (firstAudioAt === null || c.startAt < firstAudioAt))
           .at(-1);
-        const final = finals.find((at) => at > spoken.startedAt);
-        const user = users.find((u) => u.at > spoken.startedAt);
+        const final = finals
+          .filter((at) => at > spoken.startedAt && (firstAudioAt === null || at < firstAudioAt))
+          .at(-1);
+        const user = users.filter((u) => u.at > speechEndAt && u.at < t.at).at(0);
         const rel = (at: number | null | undefined) => (typeof at === 'number' ? at - speechEndAt : null);
         const waterfall: Waterfall = {
           finalTranscriptMs: rel(final),
           endOfTurnMs: rel(user?.endOfTurnAt),
           llmStartMs: rel(node?.startAt),
           llmFirstTokenMs: rel(node?.firstAt),
+          ttsFirstTextMs: rel(seg?.ttsStartedAt),
           ttsTtfbMs: t.ttsTtfbMs ?? null,
           firstAudioMs: rel(firstAudioAt),
         };
+        const e2eMs = rel(firstAudioAt);
         rec = {
           ...base,
           heard: t.userText,
           reply: t.assistantText,
           firstAudioAt,
-          e2eMs: rel(firstAudioAt),
+          e2eMs,
           transcriptionDelayMs: t.transcriptionDelayMs ?? null,
           endOfTurnDelayMs: t.endOfTurnDelayMs ?? null,
           llmTtftMs: t.llmTtftMs ?? null,
           ttsTtfbMs: t.ttsTtfbMs ?? null,
           frameworkE2eMs: t.e2eMs ?? null,
+          ttsWaitMs:
+            waterfall.ttsFirstTextMs !== null && waterfall.llmFirstTokenMs !== null
+              ? waterfall.ttsFirstTextMs - waterfall.llmFirstTokenMs
+              : null,
+          stageRatio: stageRatio(e2eMs, [t.transcriptionDelayMs, t.llmTtftMs, t.ttsTtfbMs]),
+          ...cutoffsOf(spoken.startedAt, t.at, speechEndAt, pause),
           waterfall,
         };
       } catch (err) {
@@ -246,11 +281,15 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
           llmTtftMs: null,
           ttsTtfbMs: null,
           frameworkE2eMs: null,
+          ttsWaitMs: null,
+          stageRatio: null,
+          ...cutoffsOf(spoken.startedAt, nowMs(), speechEndAt, pause),
           waterfall: {
             finalTranscriptMs: null,
             endOfTurnMs: null,
             llmStartMs: null,
             llmFirstTokenMs: null,
+            ttsFirstTextMs: null,
             ttsTtfbMs: null,
             firstAudioMs: null,
           },

@@ -3,7 +3,6 @@
  * memory implementation into the speech path's memory interface.
  */
 import { type JobContext, type JobProcess, type VAD, defineAgent, type llm } from '@livekit/agents';
-import * as silero from '@livekit/agents-plugin-silero';
 import { type Config, loadConfig, requireSetting as required } from './config.ts';
 import { type MemoryService, openMemoryService } from './memory/memory-service.ts';
 import { createLogger } from './telemetry/logger.ts';
@@ -15,7 +14,8 @@ import { noMemory } from './voice/memory-context.ts';
 import { QuietWindow, bindQuietWindow } from './voice/quiet-window.ts';
 import { answerTextWith } from './voice/text-replies.ts';
 import { createReplyLLM } from './voice/services.ts';
-import { createVoiceSession } from './voice/session-factory.ts';
+import { loadLocalInference } from './voice/end-of-turn.ts';
+import { createVoiceSession, loadVad } from './voice/session-factory.ts';
 import { defaultGreeting } from './voice/voice-agent.ts';
 
 interface Prewarmed {
@@ -34,7 +34,11 @@ export default defineAgent<Prewarmed>({
     if (config.tracesEndpoint !== undefined) enableTracing(config.tracesEndpoint);
     const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets });
     proc.userData.config = config;
-    proc.userData.vad = await silero.VAD.load();
+    proc.userData.vad = await loadVad(config.speech);
+    // The end-of-turn model itself runs in the framework's shared inference process, loaded once
+    // when the worker starts; this only makes a platform without its native binary fail here,
+    // loudly, instead of every turn silently counting as finished.
+    if (config.speech.turnDetector === 'eot') loadLocalInference();
     const model = createReplyLLM({ ...config.openai, apiKey: required(config.openai.apiKey, 'OPENAI_API_KEY') });
     // Opens DNS, TLS and a keep-alive connection before the first reply needs them.
     model.prewarm();
@@ -62,6 +66,7 @@ export default defineAgent<Prewarmed>({
     const { session, agent } = createVoiceSession({
       llm: model,
       vad,
+      speech: config.speech,
       memory: callerMemory?.context ?? noMemory,
       logger,
       memoryMaxChars: config.letta.memoryMaxChars,

@@ -4,6 +4,12 @@
  * with its name, what is wrong and how to fix it, all problems at once.
  */
 import { z } from 'zod';
+import {
+  type SpeechSettings,
+  defaultSpeechSettings,
+  eotMinVadSilenceMs,
+  turnTimingDefaults,
+} from './voice/speech-settings.ts';
 
 export type Purpose = 'worker' | 'chat' | 'token' | 'bench' | 'memory';
 
@@ -135,6 +141,34 @@ export const settings = {
     schema: positiveInt.min(1000, 'must be at least 1000').default(30_000),
     doc: 'Redis journal: how long what a worker holds (its turns, a Letta agent it writes to) outlives it before another worker takes it over; a live worker renews its own every third of it.',
   },
+  TTS_CHUNKING: {
+    schema: z.enum(['clause', 'sentence']).default(defaultSpeechSettings.ttsChunking),
+    doc: "How reply text is cut for ElevenLabs: clause (the first piece at the first clause boundary or after 4 words, then whole sentences, each flushed) or sentence (the plugin's tokenizer: a sentence goes only once the next has begun).",
+  },
+  TURN_DETECTOR: {
+    schema: z.enum(['eot', 'vad']).default(defaultSpeechSettings.turnDetector),
+    doc: "Who decides the caller is done: eot (LiveKit's end-of-turn model, run locally, after VAD silence; waits longer at pauses that sound unfinished) or vad (silence alone).",
+  },
+  VAD_MIN_SILENCE_MS: {
+    schema: positiveInt.optional(),
+    doc: `Silence that ends a speech segment (Silero). Unset: ${turnTimingDefaults.eot.vadMinSilenceMs} with eot (at least ${eotMinVadSilenceMs}), ${turnTimingDefaults.vad.vadMinSilenceMs} with vad.`,
+  },
+  ENDPOINTING_MIN_DELAY_MS: {
+    schema: z.coerce.number().int().min(0).optional(),
+    doc: `Caller's last word → turn committed, at least. Unset: ${turnTimingDefaults.eot.endpointingMinDelayMs} with eot, ${turnTimingDefaults.vad.endpointingMinDelayMs} with vad.`,
+  },
+  ENDPOINTING_MAX_DELAY_MS: {
+    schema: positiveInt.optional(),
+    doc: `The same when the end-of-turn model thinks the caller is not done (eot only). Unset: ${turnTimingDefaults.eot.endpointingMaxDelayMs} with eot, ${turnTimingDefaults.vad.endpointingMaxDelayMs} with vad.`,
+  },
+  PREEMPTIVE_TTS: {
+    schema: z.enum(['true', 'false']).default(String(defaultSpeechSettings.preemptiveTts) as 'true' | 'false'),
+    doc: 'true: speech synthesis starts on the reply begun at the final transcript, before the turn is committed (its audio plays only once it is); false: only after.',
+  },
+  DEEPGRAM_ENDPOINTING_MS: {
+    schema: z.coerce.number().int().min(10).default(defaultSpeechSettings.deepgramEndpointingMs),
+    doc: 'Silence (ms) Deepgram waits for before it finalises a transcript; longer means fewer transcripts cut at pauses but later ones.',
+  },
   AGENT_INSTRUCTIONS: {
     schema: z.string().min(1).optional(),
     doc: 'System instructions for the voice agent. Unset: a built-in concise voice-assistant prompt.',
@@ -183,6 +217,7 @@ export interface Config {
     journalUrl?: string;
     claimIdleMs: number;
   };
+  speech: SpeechSettings;
   instructions?: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   tracesEndpoint?: string;
@@ -256,6 +291,23 @@ export function loadConfig(purpose: Purpose, env: NodeJS.ProcessEnv = process.en
       fix: 'Set LETTA_API_KEY (Letta Cloud) or LETTA_BASE_URL (another Letta server), or unset LETTA_AGENT_ID.',
     });
   }
+  const eotSilence = parsed.VAD_MIN_SILENCE_MS;
+  if (parsed.TURN_DETECTOR === 'eot' && typeof eotSilence === 'number' && eotSilence < eotMinVadSilenceMs) {
+    problems.push({
+      name: 'VAD_MIN_SILENCE_MS',
+      problem: `is ${eotSilence}, below the ${eotMinVadSilenceMs} ms the end-of-turn model needs`,
+      fix: settings.VAD_MIN_SILENCE_MS.doc,
+    });
+  }
+  const min = parsed.ENDPOINTING_MIN_DELAY_MS;
+  const max = parsed.ENDPOINTING_MAX_DELAY_MS;
+  if (typeof min === 'number' && typeof max === 'number' && max < min) {
+    problems.push({
+      name: 'ENDPOINTING_MAX_DELAY_MS',
+      problem: `is ${max}, below ENDPOINTING_MIN_DELAY_MS (${min})`,
+      fix: settings.ENDPOINTING_MAX_DELAY_MS.doc,
+    });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return toConfig(parsed as Parsed);
 }
@@ -303,6 +355,7 @@ function toConfig(p: Parsed): Config {
       ...defined({ journalUrl: p.MEMORY_JOURNAL_URL }),
       claimIdleMs: p.MEMORY_JOURNAL_CLAIM_IDLE_MS,
     },
+    speech: speechSettings(p),
     ...defined({ instructions: p.AGENT_INSTRUCTIONS, tracesEndpoint: p.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT }),
     metrics: {
       host: p.METRICS_HOST,
@@ -311,6 +364,20 @@ function toConfig(p: Parsed): Config {
     },
     logLevel: p.LOG_LEVEL,
     secrets,
+  };
+}
+
+/** The speech settings; timings left unset follow the chosen turn detector. */
+function speechSettings(p: Parsed): SpeechSettings {
+  const timing = turnTimingDefaults[p.TURN_DETECTOR];
+  return {
+    ttsChunking: p.TTS_CHUNKING,
+    turnDetector: p.TURN_DETECTOR,
+    vadMinSilenceMs: p.VAD_MIN_SILENCE_MS ?? timing.vadMinSilenceMs,
+    endpointingMinDelayMs: p.ENDPOINTING_MIN_DELAY_MS ?? timing.endpointingMinDelayMs,
+    endpointingMaxDelayMs: p.ENDPOINTING_MAX_DELAY_MS ?? timing.endpointingMaxDelayMs,
+    preemptiveTts: p.PREEMPTIVE_TTS === 'true',
+    deepgramEndpointingMs: p.DEEPGRAM_ENDPOINTING_MS,
   };
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, settings } from '../src/config.ts';
+import { defaultSpeechSettings, turnTimingDefaults } from '../src/voice/speech-settings.ts';
 import { cleanEnv, projectRoot, runNode } from './helpers/run.ts';
 
 const workerEnv = {
@@ -91,6 +92,46 @@ describe('configuration', () => {
     });
     expect(bad.map((p) => p.name).sort()).toEqual(['MEMORY_JOURNAL_CLAIM_IDLE_MS', 'MEMORY_JOURNAL_URL']);
     expect(JSON.stringify(bad)).not.toContain('redis.example');
+  });
+
+  it('runs the measured default speech settings unless told otherwise', () => {
+    expect(loadConfig('worker', workerEnv).speech).toEqual(defaultSpeechSettings);
+  });
+
+  it('takes each speech lever from the environment; timings left unset follow the turn detector', () => {
+    const speech = loadConfig('worker', {
+      ...workerEnv,
+      TTS_CHUNKING: 'sentence',
+      TURN_DETECTOR: 'eot',
+      ENDPOINTING_MAX_DELAY_MS: '4000',
+      PREEMPTIVE_TTS: 'false',
+      DEEPGRAM_ENDPOINTING_MS: '300',
+    }).speech;
+    expect(speech).toEqual({
+      ttsChunking: 'sentence',
+      turnDetector: 'eot',
+      vadMinSilenceMs: turnTimingDefaults.eot.vadMinSilenceMs,
+      endpointingMinDelayMs: turnTimingDefaults.eot.endpointingMinDelayMs,
+      endpointingMaxDelayMs: 4000,
+      preemptiveTts: false,
+      deepgramEndpointingMs: 300,
+    });
+  });
+
+  it('refuses speech timings the turn detector cannot work with', () => {
+    const problems = problemsOf('worker', {
+      ...workerEnv,
+      TURN_DETECTOR: 'eot',
+      VAD_MIN_SILENCE_MS: '100',
+      ENDPOINTING_MIN_DELAY_MS: '800',
+      ENDPOINTING_MAX_DELAY_MS: '400',
+      TTS_CHUNKING: 'words',
+    });
+    expect(problems.map((p) => p.name).sort()).toEqual([
+      'ENDPOINTING_MAX_DELAY_MS',
+      'TTS_CHUNKING',
+      'VAD_MIN_SILENCE_MS',
+    ]);
   });
 
   it('documents every setting in .env.example, and nothing else', () => {

@@ -8,14 +8,19 @@ import { type TurnLatency, observeTurns } from '../../src/telemetry/turn-latency
 import { SimulatedMicrophone } from './microphone.ts';
 import { SimulatedSpeaker } from './speaker.ts';
 
+/** An assistant turn and when its message was added (epoch ms): once its reply has played out. */
+export type RecordedTurn = TurnLatency & { at: number };
+
 export interface RoomlessCall {
   session: voice.AgentSession;
   mic: SimulatedMicrophone;
   speaker: SimulatedSpeaker;
   /** One entry per assistant message, in order. */
-  turns: TurnLatency[];
+  turns: RecordedTurn[];
   /** Resolves with the next assistant turn (or one already recorded past `index`). */
-  nextTurn(index: number, timeoutMs?: number): Promise<TurnLatency>;
+  nextTurn(index: number, timeoutMs?: number): Promise<RecordedTurn>;
+  /** Resolves with the first assistant turn, recorded or still to come, that `accept` takes. */
+  turnWhere(accept: (t: RecordedTurn) => boolean, timeoutMs?: number): Promise<RecordedTurn>;
   close(): Promise<void>;
 }
 
@@ -27,10 +32,10 @@ export async function startRoomlessCall(opts: {
   const { session, agent } = opts;
   const mic = new SimulatedMicrophone(opts.micSampleRate ?? 16000);
   const speaker = new SimulatedSpeaker();
-  const turns: TurnLatency[] = [];
+  const turns: RecordedTurn[] = [];
   const waiters: (() => void)[] = [];
   const stop = observeTurns(session, (t) => {
-    turns.push(t);
+    turns.push({ ...t, at: performance.timeOrigin + performance.now() });
     for (const w of waiters.splice(0)) w();
   });
   session.input.audio = mic;
@@ -38,14 +43,11 @@ export async function startRoomlessCall(opts: {
   await session.start({ agent });
   mic.start();
 
-  const nextTurn = (index: number, timeoutMs = 30_000) =>
-    new Promise<TurnLatency>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no assistant turn #${index} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+  const turnWhere = (accept: (t: RecordedTurn) => boolean, timeoutMs = 30_000, what = 'the awaited assistant turn') =>
+    new Promise<RecordedTurn>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms`)), timeoutMs);
       const check = () => {
-        const t = turns[index];
+        const t = turns.find(accept);
         if (t) {
           clearTimeout(timer);
           resolve(t);
@@ -53,6 +55,8 @@ export async function startRoomlessCall(opts: {
       };
       check();
     });
+  const nextTurn = (index: number, timeoutMs = 30_000) =>
+    turnWhere((t) => turns.indexOf(t) === index, timeoutMs, `assistant turn #${index}`);
 
   return {
     session,
@@ -60,6 +64,7 @@ export async function startRoomlessCall(opts: {
     speaker,
     turns,
     nextTurn,
+    turnWhere: (accept, timeoutMs) => turnWhere(accept, timeoutMs),
     close: async () => {
       stop();
       await session.close();

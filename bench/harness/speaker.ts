@@ -9,10 +9,14 @@ import { voice } from '@livekit/agents';
 import type { AudioFrame } from '@livekit/rtc-node';
 
 const TIMED_TRANSCRIPTS = 'lk.timed_transcripts';
+/** Set by the TTS stream on its frames: when its first text went to the provider (performance.now() / 1000). */
+const TTS_STARTED_TIME = 'lk.tts_started_time';
 
 export interface PlayedSegment {
   /** Wall time (epoch ms) the first frame of the segment was played. */
   startedAt: number;
+  /** Wall time the TTS sent the segment's first text to the provider, from its first frame; null if unmarked. */
+  ttsStartedAt: number | null;
   /** Audio captured for the segment, in ms. */
   durationMs: number;
   /** How much was played before the segment ended, in ms. */
@@ -31,7 +35,14 @@ interface Word {
 
 export class SimulatedSpeaker extends voice.AudioOutput {
   readonly segments: PlayedSegment[] = [];
-  #current: { startedAt: number; playheadEnd: number; durationMs: number; words: Word[]; frames: number } | null = null;
+  #current: {
+    startedAt: number;
+    ttsStartedAt: number | null;
+    playheadEnd: number;
+    durationMs: number;
+    words: Word[];
+    frames: number;
+  } | null = null;
   #finishTimer: NodeJS.Timeout | undefined;
 
   constructor(sampleRate = 24000) {
@@ -42,7 +53,9 @@ export class SimulatedSpeaker extends voice.AudioOutput {
     await super.captureFrame(frame);
     const now = performance.timeOrigin + performance.now();
     if (this.#current === null) {
-      this.#current = { startedAt: now, playheadEnd: now, durationMs: 0, words: [], frames: 0 };
+      const started = (frame.userdata as Record<string, unknown>)[TTS_STARTED_TIME];
+      const ttsStartedAt = typeof started === 'number' ? performance.timeOrigin + started * 1000 : null;
+      this.#current = { startedAt: now, ttsStartedAt, playheadEnd: now, durationMs: 0, words: [], frames: 0 };
       this.onPlaybackStarted(now);
     }
     const seg = this.#current;
@@ -86,6 +99,7 @@ export class SimulatedSpeaker extends voice.AudioOutput {
       .join('');
     this.segments.push({
       startedAt: seg.startedAt,
+      ttsStartedAt: seg.ttsStartedAt,
       durationMs: seg.durationMs,
       playedMs,
       interrupted,

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AudioFrame } from '@livekit/rtc-node';
+import type { ScriptedTranscript } from '../sim/deepgram.ts';
 
 export interface SpeechFixture {
   file: string;
@@ -13,7 +14,32 @@ export interface SpeechFixture {
   speechEndMs: number;
 }
 
+/** A recording with one pause inside its sentence (`bench/fixtures/pauses/`, made by its `record.sh`). */
+export interface PauseFixture extends SpeechFixture {
+  /** The words before and after the pause. */
+  parts: [string, string];
+  /** Where the pause lies in the recording, ms. */
+  pause: { startMs: number; endMs: number };
+}
+
 export const speechFixtureDir = fileURLToPath(new URL('../fixtures/speech/', import.meta.url));
+export const pauseFixtureDir = fileURLToPath(new URL('../fixtures/pauses/', import.meta.url));
+
+export function pauseManifest(): PauseFixture[] {
+  return JSON.parse(readFileSync(`${pauseFixtureDir}manifest.json`, 'utf8')) as PauseFixture[];
+}
+
+/** What the Deepgram stand-in hears in a recording: with a pause, each part and where it is spoken. */
+export function scriptOf(f: SpeechFixture | PauseFixture): ScriptedTranscript {
+  if (!('pause' in f)) return f.transcript;
+  const start = f.speechStartMs;
+  return {
+    parts: [
+      { text: f.parts[0], startMs: 0, endMs: f.pause.startMs - start },
+      { text: f.parts[1], startMs: f.pause.endMs - start, endMs: f.speechEndMs - start },
+    ],
+  };
+}
 
 export function speechManifest(): SpeechFixture[] {
   return JSON.parse(readFileSync(`${speechFixtureDir}manifest.json`, 'utf8')) as SpeechFixture[];

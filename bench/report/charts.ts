@@ -148,7 +148,14 @@ export function distribution(series: readonly Series[], unit = 'ms'): string {
   );
 }
 
-const stageColors = { stt: '#7f8c8d', eot: '#bdc3c7', llm: '#2471a3', tts: '#e67e22', audio: '#c0392b' };
+const stageColors = {
+  stt: '#7f8c8d',
+  eot: '#bdc3c7',
+  llm: '#2471a3',
+  wait: '#8e44ad',
+  tts: '#e67e22',
+  audio: '#c0392b',
+};
 
 /**
  * Per spoken turn, from the moment the caller stopped speaking: final transcript, end of turn,
@@ -159,7 +166,9 @@ export function waterfall(designs: readonly VoiceDesignResult[]): string {
   const width = 860;
   const plot = width - label - 20;
   const rowH = 22;
-  const turns = designs.flatMap((d) => d.turns.filter((t) => !t.error).map((t) => ({ design: d.design, t })));
+  const turns = designs.flatMap((d) =>
+    d.turns.filter((t) => !t.error).map((t) => ({ design: d.design === 'letta' ? 'Letta' : d.setting, t })),
+  );
   const maxAt = Math.max(
     1,
     ...turns.map(({ t }) => Math.max(t.waterfall.firstAudioMs ?? 0, t.waterfall.llmFirstTokenMs ?? 0)),
@@ -177,6 +186,7 @@ export function waterfall(designs: readonly VoiceDesignResult[]): string {
     ['speech end → final transcript', stageColors.stt],
     ['→ end of turn', stageColors.eot],
     ['llm node: call → first token', stageColors.llm],
+    ['TTS wait: first token → first text into TTS', stageColors.wait],
     ['TTS: first text → first audio', stageColors.tts],
     ['first audio played (e2e)', stageColors.audio],
   ];
@@ -199,14 +209,17 @@ export function waterfall(designs: readonly VoiceDesignResult[]): string {
     const y = top + i * rowH;
     const w = t.waterfall;
     body.push(
-      `<text x="${label - 8}" y="${y + 14}" font-size="11" text-anchor="end" fill="#222">${esc(`${design === 'letta' ? 'Letta' : 'hybrid'} · ${t.fixture.replace(/\.wav$/, '')}`)}</text>`,
+      `<text x="${label - 8}" y="${y + 14}" font-size="11" text-anchor="end" fill="#222">${esc(`${design} · ${t.fixture.replace(/\.wav$/, '')}`)}</text>`,
     );
     body.push(bar(0, w.finalTranscriptMs, y + 2, 5, stageColors.stt, 'final transcript'));
     body.push(bar(w.finalTranscriptMs, w.endOfTurnMs, y + 2, 5, stageColors.eot, 'end of turn'));
     body.push(bar(w.llmStartMs, w.llmFirstTokenMs, y + 8, 5, stageColors.llm, 'llm node TTFT'));
+    body.push(bar(w.llmFirstTokenMs, w.ttsFirstTextMs ?? null, y + 8, 5, stageColors.wait, 'TTS wait'));
     const audio = w.firstAudioMs;
-    if (audio !== null && w.ttsTtfbMs !== null)
-      body.push(bar(audio - w.ttsTtfbMs, audio, y + 14, 5, stageColors.tts, 'TTS TTFB'));
+    // TTS TTFB runs from the first text sent; with preemptive TTS its audio may wait for the turn.
+    const ttsFrom = w.ttsFirstTextMs ?? (audio !== null && w.ttsTtfbMs !== null ? audio - w.ttsTtfbMs : null);
+    if (ttsFrom !== null && w.ttsTtfbMs !== null)
+      body.push(bar(ttsFrom, ttsFrom + w.ttsTtfbMs, y + 14, 5, stageColors.tts, 'TTS TTFB'));
     if (audio !== null)
       body.push(
         `<line x1="${x(audio)}" y1="${y}" x2="${x(audio)}" y2="${y + rowH - 2}" stroke="${stageColors.audio}" stroke-width="2"><title>first audio: ${Math.round(audio)} ms</title></line>`,

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import type { BenchResults } from '../results.ts';
 import { chunkTimeline, distribution, esc, waterfall } from './charts.ts';
-import { type Table, headline, reportTables } from './tables.ts';
+import { type Table, designLabel, headline, reportTables } from './tables.ts';
 
 function tableHtml(t: Table): string {
   const head = t.columns.map((c, i) => `<th class="${t.align[i] ?? 'l'}">${esc(c)}</th>`).join('');
@@ -46,7 +46,7 @@ export function renderHtml(r: BenchResults): string {
         'Caller stopped speaking (recording) → first agent audio played.',
         distribution(
           s.voice.designs.map((d) => ({
-            label: d.design === 'letta' ? 'Letta in the path' : 'hybrid',
+            label: designLabel(d),
             values: d.turns.flatMap((t) => (t.e2eMs === null ? [] : [t.e2eMs])),
           })),
         ),

@@ -16,7 +16,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type VAD, llm } from '@livekit/agents';
+import { llm } from '@livekit/agents';
+import { defaultSpeechSettings } from '../../src/voice/speech-settings.ts';
+import type { SpeechResources } from '../voice-settings.ts';
 import type { Logger } from '../../src/telemetry/logger.ts';
 import { defaultInstructions } from '../../src/voice/prompt.ts';
 import { speechManifest } from '../harness/speech.ts';
@@ -36,7 +38,8 @@ export interface LoadScenarioOptions {
   /** Audio runs at levels up to this one (and stops at the first level that breaks). */
   maxAudioLevel: number;
   criteria: { e2eP95MaxMs: number; overheadP95MaxMs: number };
-  vad: VAD;
+  /** Spoken calls use the worker's default speech settings, loaded from here. */
+  resources: SpeechResources;
   logger: Logger;
 }
 
@@ -138,6 +141,9 @@ async function audioPhase(
   progress: Progress,
 ) {
   const fixtures = pickFixtures(speechManifest(), o.audioTurns);
+  const speech = defaultSpeechSettings;
+  const vad = await o.resources.vad(speech);
+  const eotExecutor = o.resources.eotExecutor(speech);
   const eleven = await backend.elevenlabs(backend.seed);
   const e2e: number[] = [];
   let errors = 0;
@@ -148,7 +154,9 @@ async function audioPhase(
         const r = await runVoiceCall({
           design: 'hybrid',
           backend,
-          vad: o.vad,
+          vad,
+          speech,
+          ...(eotExecutor ? { eotExecutor } : {}),
           fixtures,
           seed: backend.seed + s,
           identity: `load-${level}-audio-${s}`,

@@ -1,25 +1,35 @@
 /**
  * Scenario `voice`: the whole session without a room, once with Letta in the path (the llm node
- * streams each reply from a Letta agent, step streaming) and once with the hybrid design. The two
- * calls run side by side, each on its own stand-ins with the same seed, so their speech-to-text
- * and text-to-speech draws are the same and the difference is the reply path.
+ * streams each reply from a Letta agent, step streaming) and with the hybrid design under each
+ * speech setting asked for. The Letta call runs beside the hybrid ones; the hybrid calls run one
+ * after the other. Each call has its own stand-ins with the same seed, so speech-to-text and
+ * text-to-speech draws are the same and the difference is the reply path or the setting.
+ *
+ * Hybrid calls also speak the pause recordings (one pause of 400-900 ms inside each sentence) and
+ * count false cut-offs: the agent answering inside the pause, or the utterance split into two turns.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { VAD } from '@livekit/agents';
 import type { Logger } from '../../src/telemetry/logger.ts';
-import { speechManifest } from '../harness/speech.ts';
+import { defaultSpeechSettings } from '../../src/voice/speech-settings.ts';
+import { type PauseFixture, pauseManifest, speechManifest } from '../harness/speech.ts';
 import type { Backend } from '../backend.ts';
 import type { Progress } from '../progress.ts';
-import type { VoiceDesign, VoiceDesignResult, VoiceScenarioResult, VoiceTurnRecord } from '../results.ts';
+import type { CutoffCounts, VoiceDesign, VoiceDesignResult, VoiceScenarioResult, VoiceTurnRecord } from '../results.ts';
 import { summarize } from '../stats.ts';
 import { pickFixtures, runVoiceCall } from '../voice-call.ts';
+import { type SpeechResources, voiceSettings } from '../voice-settings.ts';
 
 export interface VoiceScenarioOptions {
   turns: number;
-  designs: readonly VoiceDesign[];
-  vad: VAD;
+  /** Run the Letta design too (with the default speech settings). */
+  letta: boolean;
+  /** Names from `bench/voice-settings.ts`, run with the hybrid design in this order. */
+  settings: readonly string[];
+  /** Pause recordings spoken per hybrid setting (all of them by default). */
+  pauseClips: number;
+  resources: SpeechResources;
   logger: Logger;
 }
 
@@ -33,11 +43,26 @@ const how: Record<VoiceDesign, string> = {
     'the hybrid design: the product session (createVoiceSession) and llm node streaming from OpenAI, memory from Letta in the prompt, turns written to Letta in the background',
 };
 
-export function summarizeDesign(design: VoiceDesign, turns: VoiceTurnRecord[]): VoiceDesignResult {
+/** Cut-offs over the pause recordings' turns, or null when none was spoken. */
+export function countCutoffs(turns: readonly VoiceTurnRecord[]): CutoffCounts | null {
+  const paused = turns.filter((t) => t.pause !== undefined);
+  if (paused.length === 0) return null;
+  return {
+    utterances: paused.length,
+    answeredEarly: paused.filter((t) => t.answeredEarly).length,
+    split: paused.filter((t) => t.userTurns >= 2).length,
+    cutOff: paused.filter((t) => t.answeredEarly || t.userTurns >= 2).length,
+  };
+}
+
+export function summarizeDesign(design: VoiceDesign, setting: string, turns: VoiceTurnRecord[]): VoiceDesignResult {
   const ok = turns.filter((t) => !t.error);
+  const named = voiceSettings[setting];
   return {
     design,
-    how: how[design],
+    setting,
+    speech: named?.speech ?? defaultSpeechSettings,
+    how: design === 'hybrid' && named ? `${how[design]}; speech setting ${setting}: ${named.what}` : how[design],
     turns,
     transcriptionDelay: summarize(ok.map((t) => t.transcriptionDelayMs)),
     endOfTurnDelay: summarize(ok.map((t) => t.endOfTurnDelayMs)),
@@ -45,6 +70,9 @@ export function summarizeDesign(design: VoiceDesign, turns: VoiceTurnRecord[]): 
     ttsTtfb: summarize(ok.map((t) => t.ttsTtfbMs)),
     e2e: summarize(ok.map((t) => t.e2eMs)),
     frameworkE2e: summarize(ok.map((t) => t.frameworkE2eMs)),
+    ttsWait: summarize(ok.map((t) => t.ttsWaitMs)),
+    stageRatio: summarize(ok.map((t) => t.stageRatio)),
+    cutoffs: countCutoffs(turns),
     errors: turns.length - ok.length,
   };
 }
@@ -55,40 +83,58 @@ export async function runVoiceScenario(
   progress: Progress,
 ): Promise<VoiceScenarioResult> {
   const notes: string[] = [];
-  const designs = o.designs.filter((d) => {
-    if (d === 'letta' && backend.missing.letta !== null) {
-      notes.push(`letta design skipped: ${backend.missing.letta}`);
-      return false;
-    }
-    return true;
-  });
+  let letta = o.letta;
+  if (letta && backend.missing.letta !== null) {
+    notes.push(`letta design skipped: ${backend.missing.letta}`);
+    letta = false;
+  }
   const fixtures = pickFixtures(speechManifest(), o.turns);
-  progress.plan(fixtures.length * designs.length);
-  progress.phase(`voice: ${designs.join(' and ')}, ${fixtures.length} spoken turns each`);
+  const pauses: PauseFixture[] = pauseManifest().slice(0, o.pauseClips);
+  const hybridTurns = fixtures.length + pauses.length;
+  progress.plan((letta ? fixtures.length : 0) + hybridTurns * o.settings.length);
+  progress.phase(
+    `voice: ${letta ? 'Letta in the path, and ' : ''}hybrid under ${o.settings.join(', ')}; ${fixtures.length} spoken turns and ${pauses.length} pause recordings each`,
+  );
   const journalDir = mkdtempSync(join(tmpdir(), 'bench-voice-'));
   try {
-    const results = await Promise.all(
-      designs.map(async (design) => {
-        const r = await runVoiceCall({
-          design,
-          backend,
-          vad: o.vad,
-          fixtures,
-          seed: backend.seed,
-          identity: `bench-voice-${design}-${Date.now()}`,
-          journalDir: join(journalDir, design),
-          logger: o.logger,
-          onTurn: () => progress.tick(),
-        });
-        if (r.error) notes.push(`${design}: ${r.error}`);
-        progress.tick(fixtures.length - r.turns.length);
-        return summarizeDesign(design, r.turns);
-      }),
-    );
+    const call = async (design: VoiceDesign, setting: string, clips: typeof fixtures | PauseFixture[]) => {
+      const speech = voiceSettings[setting]?.speech ?? defaultSpeechSettings;
+      const eotExecutor = o.resources.eotExecutor(speech);
+      const r = await runVoiceCall({
+        design,
+        backend,
+        vad: await o.resources.vad(speech),
+        speech,
+        ...(eotExecutor ? { eotExecutor } : {}),
+        fixtures: clips,
+        seed: backend.seed,
+        identity: `bench-voice-${design}-${setting}-${Date.now()}`,
+        journalDir: join(journalDir, `${design}-${setting}`),
+        logger: o.logger,
+        onTurn: () => progress.tick(),
+      });
+      if (r.error) notes.push(`${design} (${setting}): ${r.error}`);
+      progress.tick(clips.length - r.turns.length);
+      return summarizeDesign(design, setting, r.turns);
+    };
+    const hybridChain = async () => {
+      const out: VoiceDesignResult[] = [];
+      for (const setting of o.settings) out.push(await call('hybrid', setting, [...fixtures, ...pauses]));
+      return out;
+    };
+    const [lettaResult, hybrids] = await Promise.all([
+      letta ? call('letta', 'default', fixtures) : Promise.resolve(null),
+      hybridChain(),
+    ]);
     notes.push(
-      `${fixtures.length} turns per design (${fixtures.map((f) => f.file).join(', ')}); each turn waits for the reply to play out`,
+      `${fixtures.length} spoken turns per design (${fixtures.map((f) => f.file).join(', ')}); hybrid settings also speak ${pauses.length} pause recordings (bench/fixtures/pauses/); each turn waits for the reply to play out`,
     );
-    return { turnsPerDesign: fixtures.length, designs: results, targetMs: voiceTargetMs, notes };
+    return {
+      turnsPerDesign: fixtures.length,
+      designs: [...(lettaResult ? [lettaResult] : []), ...hybrids],
+      targetMs: voiceTargetMs,
+      notes,
+    };
   } finally {
     rmSync(journalDir, { recursive: true, force: true });
   }

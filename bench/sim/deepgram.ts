@@ -32,7 +32,7 @@ export interface DeepgramStandInOptions {
   /** When set, connections must carry `Authorization: Token <apiKey>` (else HTTP 401). */
   apiKey?: string;
   /** The Nth utterance detected gets the Nth transcript; see `setTranscripts`. */
-  transcripts?: string[];
+  transcripts?: ScriptedTranscript[];
 }
 
 export interface UtteranceRecord {
@@ -63,6 +63,17 @@ export interface SentMessage {
   transcript?: string;
 }
 
+/**
+ * What one utterance says. A recording with a pause inside a sentence gives its parts and where
+ * each is spoken (ms from the start of its speech): when the audio's speech ends at a pause (the
+ * detector's hangover is shorter than the pause), the final holds only the parts spoken so far,
+ * and the next utterance detected continues with the rest, as Deepgram would transcribe it.
+ */
+export type ScriptedTranscript = string | { parts: { text: string; startMs: number; endMs: number }[] };
+
+/** How far past a part's end the speech may run and still count that part as spoken. */
+const PART_END_TOLERANCE_MS = 150;
+
 export interface DeepgramConnectionLog extends RequestLogEntry {
   /** 'WS' for upgrade requests; plain HTTP requests are logged (and refused) too. */
   method: string;
@@ -89,7 +100,7 @@ export interface DeepgramStandIn extends StandIn {
    * connections) gets `t[N]`; past the end, or for an empty entry, the final is empty, as
    * Deepgram's is for noise.
    */
-  setTranscripts(t: string[]): void;
+  setTranscripts(t: ScriptedTranscript[]): void;
   utterances: UtteranceRecord[];
 }
 
@@ -116,7 +127,9 @@ interface Token {
 
 interface Shared {
   utterances: UtteranceRecord[];
-  nextTranscript(): string;
+  nextTranscript(): ScriptedTranscript;
+  /** Puts the unspoken rest of a paused utterance first in line for the next utterance. */
+  continueWith(rest: ScriptedTranscript): void;
   endpointingMs(): number;
   interimMs(): number;
   confidence(): number;
@@ -147,6 +160,7 @@ export async function startDeepgramStandIn(opts: DeepgramStandInOptions = {}): P
   const shared: Shared = {
     utterances,
     nextTranscript: () => script[cursor++] ?? '',
+    continueWith: (rest) => void script.splice(cursor, 0, rest),
     endpointingMs: () => draw(profile.deepgram.endpointing),
     interimMs: () => draw(profile.deepgram.interimInterval),
     confidence: () => 0.9 + 0.0999 * wordRand(),
@@ -302,6 +316,7 @@ function rejectUpgrade(socket: Duplex, status: number, body: object, requestId: 
 
 interface Utterance {
   record: UtteranceRecord;
+  script: ScriptedTranscript;
   tokens: Token[];
   /** Audio ms covered by the last interim, so an interim goes out only for new audio. */
   lastInterimAudioMs: number;
@@ -414,7 +429,8 @@ class Connection {
   #startUtterance(audioMs: number, receivedAt: number): void {
     // A final still waiting for its endpointing delay goes first, keeping messages in order.
     this.#flushPending(false);
-    const transcript = this.#shared.nextTranscript();
+    const script = this.#shared.nextTranscript();
+    const transcript = scriptText(script);
     const record: UtteranceRecord = {
       connection: this.#index,
       transcript,
@@ -430,7 +446,7 @@ class Connection {
       fromFinalize: false,
     };
     this.#shared.utterances.push(record);
-    this.#current = { record, tokens: tokenize(transcript), lastInterimAudioMs: audioMs };
+    this.#current = { record, script, tokens: tokenize(transcript), lastInterimAudioMs: audioMs };
     if (this.#params.vadEvents) {
       record.speechStartedSentAt = this.#send({ type: 'SpeechStarted', channel: [0, 1], timestamp: sec(audioMs) });
     }
@@ -534,6 +550,7 @@ class Connection {
 
   #sendFinal(u: Utterance, coverEndMs: number, fromFinalize: boolean): void {
     const endMs = u.record.speechEndAudioMs ?? coverEndMs;
+    this.#cutAtPause(u, endMs - u.record.speechStartAudioMs);
     const words = this.#words(u.tokens, u.record.speechStartAudioMs, endMs);
     const transcript = this.#params.formatted
       ? u.tokens.map((t) => t.punctuated).join(' ')
@@ -546,6 +563,21 @@ class Connection {
     if (this.#params.utteranceEnd && last) {
       u.record.utteranceEndSentAt = this.#send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: last.end });
     }
+  }
+
+  /** A paused utterance whose speech ended early keeps the parts spoken; the rest comes next. */
+  #cutAtPause(u: Utterance, spokenMs: number): void {
+    if (typeof u.script === 'string') return;
+    const parts = u.script.parts;
+    const spoken = parts.filter((p) => p.endMs <= spokenMs + PART_END_TOLERANCE_MS);
+    if (spoken.length === 0 || spoken.length === parts.length) return;
+    const rest = parts.slice(spoken.length);
+    const shift = rest[0]?.startMs ?? 0;
+    this.#shared.continueWith({
+      parts: rest.map((p) => ({ text: p.text, startMs: p.startMs - shift, endMs: p.endMs - shift })),
+    });
+    u.record.transcript = spoken.map((p) => p.text).join(' ');
+    u.tokens = tokenize(u.record.transcript);
   }
 
   #results(
@@ -645,6 +677,10 @@ function modelInfo(model: string): ModelInfo {
   const h = createHash('sha256').update(model).digest('hex');
   const uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
   return { name: `general-${arch}`, version: 'stand-in', arch, uuid };
+}
+
+function scriptText(script: ScriptedTranscript): string {
+  return typeof script === 'string' ? script : script.parts.map((p) => p.text).join(' ');
 }
 
 function tokenize(transcript: string): Token[] {

@@ -6,6 +6,7 @@
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import * as elevenlabs from '@livekit/agents-plugin-elevenlabs';
 import * as openai from '@livekit/agents-plugin-openai';
+import { type SpeechSettings, ttsTokenizer } from './speech-settings.ts';
 
 export interface OpenAISettings {
   apiKey: string;
@@ -26,12 +27,20 @@ export function createReplyLLM(s: OpenAISettings): openai.LLM {
   return new openai.LLM({ apiKey: s.apiKey, baseURL: s.baseURL, model: s.model });
 }
 
-export function createSTT(s: DeepgramSettings): deepgram.STT {
-  return new deepgram.STT({ apiKey: s.apiKey, baseUrl: s.baseURL, model: 'nova-3', language: 'en-US' });
+export function createSTT(s: DeepgramSettings, speech: Pick<SpeechSettings, 'deepgramEndpointingMs'>): deepgram.STT {
+  return new deepgram.STT({
+    apiKey: s.apiKey,
+    baseUrl: s.baseURL,
+    model: 'nova-3',
+    language: 'en-US',
+    endpointing: speech.deepgramEndpointingMs,
+  });
 }
 
-export function createTTS(s: ElevenLabsSettings): elevenlabs.TTS {
+export function createTTS(s: ElevenLabsSettings, speech: Pick<SpeechSettings, 'ttsChunking'>): elevenlabs.TTS {
   return new elevenlabs.TTS({
+    // A sentence tokenizer keeps the plugin in auto mode, where every piece is flushed.
+    wordTokenizer: ttsTokenizer(speech.ttsChunking),
     apiKey: s.apiKey,
     baseURL: s.baseURL,
     voiceId: s.voiceId,

@@ -2,10 +2,13 @@
  * Builds the agent session from its parts. One factory for the worker, the chat CLI, the bench
  * and the tests, so that what is measured and tested is what is deployed.
  */
-import { type VAD, llm as lkllm, voice } from '@livekit/agents';
+import { type VAD, ipc, llm as lkllm, voice } from '@livekit/agents';
+import * as silero from '@livekit/agents-plugin-silero';
 import type { Logger } from '../telemetry/logger.ts';
 import type { MemoryContext } from './memory-context.ts';
+import { localTurnDetector } from './end-of-turn.ts';
 import { type DeepgramSettings, type ElevenLabsSettings, createSTT, createTTS } from './services.ts';
+import type { SpeechSettings } from './speech-settings.ts';
 import { VoiceAgent, replyConnOptions } from './voice-agent.ts';
 
 export interface AgentParts {
@@ -24,7 +27,16 @@ export interface AgentParts {
 export interface VoiceSessionParts extends AgentParts {
   deepgram: DeepgramSettings;
   elevenlabs: ElevenLabsSettings;
+  /** Silero, loaded with `speech.vadMinSilenceMs` (see `loadVad`). */
   vad: VAD;
+  speech: SpeechSettings;
+  /** Runs the end-of-turn model; unset in a job, whose shared inference process runs it. */
+  eotExecutor?: ipc.InferenceExecutor;
+}
+
+/** Silero VAD with the silence the speech settings ask for; the model ships in its package. */
+export function loadVad(speech: Pick<SpeechSettings, 'vadMinSilenceMs'>): Promise<VAD> {
+  return silero.VAD.load({ minSilenceDuration: speech.vadMinSilenceMs });
 }
 
 export function createAgent(p: AgentParts): VoiceAgent {
@@ -43,17 +55,20 @@ export function createAgent(p: AgentParts): VoiceAgent {
 
 /** The full speech pipeline: Silero VAD, Deepgram nova-3, the llm node, ElevenLabs Flash. */
 export function createVoiceSession(p: VoiceSessionParts): { session: voice.AgentSession; agent: VoiceAgent } {
+  const s = p.speech;
   const session = new voice.AgentSession({
     llm: p.llm,
-    stt: createSTT(p.deepgram),
-    tts: createTTS(p.elevenlabs),
+    stt: createSTT(p.deepgram, s),
+    tts: createTTS(p.elevenlabs, s),
     vad: p.vad,
     turnHandling: {
-      // VAD turn detection runs locally with no model download, and lets preemptive generation
-      // start on Deepgram's final transcript while the caller is still in trailing silence.
-      turnDetection: 'vad',
+      // Both run locally with no download. With either, the framework still treats the turn as
+      // VAD-based: preemptive generation starts on Deepgram's final transcript while the caller
+      // is still in trailing silence; the model only stretches the wait when a pause sounds unfinished.
+      turnDetection: s.turnDetector === 'eot' ? localTurnDetector(p.eotExecutor) : 'vad',
+      endpointing: { mode: 'fixed', minDelay: s.endpointingMinDelayMs, maxDelay: s.endpointingMaxDelayMs },
       interruption: { enabled: true, mode: 'vad' },
-      preemptiveGeneration: { enabled: true },
+      preemptiveGeneration: { enabled: true, preemptiveTts: s.preemptiveTts },
     },
     connOptions: { llmConnOptions: replyConnOptions },
   });

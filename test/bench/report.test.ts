@@ -43,6 +43,11 @@ describe('the terminal report', () => {
     expect(row('hybrid')).toMatch(/streaming$/);
     expect(text).toContain('hybrid overhead over openai-direct (same latency draw per turn, 3 pairs): +2.0 ms median');
     expect(row('Letta in the path')).toMatch(/^Letta in the path\s+2\s+5000\s+5090\s/);
+    // hybrid · default: e2e 1250/1290/1270 over stage sums 1210/1220/1215; one pause recording, not cut off.
+    expect(row('hybrid · default')).toMatch(
+      /^hybrid · default\s+3\s+1270\s+1288\s+1.05\s+1.06\s.*\s120\s+650\s+\d+\s+0\/1 \(0 early, 0 split\)$/,
+    );
+    expect(row('hybrid · baseline')).toMatch(/1\/1 \(0 early, 1 split\)$/);
     expect(text).toContain('16 turns submitted: 0 lost, 0 duplicated (as required)');
     expect(text).toContain('holds at every level tested (up to 20 calls in one process)');
   });
@@ -128,7 +133,7 @@ describe('the HTML report', () => {
       typeof sampleResults
     >);
     expect(() => readResults(join(dir, 'bad.json'))).toThrow(/not a results file/);
-    expect(readFileSync(file, 'utf8')).toContain('"format": "livekit-letta-voice-agent/bench@2"');
+    expect(readFileSync(file, 'utf8')).toContain('"format": "livekit-letta-voice-agent/bench@3"');
   });
 
   it('reads a format-1 results file: its one memory result ran on the file journal', () => {

@@ -34,7 +34,12 @@ function path(name: LlmPathName, ttfts: number[], gapMs: number, pieces: number)
   );
 }
 
-function voiceTurn(index: number, e2eMs: number, llmTtftMs: number): VoiceTurnRecord {
+function voiceTurn(
+  index: number,
+  e2eMs: number,
+  llmTtftMs: number,
+  pause?: { answeredEarly: boolean; userTurns: number },
+): VoiceTurnRecord {
   return {
     index,
     fixture: `clip-${index}.wav`,
@@ -49,11 +54,17 @@ function voiceTurn(index: number, e2eMs: number, llmTtftMs: number): VoiceTurnRe
     llmTtftMs,
     ttsTtfbMs: 650,
     frameworkE2eMs: e2eMs + 4,
+    ttsWaitMs: 120,
+    stageRatio: e2eMs / (350 + llmTtftMs + 650),
+    userTurns: pause?.userTurns ?? 1,
+    answeredEarly: pause?.answeredEarly ?? false,
+    ...(pause ? { pause: { startMs: 1500, endMs: 2100 } } : {}),
     waterfall: {
       finalTranscriptMs: 350,
       endOfTurnMs: 570,
       llmStartMs: 352,
       llmFirstTokenMs: 352 + llmTtftMs,
+      ttsFirstTextMs: 472 + llmTtftMs,
       ttsTtfbMs: 650,
       firstAudioMs: e2eMs,
     },
@@ -100,8 +111,17 @@ export function sampleResults(): BenchResults {
       voice: {
         turnsPerDesign: 2,
         designs: [
-          summarizeDesign('letta', [voiceTurn(0, 4900, 3900), voiceTurn(1, 5100, 4100)]),
-          summarizeDesign('hybrid', [voiceTurn(0, 1550, 210), voiceTurn(1, 1600, 220)]),
+          summarizeDesign('letta', 'default', [voiceTurn(0, 4900, 3900), voiceTurn(1, 5100, 4100)]),
+          summarizeDesign('hybrid', 'baseline', [
+            voiceTurn(0, 1550, 210),
+            voiceTurn(1, 1600, 220),
+            voiceTurn(2, 1580, 215, { answeredEarly: false, userTurns: 2 }),
+          ]),
+          summarizeDesign('hybrid', 'default', [
+            voiceTurn(0, 1250, 210),
+            voiceTurn(1, 1290, 220),
+            voiceTurn(2, 1270, 215, { answeredEarly: false, userTurns: 1 }),
+          ]),
         ],
         targetMs: 1000,
         notes: [],

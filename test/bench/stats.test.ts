@@ -6,6 +6,7 @@ import {
   percentile,
   ratio,
   spreadMs,
+  stageRatio,
   summarize,
   turnShape,
   verdictOf,
@@ -107,5 +108,14 @@ describe('the buffered-streaming verdict', () => {
     expect(verdictOf([turn]).kind).toBe('streaming');
     expect(verdictOf([turn], { burstMs: 100, minWords: 4 }).kind).toBe('buffered');
     expect(verdictOf([turn], { burstMs: 100, minWords: 11 }).kind).toBe('undecided');
+  });
+});
+
+describe('the stage ratio', () => {
+  it('is e2e over transcript + llm TTFT + TTS TTFB, and null when a figure is missing', () => {
+    expect(stageRatio(1100, [300, 200, 500])).toBeCloseTo(1.1, 10);
+    expect(stageRatio(1000, [300, null, 500])).toBeNull();
+    expect(stageRatio(null, [300, 200, 500])).toBeNull();
+    expect(stageRatio(1000, [0, 0, 0])).toBeNull();
   });
 });

@@ -10,7 +10,16 @@ import { WebSocket } from 'ws';
 import { type DeepgramStandIn, startDeepgramStandIn } from '../../bench/sim/deepgram.ts';
 import { type LatencyProfile, profiles } from '../../bench/sim/profile.ts';
 import { nowMs, sleep } from '../../bench/sim/server.ts';
-import { concatSamples, frames, readWav, silence, speechFixture } from '../../bench/harness/speech.ts';
+import {
+  concatSamples,
+  frames,
+  pauseFixtureDir,
+  pauseManifest,
+  readWav,
+  scriptOf,
+  silence,
+  speechFixture,
+} from '../../bench/harness/speech.ts';
 
 // The plugin's logger throws until initialised.
 initializeLogger({ pretty: false, level: 'silent' });
@@ -52,8 +61,17 @@ function profileWith(endpointingMs: number, interimMs = 100): LatencyProfile {
   };
 }
 
-function openSession(url: string, apiKey = 'test'): { sttInstance: deepgram.STT; session: Session } {
-  const sttInstance = new deepgram.STT({ apiKey, baseUrl: url, model: 'nova-3' });
+function openSession(
+  url: string,
+  apiKey = 'test',
+  endpointing?: number,
+): { sttInstance: deepgram.STT; session: Session } {
+  const sttInstance = new deepgram.STT({
+    apiKey,
+    baseUrl: url,
+    model: 'nova-3',
+    ...(endpointing !== undefined ? { endpointing } : {}),
+  });
   const stream = sttInstance.stream();
   const events: Seen[] = [];
   const done = (async () => {
@@ -257,6 +275,26 @@ describe('Deepgram stand-in driven by the LiveKit Deepgram plugin', () => {
     const secondStart = a.durationMs + pauseMs + b.speechStartMs;
     expect(Math.abs(ub!.speechStartAudioMs - secondStart)).toBeLessThanOrEqual(BOUND_TOLERANCE_MS);
     expect(ua!.finalSentAt!).toBeLessThan(ub!.speechStartedSentAt!);
+  });
+
+  it('transcribes a sentence with a pause in two parts when speech ends at the pause, whole otherwise', async () => {
+    const jazz = pauseManifest().find((f) => f.file === 'jazz.wav')!;
+    const wav = readWav(`${pauseFixtureDir}${jazz.file}`);
+    const audio = frames(concatSamples(wav.samples, silence(1000, wav.sampleRate)), wav.sampleRate, FRAME_MS);
+    const finals = async (endpointing: number) => {
+      standIn = await startDeepgramStandIn({ profile: profiles.instant, transcripts: [scriptOf(jazz)] });
+      const { session } = openSession(standIn.url, 'test', endpointing);
+      await pushRealtime(session, audio);
+      session.stream.endInput();
+      await session.done;
+      await standIn.close();
+      standIn = undefined;
+      return session.events.filter((e) => e.type === FINAL_TRANSCRIPT).map((e) => e.text);
+    };
+    // The 800 ms pause outlasts the 300 ms the detector waits for with endpointing 25: two utterances.
+    expect(await finals(25)).toEqual(jazz.parts);
+    // Endpointing 1000 ms rides over it: one utterance, the whole sentence.
+    expect(await finals(1000)).toEqual([jazz.transcript]);
   });
 
   it('holds the final until the endpointing delay has passed since speech ended', async () => {

@@ -3,8 +3,7 @@
  * reaches Letta between the caller's last word and the reply's first token, and that Letta being
  * slow or down leaves the reply's timing unchanged and loses no turn.
  */
-import { type VAD, initializeLogger } from '@livekit/agents';
-import * as silero from '@livekit/agents-plugin-silero';
+import { type VAD, initializeLogger, type ipc } from '@livekit/agents';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startRoomlessCall } from '../../bench/harness/roomless-call.ts';
 import type { Fault, LettaStandIn } from '../../bench/sim/letta.ts';
@@ -13,15 +12,20 @@ import { loadConfig } from '../../src/config.ts';
 import { MemoryService } from '../../src/memory/memory-service.ts';
 import { QuietWindow, bindQuietWindow } from '../../src/voice/quiet-window.ts';
 import { createReplyLLM } from '../../src/voice/services.ts';
-import { createVoiceSession } from '../../src/voice/session-factory.ts';
+import { inProcessEotExecutor } from '../../src/voice/end-of-turn.ts';
+import { createVoiceSession, loadVad } from '../../src/voice/session-factory.ts';
+import { defaultSpeechSettings } from '../../src/voice/speech-settings.ts';
 import { fastRetries, occurrences, recordingLogger, tempDir, userTexts } from '../memory/helpers.ts';
 import { type SpeechStandIns, startSpeechStandIns } from '../helpers/stand-ins.ts';
 import { readWav, speechFixture } from '../../bench/harness/speech.ts';
 
+// The worker's speech settings; the end-of-turn model runs in this process (no job here).
 let vad: VAD;
+let eotExecutor: ipc.InferenceExecutor;
 beforeAll(async () => {
   initializeLogger({ pretty: false, level: 'silent' });
-  vad = await silero.VAD.load();
+  vad = await loadVad(defaultSpeechSettings);
+  eotExecutor = inProcessEotExecutor();
 });
 
 const utterances = ['hello.wav', 'name-alice.wav'].map(speechFixture);
@@ -53,6 +57,8 @@ async function callWithMemory(
   const { session, agent } = createVoiceSession({
     llm: createReplyLLM({ apiKey: 'sim', baseURL: speech.openai.url, model: 'gpt-4.1-mini' }),
     vad,
+    speech: defaultSpeechSettings,
+    eotExecutor,
     memory: caller.context,
     logger: recordingLogger().logger,
     memoryMaxChars: 4000,

@@ -19,6 +19,7 @@ import { recallFiller } from '../../src/memory/memory-tools.ts';
 import { QuietWindow, bindQuietWindow } from '../../src/voice/quiet-window.ts';
 import { createReplyLLM } from '../../src/voice/services.ts';
 import { createVoiceSession } from '../../src/voice/session-factory.ts';
+import { defaultSpeechSettings } from '../../src/voice/speech-settings.ts';
 import { fastRetries, recordingLogger, tempDir, until } from '../memory/helpers.ts';
 import { type SpeechStandIns, startSpeechStandIns } from '../helpers/stand-ins.ts';
 
@@ -78,6 +79,7 @@ async function withCall(
     vad,
     memory: caller.context,
     tools: caller.tools,
+    speech: defaultSpeechSettings,
     logger: recordingLogger().logger,
     memoryMaxChars: 4000,
     greeting: null,

@@ -3,21 +3,25 @@
  * Deepgram stand-in → llm node → OpenAI stand-in → the real ElevenLabs plugin → ElevenLabs
  * stand-in → captured audio.
  */
-import { type VAD, initializeLogger, voice } from '@livekit/agents';
-import * as silero from '@livekit/agents-plugin-silero';
+import { type VAD, initializeLogger, type ipc, voice } from '@livekit/agents';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startRoomlessCall } from '../../bench/harness/roomless-call.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { noMemory } from '../../src/voice/memory-context.ts';
 import { createReplyLLM } from '../../src/voice/services.ts';
-import { createVoiceSession } from '../../src/voice/session-factory.ts';
+import { inProcessEotExecutor } from '../../src/voice/end-of-turn.ts';
+import { createVoiceSession, loadVad } from '../../src/voice/session-factory.ts';
+import { defaultSpeechSettings as speech } from '../../src/voice/speech-settings.ts';
 import { type SpeechStandIns, startSpeechStandIns } from '../helpers/stand-ins.ts';
 import { readWav, speechFixture } from '../../bench/harness/speech.ts';
 
+// The worker's speech settings; the end-of-turn model runs in this process (no job here).
 let vad: VAD;
+let eotExecutor: ipc.InferenceExecutor;
 beforeAll(async () => {
   initializeLogger({ pretty: false, level: 'silent' });
-  vad = await silero.VAD.load();
+  vad = await loadVad(speech);
+  eotExecutor = inProcessEotExecutor();
 });
 
 function agentSpeaking(session: voice.AgentSession): Promise<number> {
@@ -36,6 +40,8 @@ function sessionFor(s: SpeechStandIns, greeting: string | null = null) {
   return createVoiceSession({
     llm: createReplyLLM({ apiKey: 'sim', baseURL: s.openai.url, model: 'gpt-4.1-mini' }),
     vad,
+    speech,
+    eotExecutor,
     memory: noMemory,
     logger: createLogger({ level: 'silent' }),
     memoryMaxChars: 4000,
