@@ -6,18 +6,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { occurrences, until, userTexts } from '../memory/helpers.ts';
-import { type Stage, recording, startStage } from './stage.ts';
+import { type Stage, lettaAgentOf, recording, startStage } from './stage.ts';
 
 let stage: Stage | undefined;
 afterEach(async () => {
   await stage?.close();
   stage = undefined;
 });
-
-/** The Letta agent created for a caller on their first call. */
-function lettaAgentOf(s: Stage, identity: string): string | undefined {
-  return s.letta.store.agents().find((a) => a.tags?.includes(`lk-caller:${identity}`))?.id;
-}
 
 async function oneTurn(s: Stage, room: string, identity: string) {
   const hello = recording('hello.wav');

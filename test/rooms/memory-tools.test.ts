@@ -4,7 +4,7 @@
  * it; a recall with Letta slower than its budget fills the wait with speech and does not stall.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChatRequestBody, Responder } from '../../bench/sim/openai.ts';
+import { lastMessage, messageText, scriptedAnswers, toolScript } from '../helpers/scripted-model.ts';
 import { until } from '../memory/helpers.ts';
 import { type Stage, recording, startStage } from './stage.ts';
 
@@ -14,38 +14,9 @@ afterEach(async () => {
   stage = undefined;
 });
 
-type Msg = ChatRequestBody['messages'][number];
-const text = (m: Msg | undefined) =>
-  m === undefined || m.content == null
-    ? ''
-    : typeof m.content === 'string'
-      ? m.content
-      : m.content.map((p) => (typeof p.text === 'string' ? p.text : '')).join(' ');
-
-/**
- * One model for the voice agent and for Letta's agent (the stage points both at one stand-in):
- * Letta's steps are told apart by the message Letta is answering.
- */
-function responder(trigger: string, tool: string, args: Record<string, string>): Responder {
-  return (req) => {
-    const last = req.messages.at(-1);
-    // Letta's own steps: the task, or a transcript to file (the memory section may quote both).
-    if (text(last).startsWith('[Task from a live voice call')) return { content: 'Walk on Monday, swim on Thursday.' };
-    if (text(last).startsWith('[Voice call transcript')) return { content: 'Noted.' };
-    if (last?.role === 'tool') {
-      const out = text(last);
-      if (out.includes('Started working on')) return { content: 'On it. I will come back to you with the answer.' };
-      if (out.includes('task_result')) return { content: 'Your plan is ready: walk on Monday, swim on Thursday.' };
-      return { content: 'I looked in my notes and found nothing about that.' };
-    }
-    if (text(last).includes(trigger)) return { toolCalls: [{ name: tool, arguments: JSON.stringify(args) }] };
-    return { content: req.messages.some((m) => m.role === 'user') ? 'Okay.' : 'Hello!' };
-  };
-}
-
 describe('memory tools in a real room', () => {
   it('a delegated task: acknowledged at once, its answer spoken after the caller’s next turn', async () => {
-    stage = await startStage({ respond: responder('dragon', 'delegate_task', { task: 'Plan my exercise' }) });
+    stage = await startStage({ respond: toolScript('dragon', 'delegate_task', { task: 'Plan my exercise' }) });
     const s = stage;
     const dragon = recording('dragon-story.wav');
     const weather = recording('weather-paris.wav');
@@ -57,7 +28,7 @@ describe('memory tools in a real room', () => {
     const asked = await caller.say(dragon.samples);
     const ack = await caller.speechAfter(asked.endedAt);
     await caller.until(
-      () => (caller.finalTranscripts('agent').some((t) => t.includes('On it')) ? true : undefined),
+      () => (caller.finalTranscripts('agent').some((t) => t.includes(scriptedAnswers.started)) ? true : undefined),
       30_000,
       'the acknowledgement',
     );
@@ -69,7 +40,7 @@ describe('memory tools in a real room', () => {
     await caller.speechAfter(next.endedAt);
     s.letta.faults.release();
     await caller.until(
-      () => (caller.finalTranscripts('agent').some((t) => t.includes('Your plan is ready')) ? true : undefined),
+      () => (caller.finalTranscripts('agent').some((t) => t.includes(scriptedAnswers.taskDone)) ? true : undefined),
       60_000,
       'the answer',
     );
@@ -78,7 +49,7 @@ describe('memory tools in a real room', () => {
   });
 
   it('a recall with Letta slower than its budget: a filler at once, then the answer, no stall', async () => {
-    stage = await startStage({ respond: responder('remind me', 'recall_memory', { query: 'what we talked about' }) });
+    stage = await startStage({ respond: toolScript('remind me', 'recall_memory', { query: 'what we talked about' }) });
     const s = stage;
     const remind = recording('remind-me.wav');
     s.deepgram.setTranscripts([remind.transcript]);
@@ -90,15 +61,15 @@ describe('memory tools in a real room', () => {
     const speech = await caller.speechAfter(asked.endedAt);
     expect(speech.startedAt - asked.endedAt).toBeLessThan(4000);
     await caller.until(
-      () => (caller.finalTranscripts('agent').some((t) => t.includes('I looked in my notes')) ? true : undefined),
+      () => (caller.finalTranscripts('agent').some((t) => t.includes(scriptedAnswers.recalled)) ? true : undefined),
       30_000,
       'the answer',
     );
     expect(caller.finalTranscripts('agent').some((t) => t.includes('Let me check my notes'))).toBe(true);
     // No stall: the model had the search's (partial) results within the 1.2 s budget of asking for them.
     const reqs = s.openai.requests.filter((r) => r.path.endsWith('/chat/completions'));
-    const toolCall = reqs.find((r) => text((r.body as ChatRequestBody).messages.at(-1)).includes('remind me'));
-    const results = reqs.find((r) => text((r.body as ChatRequestBody).messages.at(-1)).includes('memory_search'));
+    const toolCall = reqs.find((r) => messageText(lastMessage(r.body)).includes('remind me'));
+    const results = reqs.find((r) => messageText(lastMessage(r.body)).includes('memory_search'));
     expect(results!.at - toolCall!.finishedAt!).toBeLessThan(1200 + 1500);
   });
 });

@@ -7,17 +7,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pendingTurnsIn } from '../../src/memory/journal/journal-file.ts';
 import { memorySections } from '../helpers/prompts.ts';
 import { occurrences, until, userTexts } from '../memory/helpers.ts';
-import { type Stage, recording, startStage } from './stage.ts';
+import { type Stage, lettaAgentOf, recording, startStage } from './stage.ts';
 
 let stage: Stage | undefined;
 afterEach(async () => {
   await stage?.close();
   stage = undefined;
 });
-
-function lettaAgentOf(s: Stage, identity: string): string | undefined {
-  return s.letta.store.agents().find((a) => a.tags?.includes(`lk-caller:${identity}`))?.id;
-}
 
 const longReply =
   'This answer goes on for a long while, sentence after sentence, so the caller can hang up in the middle of it. '.repeat(

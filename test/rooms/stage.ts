@@ -41,6 +41,11 @@ export interface Stage {
   close(): Promise<void>;
 }
 
+/** The Letta agent created for a caller on their first call. */
+export function lettaAgentOf(s: Stage, identity: string): string | undefined {
+  return s.letta.store.agents().find((a) => a.tags?.includes(`lk-caller:${identity}`))?.id;
+}
+
 /** A committed recording as 16 kHz samples, and what the Deepgram stand-in should transcribe it as. */
 export function recording(file: string): { samples: Int16Array; transcript: string } {
   const f = speechFixture(file);

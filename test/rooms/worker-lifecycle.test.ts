@@ -6,17 +6,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pendingTurnsIn } from '../../src/memory/journal/journal-file.ts';
 import { occurrences, until, userTexts } from '../memory/helpers.ts';
-import { type Stage, recording, startStage } from './stage.ts';
+import { type Stage, lettaAgentOf, recording, startStage } from './stage.ts';
 
 let stage: Stage | undefined;
 afterEach(async () => {
   await stage?.close();
   stage = undefined;
 });
-
-function lettaAgentOf(s: Stage, identity: string): string | undefined {
-  return s.letta.store.agents().find((a) => a.tags?.includes(`lk-caller:${identity}`))?.id;
-}
 
 describe('the worker process', () => {
   it('on SIGTERM mid-call under npm start: the call goes on to its end, then exit 0, no turn lost', async () => {

@@ -11,7 +11,6 @@ import { startRoomlessCall } from '../../bench/harness/roomless-call.ts';
 import { readWav, speechFixture } from '../../bench/harness/speech.ts';
 import type { LettaStandIn } from '../../bench/sim/letta.ts';
 import { startLettaStandIn } from '../../bench/sim/letta.ts';
-import type { ChatRequestBody, Responder } from '../../bench/sim/openai.ts';
 import { startOpenAIStandIn } from '../../bench/sim/openai.ts';
 import { loadConfig } from '../../src/config.ts';
 import { MemoryService } from '../../src/memory/memory-service.ts';
@@ -20,6 +19,7 @@ import { QuietWindow, bindQuietWindow } from '../../src/voice/quiet-window.ts';
 import { createReplyLLM } from '../../src/voice/services.ts';
 import { createVoiceSession } from '../../src/voice/session-factory.ts';
 import { defaultSpeechSettings } from '../../src/voice/speech-settings.ts';
+import { lastMessage, messageText, scriptedAnswers, toolScript } from '../helpers/scripted-model.ts';
 import { fastRetries, recordingLogger, tempDir, until } from '../memory/helpers.ts';
 import { type SpeechStandIns, startSpeechStandIns } from '../helpers/stand-ins.ts';
 
@@ -30,30 +30,6 @@ beforeAll(async () => {
 });
 
 const RECALL_BUDGET_MS = 1200;
-
-type Msg = ChatRequestBody['messages'][number];
-const lastMessage = (body: unknown) => (body as ChatRequestBody | undefined)?.messages?.at(-1);
-const text = (m: Msg | undefined) =>
-  m === undefined || m.content == null
-    ? ''
-    : typeof m.content === 'string'
-      ? m.content
-      : m.content.map((p) => (typeof p.text === 'string' ? p.text : '')).join(' ');
-
-/** The voice model: calls `tool` when the caller says `trigger`, and answers each step in words. */
-function scripted(trigger: string, tool: string, args: Record<string, string>): Responder {
-  return (req) => {
-    const last = req.messages.at(-1);
-    if (last?.role === 'tool') {
-      const out = text(last);
-      if (out.includes('Started working on')) return { content: 'On it. I will come back to you with the answer.' };
-      if (out.includes('task_result')) return { content: 'Your plan is ready: walk on Monday, swim on Thursday.' };
-      return { content: `Here is what came back: ${out.replace(/\s+/g, ' ').slice(0, 200)}` };
-    }
-    if (text(last).includes(trigger)) return { toolCalls: [{ name: tool, arguments: JSON.stringify(args) }] };
-    return { content: 'Okay.' };
-  };
-}
 
 async function withCall(
   speech: SpeechStandIns,
@@ -111,7 +87,7 @@ describe('memory tools in a spoken call', () => {
   it('recall: a filler at once, then an answer within the budget though Letta is slower than that', async () => {
     const speech = await startSpeechStandIns({
       transcripts: ['Can you remind me what we talked about?'],
-      respond: scripted('remind me', 'recall_memory', { query: 'what we talked about' }),
+      respond: toolScript('remind me', 'recall_memory', { query: 'what we talked about' }),
     });
     const letta = await startLettaStandIn();
     const { dir, cleanup } = await tempDir();
@@ -122,16 +98,16 @@ describe('memory tools in a spoken call', () => {
       await withCall(speech, letta, dir, async ({ call, say }) => {
         await say('remind-me.wav');
         await until(
-          () => speech.openai.requests.some((r) => text(lastMessage(r.body)).includes('memory_search')),
+          () => speech.openai.requests.some((r) => messageText(lastMessage(r.body)).includes('memory_search')),
           15_000,
           'the tool result',
         );
         const reqs = speech.openai.requests;
-        const toolCallReq = reqs.find((r) => text(lastMessage(r.body)).includes('remind me'));
-        const resultReq = reqs.find((r) => text(lastMessage(r.body)).includes('memory_search'));
+        const toolCallReq = reqs.find((r) => messageText(lastMessage(r.body)).includes('remind me'));
+        const resultReq = reqs.find((r) => messageText(lastMessage(r.body)).includes('memory_search'));
         // No stall: the model had the (partial) results within the budget of the tool call's end.
         expect(resultReq!.at - toolCallReq!.finishedAt!).toBeLessThan(RECALL_BUDGET_MS + 1000);
-        expect(text((resultReq!.body as ChatRequestBody).messages.at(-1))).toContain('ran out of time');
+        expect(messageText(lastMessage(resultReq!.body))).toContain('ran out of time');
         // No silence: the filler was spoken while the search ran.
         const filler = speech.elevenlabs.contexts.find((c) => c.text.includes(recallFiller));
         expect(filler?.firstTextAt).toBeLessThan(resultReq!.at);
@@ -145,10 +121,10 @@ describe('memory tools in a spoken call', () => {
   }, 120_000);
 
   it('delegation: acknowledged at once, answered later when the caller is quiet, Letta kept out of the turns between', async () => {
-    const lettaModel = await startOpenAIStandIn({ respond: () => ({ content: 'Walk on Monday, swim on Thursday.' }) });
+    const lettaModel = await startOpenAIStandIn({ respond: () => ({ content: scriptedAnswers.letta }) });
     const speech = await startSpeechStandIns({
       transcripts: ['Tell me a short story about a dragon.', 'What is the weather like in Paris today?'],
-      respond: scripted('dragon', 'delegate_task', { task: 'Plan my exercise for next week' }),
+      respond: toolScript('dragon', 'delegate_task', { task: 'Plan my exercise for next week' }),
     });
     const letta = await startLettaStandIn({ modelBaseUrl: lettaModel.url });
     const { dir, cleanup } = await tempDir();
@@ -158,7 +134,7 @@ describe('memory tools in a spoken call', () => {
       await withCall(speech, letta, dir, async ({ call, say }) => {
         const first = await say('dragon-story.wav');
         const ack = await call.nextTurn(0, 20_000);
-        expect(ack.assistantText).toContain('On it');
+        expect(ack.assistantText).toContain(scriptedAnswers.started);
         await until(() => letta.faults.held() === 1, 10_000, 'the task on Letta');
         const taskReq = letta.requests.find((r) => r.method === 'POST' && r.path.endsWith('/messages'));
         expect(JSON.stringify(taskReq?.body)).toContain('Plan my exercise for next week');
@@ -178,13 +154,13 @@ describe('memory tools in a spoken call', () => {
 
         letta.faults.release();
         const answer = await call.nextTurn(2, 30_000);
-        expect(answer.assistantText).toContain('Your plan is ready');
+        expect(answer.assistantText).toContain(scriptedAnswers.taskDone);
         // Never over the caller: the answer started after the caller's last word.
-        const spoken = speech.elevenlabs.contexts.find((c) => c.text.includes('Your plan is ready'));
+        const spoken = speech.elevenlabs.contexts.find((c) => c.text.includes(scriptedAnswers.taskDone));
         expect(spoken?.firstTextAt).toBeGreaterThan(second.speechEnd);
         // The deferred reply carried Letta's answer, framed as data.
-        const deferred = speech.openai.requests.find((r) => text(lastMessage(r.body)).includes('task_result'));
-        expect(text(lastMessage(deferred?.body))).toContain('Walk on Monday, swim on Thursday.');
+        const deferred = speech.openai.requests.find((r) => messageText(lastMessage(r.body)).includes('task_result'));
+        expect(messageText(lastMessage(deferred?.body))).toContain(scriptedAnswers.letta);
       });
     } finally {
       await letta.close();
@@ -198,7 +174,7 @@ describe('memory tools in a spoken call', () => {
     const lettaModel = await startOpenAIStandIn({ respond: () => ({ content: 'Done: three ideas.' }) });
     const speech = await startSpeechStandIns({
       transcripts: ['Tell me a short story about a dragon.'],
-      respond: scripted('dragon', 'delegate_task', { task: 'Find three gift ideas' }),
+      respond: toolScript('dragon', 'delegate_task', { task: 'Find three gift ideas' }),
     });
     const letta = await startLettaStandIn({ modelBaseUrl: lettaModel.url });
     const { dir, cleanup } = await tempDir();
