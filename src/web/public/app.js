@@ -1,0 +1,248 @@
+// The join page: get a token from this server's /api/token, join the room with livekit-client,
+// publish the microphone, play the agent and show what the agent and the caller say.
+import { ConnectionState, ParticipantKind, Room, RoomEvent, Track } from '/vendor/livekit-client.esm.mjs';
+
+/** How long after joining an agent must appear before the page says none came. */
+const agentWaitMs = 8000;
+/** Above this audioLevel (0-1) the agent counts as heard: the greeting reached the page. */
+const heardLevel = 0.01;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  status: $('status'),
+  problem: $('problem'),
+  join: $('join'),
+  joinButton: $('join-button'),
+  name: $('name'),
+  access: $('access'),
+  accessCode: $('access-code'),
+  call: $('call'),
+  agentState: $('agent-state'),
+  agentLevel: $('agent-level'),
+  mute: $('mute'),
+  hangup: $('hangup'),
+  reconnect: $('reconnect'),
+  transcript: $('transcript'),
+  chat: $('chat'),
+  chatText: $('chat-text'),
+  audio: $('audio'),
+};
+
+// The identity is the key to what the agent remembers: kept, so the next visit is the same caller.
+const identity = localStorage.getItem('joinpage.identity') ?? `caller-${crypto.randomUUID()}`;
+localStorage.setItem('joinpage.identity', identity);
+ui.name.value = localStorage.getItem('joinpage.name') ?? '';
+ui.accessCode.value = sessionStorage.getItem('joinpage.access') ?? '';
+
+let room;
+let agentTimer;
+let levelTimer;
+/** segment id → its line in the transcript. */
+const lines = new Map();
+
+function say(text) {
+  ui.status.textContent = text;
+}
+
+function problem(text) {
+  ui.problem.textContent = text;
+  ui.problem.hidden = text === '';
+}
+
+class HttpRefusal extends Error {}
+
+async function fetchToken() {
+  const name = ui.name.value.trim();
+  const access = ui.accessCode.value.trim();
+  let res;
+  try {
+    res = await fetch('/api/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(access ? { Authorization: `Bearer ${access}` } : {}) },
+      body: JSON.stringify({ participant_identity: identity, ...(name ? { participant_name: name } : {}) }),
+    });
+  } catch {
+    throw new HttpRefusal('The page server cannot be reached. Is npm run web still running?');
+  }
+  const body = await res.json().catch(() => ({}));
+  if (res.status === 401) {
+    ui.access.hidden = false;
+    throw new HttpRefusal('This server needs an access code (its WEB_AUTH_TOKEN). Enter it and join again.');
+  }
+  if (!res.ok) throw new HttpRefusal(`The server refused a token: ${body.error ?? res.status}`);
+  return body;
+}
+
+async function join() {
+  problem('');
+  ui.joinButton.disabled = true;
+  localStorage.setItem('joinpage.name', ui.name.value.trim());
+  sessionStorage.setItem('joinpage.access', ui.accessCode.value.trim());
+  try {
+    say('Getting a token…');
+    const { server_url: url, participant_token: token } = await fetchToken();
+    room = newRoom();
+    say('Connecting…');
+    try {
+      await room.connect(url, token);
+    } catch (err) {
+      throw new HttpRefusal(`The LiveKit server at ${url} cannot be reached (${err.message}).`);
+    }
+    ui.join.hidden = true;
+    ui.call.hidden = false;
+    say(`Connected as ${identity}.`);
+    agentTimer = setTimeout(() => {
+      if (!agent()) problem(`No agent joined within ${agentWaitMs / 1000} s. Is the worker (npm run dev) running?`);
+    }, agentWaitMs);
+    await publishMicrophone();
+  } catch (err) {
+    problem(err instanceof HttpRefusal ? err.message : `Could not join: ${err.message}`);
+    await leave();
+  } finally {
+    ui.joinButton.disabled = false;
+  }
+}
+
+async function publishMicrophone() {
+  try {
+    await room.localParticipant.setMicrophoneEnabled(true);
+  } catch (err) {
+    const refused = err.name === 'NotAllowedError' || err.name === 'SecurityError';
+    problem(
+      refused
+        ? 'The microphone was refused. Allow it for this page (the lock icon next to the address), then reconnect. You can still type.'
+        : `No microphone: ${err.message}. You can still type.`,
+    );
+  }
+}
+
+function newRoom() {
+  const r = new Room();
+  r.on(RoomEvent.TrackSubscribed, (track, _publication, participant) => {
+    if (track.kind !== Track.Kind.Audio) return;
+    // Chromium only decodes a remote track that an element plays.
+    ui.audio.append(track.attach());
+    if (participant.kind === ParticipantKind.AGENT) watchLevel(track);
+  });
+  r.on(RoomEvent.TrackUnsubscribed, (track) => track.detach().forEach((el) => el.remove()));
+  r.on(RoomEvent.ParticipantConnected, showAgentState);
+  r.on(RoomEvent.ParticipantDisconnected, showAgentState);
+  r.on(RoomEvent.ParticipantAttributesChanged, showAgentState);
+  r.on(RoomEvent.Disconnected, () => {
+    say('Disconnected.');
+    ui.agentState.textContent = 'not here';
+  });
+  r.on(RoomEvent.AudioPlaybackStatusChanged, () => {
+    if (!r.canPlaybackAudio) problem('The browser blocked sound: press Reconnect or anywhere on the page.');
+  });
+  r.registerTextStreamHandler('lk.transcription', (reader, from) => void showTranscription(reader, from));
+  // The agent's session events for front ends that replay them; this page reads none of them.
+  r.registerByteStreamHandler('lk.agent.session', (reader) => void reader.readAll().catch(() => undefined));
+  return r;
+}
+
+function agent() {
+  return [...(room?.remoteParticipants.values() ?? [])].find((p) => p.kind === ParticipantKind.AGENT);
+}
+
+function showAgentState() {
+  const a = agent();
+  if (a) clearTimeout(agentTimer);
+  ui.agentState.textContent = a ? (a.attributes['lk.agent.state'] ?? 'joined') : 'not here';
+  if (a && ui.problem.textContent.startsWith('No agent')) problem('');
+}
+
+/** The agent's audio level from the receiver's own statistics (no Web Audio needed). */
+function watchLevel(track) {
+  clearInterval(levelTimer);
+  levelTimer = setInterval(async () => {
+    const stats = await track.receiver?.getStats();
+    stats?.forEach((s) => {
+      if (s.type !== 'inbound-rtp' || typeof s.audioLevel !== 'number') return;
+      ui.agentLevel.value = s.audioLevel;
+      if (s.audioLevel > heardLevel) ui.agentLevel.dataset.heard = 'true';
+    });
+  }, 200);
+}
+
+/**
+ * The caller's words come as one short stream per interim or final result (each the segment's
+ * whole text so far); the agent's as one stream per segment, written as it is spoken. Either way
+ * the newest stream's text is the segment's text.
+ */
+async function showTranscription(reader) {
+  const attrs = reader.info.attributes ?? {};
+  const mine = attrs['lk.transcribed_track_id'] === micTrackSid();
+  const segment = attrs['lk.segment_id'] ?? reader.info.id;
+  let text = '';
+  try {
+    for await (const chunk of reader) {
+      text += chunk;
+      showLine(segment, mine ? 'user' : 'agent', text, !mine || attrs['lk.transcription_final'] === 'true');
+    }
+  } catch {
+    // A stream cut off by leaving the room: what arrived stays.
+  }
+}
+
+function micTrackSid() {
+  return room?.localParticipant.getTrackPublication(Track.Source.Microphone)?.trackSid;
+}
+
+function showLine(key, who, text, final) {
+  let li = lines.get(key);
+  if (!li) {
+    li = document.createElement('li');
+    lines.set(key, li);
+    ui.transcript.append(li);
+  }
+  li.className = `${who}${final ? '' : ' interim'}`;
+  li.textContent = text;
+  li.scrollIntoView({ block: 'nearest' });
+}
+
+async function leave() {
+  clearTimeout(agentTimer);
+  clearInterval(levelTimer);
+  await room?.disconnect();
+  room = undefined;
+  ui.audio.replaceChildren();
+  ui.mute.setAttribute('aria-pressed', 'false');
+  ui.mute.textContent = 'Mute';
+  ui.call.hidden = true;
+  ui.join.hidden = false;
+}
+
+ui.join.addEventListener('submit', (e) => {
+  e.preventDefault();
+  void join();
+});
+
+ui.mute.addEventListener('click', async () => {
+  const muted = ui.mute.getAttribute('aria-pressed') === 'true';
+  await room?.localParticipant.setMicrophoneEnabled(muted);
+  ui.mute.setAttribute('aria-pressed', String(!muted));
+  ui.mute.textContent = muted ? 'Mute' : 'Unmute';
+});
+
+ui.hangup.addEventListener('click', async () => {
+  await leave();
+  say('Call ended.');
+});
+
+// A fresh call: the worker is dispatched when a room is created, and the identity keeps the memory.
+ui.reconnect.addEventListener('click', async () => {
+  await leave();
+  await join();
+});
+
+ui.chat.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const text = ui.chatText.value.trim();
+  if (!text || room?.state !== ConnectionState.Connected) return;
+  ui.chatText.value = '';
+  showLine(`chat-${crypto.randomUUID()}`, 'user', text, true);
+  await room.localParticipant.sendText(text, { topic: 'lk.chat' });
+});
+
+document.addEventListener('click', () => void room?.startAudio());
