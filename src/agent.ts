@@ -11,6 +11,7 @@ import { observeMemoryWrites } from './telemetry/memory-metrics.ts';
 import { type JobMetrics, startJobMetrics } from './telemetry/worker-metrics.ts';
 import { enableTracing, flushTracing } from './telemetry/tracing.ts';
 import { logTurnLatency } from './telemetry/turn-latency.ts';
+import { publishTurns, turnTopic } from './telemetry/turn-publisher.ts';
 import { noMemory } from './voice/memory-context.ts';
 import { QuietWindow, bindQuietWindow } from './voice/quiet-window.ts';
 import { answerTextWith } from './voice/text-replies.ts';
@@ -73,6 +74,13 @@ export default defineAgent<Prewarmed>({
       ...(config.instructions !== undefined ? { instructions: config.instructions } : {}),
     });
     logTurnLatency(session, logger);
+    // For the join page's latency panel: to this caller only.
+    publishTurns(
+      session,
+      (json) =>
+        ctx.room.localParticipant!.sendText(json, { topic: turnTopic, destinationIdentities: [participant.identity] }),
+      (err) => logger.debug({ err }, 'turn figures not sent to the caller'),
+    );
     metrics.metrics.observeSession(session);
     const unbindQuiet = bindQuietWindow(session, quiet);
     const stopRecording = callerMemory?.record(session);

@@ -2,7 +2,8 @@
  * The join page in a real browser: Debian's Chromium driven by playwright-core, its fake
  * microphone playing a committed recording, against LiveKit's server, the worker and the
  * stand-ins. The page gets its token from `npm run web`'s own server code, joins, hears the
- * agent's greeting, and shows the caller's words and the reply in its transcript.
+ * agent's greeting, and shows the caller's words and the reply in its transcript, and the turn's
+ * latency figures as the worker sent them.
  *
  * Needs /usr/bin/chromium (Debian package `chromium`; `.ci/run` installs it). Without it the test
  * skips and says why.
@@ -105,6 +106,17 @@ describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
     const reply = `You said: ${hello.transcript.replace(/[.!?]+$/, '')}`;
     await page.locator('#transcript li.agent', { hasText: reply }).waitFor({ timeout: 60_000 });
     expect(await page.locator('#transcript li.agent').count()).toBeGreaterThanOrEqual(2);
+    // The spoken turn's figures, sent by the worker on voice-agent.turn: all four measured.
+    const row = page.locator('#latency-rows tr[data-complete="true"]').first();
+    await row.waitFor({ timeout: 30_000 });
+    const cells = await row.locator('td').allTextContents();
+    expect(
+      cells
+        .slice(1)
+        .map(Number)
+        .every((n) => Number.isInteger(n) && n >= 0),
+    ).toBe(true);
+    expect(await page.locator('#latency-chart rect').count()).toBeGreaterThanOrEqual(2);
     expect(await page.textContent('#agent-state')).toMatch(/listening|thinking|speaking/);
     expect(await page.isHidden('#problem')).toBe(true);
 

@@ -23,6 +23,9 @@ const ui = {
   hangup: $('hangup'),
   reconnect: $('reconnect'),
   transcript: $('transcript'),
+  latency: $('latency'),
+  latencyChart: $('latency-chart'),
+  latencyRows: $('latency-rows'),
   chat: $('chat'),
   chatText: $('chat-text'),
   audio: $('audio'),
@@ -39,6 +42,8 @@ let agentTimer;
 let levelTimer;
 /** segment id → its line in the transcript. */
 const lines = new Map();
+/** This call's turn figures, for the chart. */
+const turns = [];
 
 function say(text) {
   ui.status.textContent = text;
@@ -135,7 +140,8 @@ function newRoom() {
   r.on(RoomEvent.AudioPlaybackStatusChanged, () => {
     if (!r.canPlaybackAudio) problem('The browser blocked sound: press Reconnect or anywhere on the page.');
   });
-  r.registerTextStreamHandler('lk.transcription', (reader, from) => void showTranscription(reader, from));
+  r.registerTextStreamHandler('lk.transcription', (reader) => void showTranscription(reader));
+  r.registerTextStreamHandler('voice-agent.turn', (reader) => void reader.readAll().then(showTurn, () => undefined));
   // The agent's session events for front ends that replay them; this page reads none of them.
   r.registerByteStreamHandler('lk.agent.session', (reader) => void reader.readAll().catch(() => undefined));
   return r;
@@ -201,11 +207,54 @@ function showLine(key, who, text, final) {
   li.scrollIntoView({ block: 'nearest' });
 }
 
+/** The figures of one turn (the worker's turn_latency line): a table row and a bar of the chart. */
+function showTurn(json) {
+  const t = JSON.parse(json);
+  const figures = [t.end_of_turn_ms, t.llm_ttft_ms, t.tts_ttfb_ms, t.e2e_ms];
+  const row = document.createElement('tr');
+  row.dataset.complete = String(figures.every((f) => typeof f === 'number'));
+  for (const cell of [t.interrupted ? `${t.turn} (cut off)` : String(t.turn), ...figures]) {
+    const td = document.createElement('td');
+    td.textContent = cell === null ? '–' : String(cell);
+    row.append(td);
+  }
+  ui.latencyRows.append(row);
+  ui.latency.hidden = false;
+  turns.push(t);
+  drawChart();
+}
+
+/** End to end per turn, as bars scaled to the slowest turn so far. */
+function drawChart() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const slowest = Math.max(1, ...turns.map((t) => t.e2e_ms ?? 0));
+  const width = 300 / Math.max(turns.length, 10);
+  ui.latencyChart.replaceChildren(
+    ...turns.map((t, i) => {
+      const bar = document.createElementNS(ns, 'rect');
+      const h = ((t.e2e_ms ?? 0) / slowest) * 58;
+      bar.setAttribute('x', String(i * width + 1));
+      bar.setAttribute('y', String(60 - h));
+      bar.setAttribute('width', String(width - 2));
+      bar.setAttribute('height', String(h));
+      if (t.interrupted) bar.setAttribute('class', 'interrupted');
+      const title = document.createElementNS(ns, 'title');
+      title.textContent = `turn ${t.turn}: ${t.e2e_ms ?? '–'} ms end to end`;
+      bar.append(title);
+      return bar;
+    }),
+  );
+}
+
 async function leave() {
   clearTimeout(agentTimer);
   clearInterval(levelTimer);
   await room?.disconnect();
   room = undefined;
+  turns.length = 0;
+  ui.latencyRows.replaceChildren();
+  ui.latencyChart.replaceChildren();
+  ui.latency.hidden = true;
   ui.audio.replaceChildren();
   ui.mute.setAttribute('aria-pressed', 'false');
   ui.mute.textContent = 'Mute';
