@@ -3,7 +3,8 @@
  * microphone playing a committed recording, against LiveKit's server, the worker and the
  * stand-ins. The page gets its token from `npm run web`'s own server code, joins, hears the
  * agent's greeting, and shows the caller's words and the reply in its transcript, and the turn's
- * latency figures as the worker sent them.
+ * latency figures and the caller's memory (a block set in the Letta stand-in, then the turn
+ * acknowledged by Letta) as the worker sent them.
  *
  * Needs /usr/bin/chromium (Debian package `chromium`; `.ci/run` installs it). Without it the test
  * skips and says why.
@@ -97,8 +98,18 @@ describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // A caller the agent already knows: the page's kept identity, and a block in their Letta agent.
+    const identity = 'erin';
+    stage.letta.store.createAgent({
+      name: identity,
+      tags: [`lk-caller:${identity}`, 'voice'],
+      memory_blocks: [{ label: 'human', value: 'Erin keeps bees on her roof.' }],
+    });
     await page.goto(pageUrl);
+    await page.evaluate((id) => localStorage.setItem('joinpage.identity', id), identity);
+    await page.reload();
     await page.click('#join-button');
+    await page.locator('#memory-section', { hasText: 'Erin keeps bees on her roof.' }).waitFor({ timeout: 30_000 });
 
     await page.waitForSelector('#agent-level[data-heard="true"]', { timeout: 60_000 });
     const userLine = page.locator('#transcript li.user:not(.interim)', { hasText: hello.transcript });
@@ -117,6 +128,8 @@ describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
         .every((n) => Number.isInteger(n) && n >= 0),
     ).toBe(true);
     expect(await page.locator('#latency-chart rect').count()).toBeGreaterThanOrEqual(2);
+    // The spoken turn reaches Letta while the call goes on, and the panel says after how long.
+    await page.locator('#memory-turns li[data-state="acked"]').first().waitFor({ timeout: 60_000 });
     expect(await page.textContent('#agent-state')).toMatch(/listening|thinking|speaking/);
     expect(await page.isHidden('#problem')).toBe(true);
 

@@ -26,6 +26,10 @@ const ui = {
   latency: $('latency'),
   latencyChart: $('latency-chart'),
   latencyRows: $('latency-rows'),
+  memory: $('memory'),
+  memoryStatus: $('memory-status'),
+  memorySection: $('memory-section'),
+  memoryTurns: $('memory-turns'),
   chat: $('chat'),
   chatText: $('chat-text'),
   audio: $('audio'),
@@ -142,6 +146,10 @@ function newRoom() {
   });
   r.registerTextStreamHandler('lk.transcription', (reader) => void showTranscription(reader));
   r.registerTextStreamHandler('voice-agent.turn', (reader) => void reader.readAll().then(showTurn, () => undefined));
+  r.registerTextStreamHandler(
+    'voice-agent.memory',
+    (reader) => void reader.readAll().then(showMemory, () => undefined),
+  );
   // The agent's session events for front ends that replay them; this page reads none of them.
   r.registerByteStreamHandler('lk.agent.session', (reader) => void reader.readAll().catch(() => undefined));
   return r;
@@ -246,6 +254,41 @@ function drawChart() {
   );
 }
 
+const readStatus = {
+  'in-time': 'Read before the greeting.',
+  late: 'Read late: used from the turn after it arrived.',
+  failed: 'Could not be read: this call goes on without it.',
+};
+
+/**
+ * The worker's memory messages: at the start, the memory section it put in the prompt; then each
+ * of this caller's turns as it is journaled (durable) and acknowledged by Letta, with its lag.
+ */
+function showMemory(json) {
+  const m = JSON.parse(json);
+  ui.memory.hidden = false;
+  if (m.kind === 'start') {
+    ui.memoryStatus.textContent = `${readStatus[m.status] ?? m.status}${m.section ? '' : ' Nothing yet.'}`;
+    ui.memorySection.textContent = m.section ?? '';
+    return;
+  }
+  const ids = m.kind === 'journaled' ? [m.turn_id] : m.turn_ids;
+  ids.forEach((id, i) => {
+    let li = ui.memoryTurns.querySelector(`[data-turn="${CSS.escape(id)}"]`);
+    if (!li) {
+      li = document.createElement('li');
+      li.dataset.turn = id;
+      ui.memoryTurns.append(li);
+    }
+    const n = [...ui.memoryTurns.children].indexOf(li) + 1;
+    li.dataset.state = m.kind;
+    li.textContent =
+      m.kind === 'journaled'
+        ? `Turn ${n}: journaled, on its way to Letta`
+        : `Turn ${n}: in Letta after ${m.lag_ms[i]} ms`;
+  });
+}
+
 async function leave() {
   clearTimeout(agentTimer);
   clearInterval(levelTimer);
@@ -255,6 +298,8 @@ async function leave() {
   ui.latencyRows.replaceChildren();
   ui.latencyChart.replaceChildren();
   ui.latency.hidden = true;
+  ui.memory.hidden = true;
+  ui.memoryTurns.replaceChildren();
   ui.audio.replaceChildren();
   ui.mute.setAttribute('aria-pressed', 'false');
   ui.mute.textContent = 'Mute';
