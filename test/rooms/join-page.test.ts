@@ -4,7 +4,7 @@
  * stand-ins. The page gets its token from `npm run web`'s own server code, joins, hears the
  * agent's greeting, and shows the caller's words and the reply in its transcript, and the turn's
  * latency figures and the caller's memory (a block set in the Letta stand-in, then the turn
- * acknowledged by Letta) as the worker sent them.
+ * acknowledged by Letta) as the worker sent them; and a reply the caller speaks over is marked cut off.
  *
  * Needs /usr/bin/chromium (Debian package `chromium`; `.ci/run` installs it). Without it the test
  * skips and says why.
@@ -15,7 +15,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { concatSamples, silence } from '../../bench/harness/speech.ts';
 import { createWebServer } from '../../src/web/server.ts';
@@ -58,46 +58,59 @@ function wav(samples: Int16Array): Buffer {
   return Buffer.concat([header, Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)]);
 }
 
+interface Opened {
+  page: Page;
+  errors: string[];
+  log: string[];
+}
+
+/** The web server for this stage, and Chromium with `samples` as its microphone, on the page. */
+async function openPage(s: Stage, agentName: string, samples: Int16Array): Promise<Opened> {
+  dir = await mkdtemp(join(tmpdir(), 'join-page-'));
+  const mic = join(dir, 'mic.wav');
+  await writeFile(mic, wav(samples));
+  const log: string[] = [];
+  web = createWebServer(
+    { livekitUrl: s.server.url, apiKey: s.server.apiKey, apiSecret: s.server.apiSecret, agentName },
+    (line) => log.push(line),
+  );
+  await new Promise<void>((resolve) => web!.listen(0, '127.0.0.1', resolve));
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      // This machine refuses every outside connection: Chromium must not try any.
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${mic}%noloop`,
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`http://127.0.0.1:${(web.address() as AddressInfo).port}/`);
+  return { page, errors, log };
+}
+
 describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
   it('joins with one click, hears the greeting, and shows both sides of a spoken turn', async () => {
     const agentName = 'join-page-agent';
     stage = await startStage({ agentName });
     const hello = recording('hello.wav');
     stage.deepgram.setTranscripts([hello.transcript]);
-
-    dir = await mkdtemp(join(tmpdir(), 'join-page-'));
     // The file plays from the moment capture opens: silence first lets the greeting finish.
-    const mic = join(dir, 'mic.wav');
-    await writeFile(mic, wav(concatSamples(silence(8000, rate), hello.samples, silence(8000, rate))));
-
-    const log: string[] = [];
-    web = createWebServer(
-      { livekitUrl: stage.server.url, apiKey: stage.server.apiKey, apiSecret: stage.server.apiSecret, agentName },
-      (line) => log.push(line),
+    const { page, errors, log } = await openPage(
+      stage,
+      agentName,
+      concatSamples(silence(8000, rate), hello.samples, silence(8000, rate)),
     );
-    await new Promise<void>((resolve) => web!.listen(0, '127.0.0.1', resolve));
-    const pageUrl = `http://127.0.0.1:${(web.address() as AddressInfo).port}/`;
-
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        // This machine refuses every outside connection: Chromium must not try any.
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${mic}%noloop`,
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
     // A caller the agent already knows: the page's kept identity, and a block in their Letta agent.
     const identity = 'erin';
     stage.letta.store.createAgent({
@@ -105,7 +118,6 @@ describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
       tags: [`lk-caller:${identity}`, 'voice'],
       memory_blocks: [{ label: 'human', value: 'Erin keeps bees on her roof.' }],
     });
-    await page.goto(pageUrl);
     await page.evaluate((id) => localStorage.setItem('joinpage.identity', id), identity);
     await page.reload();
     await page.click('#join-button');
@@ -140,5 +152,31 @@ describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
     expect(log.filter((l) => l.includes('/api/token 201'))).toHaveLength(1);
     expect(log.join('\n')).not.toContain(stage.server.apiSecret);
     expect(log.join('\n')).not.toMatch(/eyJ/);
+  });
+
+  it('marks a reply the caller spoke over as cut off, in the transcript and the latency table', async () => {
+    const agentName = 'join-page-agent';
+    // A reply long enough (well over 10 s) that the second utterance lands inside it wherever it starts.
+    const longReply = 'Bees dance to tell the hive where flowers are, and how far away. '.repeat(4).trim();
+    stage = await startStage({
+      agentName,
+      respond: (req) => ({ content: req.messages.filter((m) => m.role === 'user').length === 1 ? longReply : 'Sure.' }),
+    });
+    const hello = recording('hello.wav');
+    const roman = recording('roman-empire.wav');
+    stage.deepgram.setTranscripts([hello.transcript, roman.transcript]);
+    // Greeting, question, 5 s into the long reply (past the framework's 3 s barge-in warm-up), a second question.
+    const { page, errors } = await openPage(
+      stage,
+      agentName,
+      concatSamples(silence(8000, rate), hello.samples, silence(5000, rate), roman.samples, silence(8000, rate)),
+    );
+    await page.click('#join-button');
+    await page
+      .locator('#transcript li.agent[data-interrupted]', { hasText: 'Bees dance' })
+      .waitFor({ timeout: 60_000 });
+    await page.locator('#latency-rows td', { hasText: 'cut off' }).first().waitFor({ timeout: 10_000 });
+    await page.locator('#transcript li.user:not(.interim)', { hasText: roman.transcript }).waitFor({ timeout: 30_000 });
+    expect(errors).toEqual([]);
   });
 });

@@ -227,6 +227,11 @@ function showTurn(json) {
     row.append(td);
   }
   ui.latencyRows.append(row);
+  // The reply this turn ended with is the newest agent line: the caller spoke over it.
+  if (t.interrupted) {
+    const replies = ui.transcript.querySelectorAll('li.agent');
+    if (replies.length > 0) replies[replies.length - 1].dataset.interrupted = 'true';
+  }
   ui.latency.hidden = false;
   turns.push(t);
   drawChart();
