@@ -63,7 +63,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: TokenEndp
       ? `room "${answer.issued.room}", identity "${answer.issued.identity}"`
       : answer.body.error;
     log(`web: POST /api/token ${answer.status} ${what}`);
-    res.writeHead(answer.status, { 'Content-Type': 'application/json', ...answer.headers });
+    // An oversized body is left unread: closing the connection keeps Node from draining it.
+    const close = answer.status === 413 ? { Connection: 'close' } : {};
+    res.writeHead(answer.status, { 'Content-Type': 'application/json', ...answer.headers, ...close });
     res.end(JSON.stringify(answer.body));
     return;
   }
@@ -78,17 +80,25 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: TokenEndp
   res.end(req.method === 'HEAD' ? undefined : content);
 }
 
-/** Reads at most maxBodyBytes + 1 bytes: enough to tell that a body is too large. */
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size > maxBodyBytes) {
-      req.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, maxBodyBytes + 1);
+/**
+ * Reads at most maxBodyBytes + 1 bytes: enough to tell that a body is too large. Past that it stops
+ * reading (the answer then closes the connection) rather than destroying the request, which would
+ * take the 413 answer down with it.
+ */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        req.off('data', onData).pause();
+        resolve(Buffer.concat(chunks).subarray(0, maxBodyBytes + 1));
+      }
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }

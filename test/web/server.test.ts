@@ -3,7 +3,7 @@
  * bundle, an oversized body refused from its Content-Length, and a log line per token request
  * that carries neither the token nor the secret.
  */
-import type { Server } from 'node:http';
+import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebServer } from '../../src/web/server.ts';
@@ -68,6 +68,32 @@ describe('npm run web over HTTP', () => {
     });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: string }).error).toMatch(/larger than/);
+  });
+
+  it('refuses an oversized chunked body (no Content-Length) once it passes the limit, and still answers', async () => {
+    const { port } = server.address() as AddressInfo;
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/token',
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      // Written in chunks with no length declared: the limit is found while reading.
+      for (let i = 0; i < 8; i++) req.write('x'.repeat(4096));
+      req.end();
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.body).toMatch(/larger than/);
   });
 
   it('answers a GET on the endpoint with 405 and Allow: POST', async () => {
