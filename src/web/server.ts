@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { clientUrl } from '../cli/token.ts';
 import { answerTokenRequest, maxBodyBytes, type TokenEndpointOptions } from './token-endpoint.ts';
 
 const publicDir = fileURLToPath(new URL('./public/', import.meta.url));
@@ -23,13 +24,20 @@ const files: Record<string, { file: string; type: string }> = {
   },
 };
 
-// The page loads only its own scripts and talks only to this server and the LiveKit server.
-const pageHeaders = {
-  'Content-Security-Policy':
-    "default-src 'self'; connect-src 'self' ws: wss: http: https:; media-src 'self' blob: mediastream:; img-src 'self' data:",
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-};
+/**
+ * The page loads only its own files and talks only to this server and the LiveKit server: its
+ * signalling WebSocket and the HTTP requests livekit-client makes to the same host (validation,
+ * LiveKit Cloud's region list).
+ */
+function pageHeaders(livekitUrl: string): Record<string, string> {
+  const ws = new URL(clientUrl(livekitUrl));
+  const http = `${ws.protocol === 'wss:' ? 'https:' : 'http:'}//${ws.host}`;
+  return {
+    'Content-Security-Policy': `default-src 'self'; connect-src 'self' ${ws.origin} ${http}; media-src 'self' blob: mediastream:; img-src 'self' data:`,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+  };
+}
 
 export type RequestLog = (line: string) => void;
 
@@ -76,7 +84,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: TokenEndp
     return;
   }
   const content = await readFile(entry.file);
-  res.writeHead(200, { 'Content-Type': entry.type, 'Cache-Control': 'no-cache', ...pageHeaders });
+  res.writeHead(200, { 'Content-Type': entry.type, 'Cache-Control': 'no-cache', ...pageHeaders(opts.livekitUrl) });
   res.end(req.method === 'HEAD' ? undefined : content);
 }
 

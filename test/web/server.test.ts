@@ -29,7 +29,9 @@ describe('npm run web over HTTP', () => {
     const page = await fetch(`${base}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
-    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(page.headers.get('content-security-policy')).toBe(
+      "default-src 'self'; connect-src 'self' ws://127.0.0.1:7880 http://127.0.0.1:7880; media-src 'self' blob: mediastream:; img-src 'self' data:",
+    );
     expect(await page.text()).toContain('/app.js');
     const app = await fetch(`${base}/app.js`);
     expect(await app.text()).toContain('/vendor/livekit-client.esm.mjs');
