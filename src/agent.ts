@@ -10,6 +10,8 @@ import { observeMemoryWrites } from './telemetry/memory-metrics.ts';
 import { type JobMetrics, startJobMetrics } from './telemetry/worker-metrics.ts';
 import { enableTracing, flushTracing } from './telemetry/tracing.ts';
 import { logTurnLatency } from './telemetry/turn-latency.ts';
+import { publishTurns, turnTopic } from './telemetry/turn-publisher.ts';
+import { memoryTopic, publishMemory } from './telemetry/memory-publisher.ts';
 import { noMemory } from './voice/memory-context.ts';
 import { QuietWindow, bindQuietWindow } from './voice/quiet-window.ts';
 import { answerTextWith } from './voice/text-replies.ts';
@@ -78,6 +80,15 @@ export default defineAgent<Prewarmed>({
       ...(config.instructions !== undefined ? { instructions: config.instructions } : {}),
     });
     logTurnLatency(session, logger);
+    // For the join page's latency and memory panels: to this caller only, never to others in the room.
+    const toCaller = (topic: string) => (json: string) =>
+      ctx.room.localParticipant!.sendText(json, { topic, destinationIdentities: [participant.identity] });
+    const notSent = (err: unknown) => logger.debug({ err }, 'panel figures not sent to the caller');
+    publishTurns(session, toCaller(turnTopic), notSent);
+    const stopMemoryPanel =
+      callerMemory && service
+        ? publishMemory(callerMemory, service.writer, config.letta.memoryMaxChars, toCaller(memoryTopic), notSent)
+        : undefined;
     metrics.metrics.observeSession(session);
     const unbindQuiet = bindQuietWindow(session, quiet);
     const stopRecording = callerMemory?.record(session);
@@ -99,6 +110,7 @@ export default defineAgent<Prewarmed>({
     ctx.addShutdownCallback(async () => {
       unbindQuiet();
       stopRecording?.();
+      stopMemoryPanel?.();
       // The job has 60 s to shut down; what does not reach Letta in time stays journaled.
       await service?.close(config.letta.shutdownFlushMs);
       await metrics.flush();

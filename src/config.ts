@@ -11,7 +11,7 @@ import {
   turnTimingDefaults,
 } from './voice/speech-settings.ts';
 
-export type Purpose = 'worker' | 'chat' | 'token' | 'bench' | 'memory';
+export type Purpose = 'worker' | 'chat' | 'token' | 'bench' | 'memory' | 'web';
 
 const url = (schemes: string[]) =>
   z.string().refine(
@@ -41,14 +41,14 @@ export const settings = {
   LIVEKIT_URL: {
     schema: url(['ws:', 'wss:', 'http:', 'https:']).optional(),
     doc: 'LiveKit server URL, e.g. wss://my-project.livekit.cloud or ws://127.0.0.1:7880 for a local server.',
-    requiredFor: ['worker', 'token'],
+    requiredFor: ['worker', 'token', 'web'],
   },
-  LIVEKIT_API_KEY: { schema: optionalSecret, doc: 'LiveKit API key.', requiredFor: ['worker', 'token'] },
+  LIVEKIT_API_KEY: { schema: optionalSecret, doc: 'LiveKit API key.', requiredFor: ['worker', 'token', 'web'] },
   LIVEKIT_API_SECRET: {
     schema: optionalSecret,
     doc: 'LiveKit API secret.',
     secret: true,
-    requiredFor: ['worker', 'token'],
+    requiredFor: ['worker', 'token', 'web'],
   },
   LIVEKIT_AGENT_NAME: {
     schema: z
@@ -193,6 +193,19 @@ export const settings = {
     schema: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(9464),
     doc: 'Port of the Prometheus metrics endpoint (0 picks a free one, logged at start; off serves none).',
   },
+  WEB_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Address npm run web (the join page and its token endpoint) listens on. Any address but loopback needs WEB_AUTH_TOKEN.',
+  },
+  WEB_PORT: {
+    schema: z.coerce.number().int().min(0).max(65535).default(3000),
+    doc: 'Port of npm run web (0 picks a free one, printed at start).',
+  },
+  WEB_AUTH_TOKEN: {
+    schema: z.string().min(32, 'must be at least 32 characters').optional(),
+    doc: 'Bearer token every token request to npm run web must carry (Authorization: Bearer ...). Required when WEB_HOST is not a loopback address: a token for an identity hears what the agent remembers about that caller.',
+    secret: true,
+  },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof settings;
@@ -222,6 +235,7 @@ export interface Config {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   tracesEndpoint?: string;
   metrics: { host: string; port: number | 'off'; otlpEndpoint?: string };
+  web: { host: string; port: number; authToken?: string };
   /** Values that must never reach a log. */
   secrets: string[];
 }
@@ -308,6 +322,13 @@ export function loadConfig(purpose: Purpose, env: NodeJS.ProcessEnv = process.en
       fix: settings.ENDPOINTING_MAX_DELAY_MS.doc,
     });
   }
+  if (purpose === 'web' && typeof parsed.WEB_HOST === 'string' && !isLoopback(parsed.WEB_HOST) && !raw.WEB_AUTH_TOKEN) {
+    problems.push({
+      name: 'WEB_AUTH_TOKEN',
+      problem: `is required when WEB_HOST (${parsed.WEB_HOST}) is not a loopback address`,
+      fix: settings.WEB_AUTH_TOKEN.doc,
+    });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return toConfig(parsed as Parsed);
 }
@@ -362,6 +383,7 @@ function toConfig(p: Parsed): Config {
       port: p.METRICS_PORT,
       ...defined({ otlpEndpoint: p.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT }),
     },
+    web: { host: p.WEB_HOST, port: p.WEB_PORT, ...defined({ authToken: p.WEB_AUTH_TOKEN }) },
     logLevel: p.LOG_LEVEL,
     secrets,
   };
@@ -388,6 +410,11 @@ function speechSettings(p: Parsed): SpeechSettings {
 export function requireSetting(value: string | undefined, name: SettingName): string {
   if (value === undefined) throw new ConfigError([{ name, problem: 'is required', fix: settings[name].doc }]);
   return value;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /** True when Letta is configured at all. */

@@ -15,6 +15,8 @@ import {
   TrackPublishOptions,
   TrackSource,
 } from '@livekit/rtc-node';
+import { memoryTopic } from '../../src/telemetry/memory-publisher.ts';
+import { turnTopic } from '../../src/telemetry/turn-publisher.ts';
 
 const FRAME_MS = 10;
 const MIC_RATE = 16000;
@@ -85,6 +87,10 @@ export class Caller {
     });
     // The agent's state for a front end; this caller does not read it, and rtc-node logs every stream nobody takes.
     this.room.registerByteStreamHandler('lk.agent.session', (reader) => void reader.readAll().catch(() => undefined));
+    // The worker's panel messages for the join page; read by the browser test, drained here.
+    for (const topic of [turnTopic, memoryTopic]) {
+      this.room.registerTextStreamHandler(topic, (reader) => void reader.readAll().catch(() => undefined));
+    }
     this.room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
       if (track.kind !== TrackKind.KIND_AUDIO) return;
       this.#agentTrackSid = track.sid ?? '';

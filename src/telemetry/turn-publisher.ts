@@ -1,0 +1,49 @@
+/**
+ * Each turn's latency, sent to the caller in the room: the figures of the `turn_latency` log line,
+ * as JSON on the text-stream topic `voice-agent.turn`, to that caller only. The join page draws its
+ * latency table and chart from them. Transcripts stay out: the page has them from lk.transcription.
+ */
+import type { voice } from '@livekit/agents';
+import { type TurnLatency, observeTurns } from './turn-latency.ts';
+
+export const turnTopic = 'voice-agent.turn';
+
+/** One message on `voice-agent.turn`; a figure the framework did not measure is null. */
+export interface TurnMessage {
+  /** 1 for the first reply of the call (usually the greeting, which has no caller turn before it). */
+  turn: number;
+  interrupted: boolean;
+  end_of_turn_ms: number | null;
+  llm_ttft_ms: number | null;
+  tts_ttfb_ms: number | null;
+  e2e_ms: number | null;
+  transcription_delay_ms: number | null;
+}
+
+export function turnMessage(turn: number, t: TurnLatency): TurnMessage {
+  return {
+    turn,
+    interrupted: t.interrupted,
+    end_of_turn_ms: t.endOfTurnDelayMs ?? null,
+    llm_ttft_ms: t.llmTtftMs ?? null,
+    tts_ttfb_ms: t.ttsTtfbMs ?? null,
+    e2e_ms: t.e2eMs ?? null,
+    transcription_delay_ms: t.transcriptionDelayMs ?? null,
+  };
+}
+
+/**
+ * Sends each finished turn with `send` (the room's sendText to the caller). A failed send is
+ * reported to `onError` and never reaches the call: the figures are for display only.
+ */
+export function publishTurns(
+  session: voice.AgentSession,
+  send: (json: string) => Promise<unknown>,
+  onError: (err: unknown) => void,
+): () => void {
+  let turn = 0;
+  return observeTurns(session, (t) => {
+    turn += 1;
+    send(JSON.stringify(turnMessage(turn, t))).catch(onError);
+  });
+}

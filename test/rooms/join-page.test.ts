@@ -1,0 +1,182 @@
+/**
+ * The join page in a real browser: Debian's Chromium driven by playwright-core, its fake
+ * microphone playing a committed recording, against LiveKit's server, the worker and the
+ * stand-ins. The page gets its token from `npm run web`'s own server code, joins, hears the
+ * agent's greeting, and shows the caller's words and the reply in its transcript, and the turn's
+ * latency figures and the caller's memory (a block set in the Letta stand-in, then the turn
+ * acknowledged by Letta) as the worker sent them; and a reply the caller speaks over is marked cut off.
+ *
+ * Needs /usr/bin/chromium (Debian package `chromium`; `.ci/run` installs it). Without it the test
+ * skips and says why.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { concatSamples, silence } from '../../bench/harness/speech.ts';
+import { createWebServer } from '../../src/web/server.ts';
+import { projectRoot } from '../helpers/run.ts';
+import { type Stage, recording, startStage } from './stage.ts';
+
+const chromiumPath = '/usr/bin/chromium';
+/** Where the screenshot goes (git-ignored); the README's copy is docs/join-page.png. */
+const screenshotPath = join(projectRoot, '.cache', 'join-page.png');
+const rate = 16_000;
+
+let stage: Stage | undefined;
+let web: Server | undefined;
+let browser: Browser | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await browser?.close();
+  await new Promise((resolve) => (web ? web.close(resolve) : resolve(undefined)));
+  web?.closeAllConnections();
+  await stage?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+  browser = web = stage = dir = undefined;
+});
+
+/** 16-bit mono PCM WAV: Chromium's fake capture device reads only files. */
+function wav(samples: Int16Array): Buffer {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + samples.byteLength, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(samples.byteLength, 40);
+  return Buffer.concat([header, Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)]);
+}
+
+interface Opened {
+  page: Page;
+  errors: string[];
+  log: string[];
+}
+
+/** The web server for this stage, and Chromium with `samples` as its microphone, on the page. */
+async function openPage(s: Stage, agentName: string, samples: Int16Array): Promise<Opened> {
+  dir = await mkdtemp(join(tmpdir(), 'join-page-'));
+  const mic = join(dir, 'mic.wav');
+  await writeFile(mic, wav(samples));
+  const log: string[] = [];
+  web = createWebServer(
+    { livekitUrl: s.server.url, apiKey: s.server.apiKey, apiSecret: s.server.apiSecret, agentName },
+    (line) => log.push(line),
+  );
+  await new Promise<void>((resolve) => web!.listen(0, '127.0.0.1', resolve));
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      // This machine refuses every outside connection: Chromium must not try any.
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${mic}%noloop`,
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`http://127.0.0.1:${(web.address() as AddressInfo).port}/`);
+  return { page, errors, log };
+}
+
+describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
+  it('joins with one click, hears the greeting, and shows both sides of a spoken turn', async () => {
+    const agentName = 'join-page-agent';
+    stage = await startStage({ agentName });
+    const hello = recording('hello.wav');
+    stage.deepgram.setTranscripts([hello.transcript]);
+    // The file plays from the moment capture opens: silence first lets the greeting finish.
+    const { page, errors, log } = await openPage(
+      stage,
+      agentName,
+      concatSamples(silence(8000, rate), hello.samples, silence(8000, rate)),
+    );
+    // A caller the agent already knows: the page's kept identity, and a block in their Letta agent.
+    const identity = 'erin';
+    stage.letta.store.createAgent({
+      name: identity,
+      tags: [`lk-caller:${identity}`, 'voice'],
+      memory_blocks: [{ label: 'human', value: 'Erin keeps bees on her roof.' }],
+    });
+    await page.evaluate((id) => localStorage.setItem('joinpage.identity', id), identity);
+    await page.reload();
+    await page.click('#join-button');
+    await page.locator('#memory-section', { hasText: 'Erin keeps bees on her roof.' }).waitFor({ timeout: 30_000 });
+
+    await page.waitForSelector('#agent-level[data-heard="true"]', { timeout: 60_000 });
+    const userLine = page.locator('#transcript li.user:not(.interim)', { hasText: hello.transcript });
+    await userLine.waitFor({ timeout: 60_000 });
+    const reply = `You said: ${hello.transcript.replace(/[.!?]+$/, '')}`;
+    await page.locator('#transcript li.agent', { hasText: reply }).waitFor({ timeout: 60_000 });
+    expect(await page.locator('#transcript li.agent').count()).toBeGreaterThanOrEqual(2);
+    // The spoken turn's figures, sent by the worker on voice-agent.turn: all four measured.
+    const row = page.locator('#latency-rows tr[data-complete="true"]').first();
+    await row.waitFor({ timeout: 30_000 });
+    const cells = await row.locator('td').allTextContents();
+    expect(
+      cells
+        .slice(1)
+        .map(Number)
+        .every((n) => Number.isInteger(n) && n >= 0),
+    ).toBe(true);
+    expect(await page.locator('#latency-chart rect').count()).toBeGreaterThanOrEqual(2);
+    // The spoken turn reaches Letta while the call goes on, and the panel says after how long.
+    await page.locator('#memory-turns li[data-state="acked"]').first().waitFor({ timeout: 60_000 });
+    expect(await page.textContent('#agent-state')).toMatch(/listening|thinking|speaking/);
+    expect(await page.isHidden('#problem')).toBe(true);
+
+    await mkdir(join(projectRoot, '.cache'), { recursive: true });
+    await page.screenshot({ path: screenshotPath, fullPage: true });
+    expect(errors).toEqual([]);
+    // One token was issued, and nothing of it or of the secret was logged.
+    expect(log.filter((l) => l.includes('/api/token 201'))).toHaveLength(1);
+    expect(log.join('\n')).not.toContain(stage.server.apiSecret);
+    expect(log.join('\n')).not.toMatch(/eyJ/);
+  });
+
+  it('marks a reply the caller spoke over as cut off, in the transcript and the latency table', async () => {
+    const agentName = 'join-page-agent';
+    // A reply long enough (well over 10 s) that the second utterance lands inside it wherever it starts.
+    const longReply = 'Bees dance to tell the hive where flowers are, and how far away. '.repeat(4).trim();
+    stage = await startStage({
+      agentName,
+      respond: (req) => ({ content: req.messages.filter((m) => m.role === 'user').length === 1 ? longReply : 'Sure.' }),
+    });
+    const hello = recording('hello.wav');
+    const roman = recording('roman-empire.wav');
+    stage.deepgram.setTranscripts([hello.transcript, roman.transcript]);
+    // Greeting, question, 5 s into the long reply (past the framework's 3 s barge-in warm-up), a second question.
+    const { page, errors } = await openPage(
+      stage,
+      agentName,
+      concatSamples(silence(8000, rate), hello.samples, silence(5000, rate), roman.samples, silence(8000, rate)),
+    );
+    await page.click('#join-button');
+    await page
+      .locator('#transcript li.agent[data-interrupted]', { hasText: 'Bees dance' })
+      .waitFor({ timeout: 60_000 });
+    await page.locator('#latency-rows td', { hasText: 'cut off' }).first().waitFor({ timeout: 10_000 });
+    await page.locator('#transcript li.user:not(.interim)', { hasText: roman.transcript }).waitFor({ timeout: 30_000 });
+    expect(errors).toEqual([]);
+  });
+});
