@@ -105,7 +105,8 @@ function relations(ctx: Ctx, c: Checks): ReadonlySet<Relation> {
 }
 
 /** Cursor pagination over an already ordered list (`after`/`before` are item ids). */
-function page<T extends { id?: string }>(
+/** One page of a list by cursor ids, as Letta's list endpoints page. */
+export function page<T extends { id?: string }>(
   items: T[],
   after: string | null,
   before: string | null,

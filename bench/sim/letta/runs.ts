@@ -5,6 +5,7 @@
  * answers it.
  */
 import type { Ctx, Route } from './routes.ts';
+import { page } from './routes.ts';
 import { detailError } from './http.ts';
 import { Checks } from './validate.ts';
 
@@ -33,21 +34,12 @@ async function listRuns(ctx: Ctx): Promise<unknown> {
   const before = c.str('before');
   c.done();
   const agents = agentId !== null ? [agentId] : agentIds;
-  let runs = ctx.deps.store
+  const runs = ctx.deps.store
     .runs()
     .filter((r) => agents === null || agents.includes(r.agent_id ?? ''))
     .filter((r) => statuses === null || statuses.includes(r.status ?? ''))
     .filter((r) => background === null || r.background === background);
-  if (order === 'desc') runs = runs.reverse();
-  if (after !== null) {
-    const i = runs.findIndex((r) => r.id === after);
-    runs = i < 0 ? [] : runs.slice(i + 1);
-  }
-  if (before !== null) {
-    const i = runs.findIndex((r) => r.id === before);
-    if (i >= 0) runs = runs.slice(0, i);
-  }
-  return limit !== null && limit > 0 ? runs.slice(0, limit) : runs;
+  return page(order === 'desc' ? runs.reverse() : runs, after, before, limit);
 }
 
 export const runRoutes: Route[] = [
