@@ -162,6 +162,7 @@ describe('npm run chat', () => {
   });
 
   const journals = ['file', ...(redisServerPath() ? ['redis'] : [])] as const;
+  // Without redis-server the Redis case does not run; this says so, with the reason, in the report.
   if (!redisServerPath()) it.skip(`SIGKILL with the Redis journal: ${noRedisReason}`, () => undefined);
 
   it.each(journals)(

@@ -50,6 +50,7 @@ async function redisSetup(): Promise<Setup> {
 const kinds = [['file', fileSetup] as const, ...(redisServerPath() ? [['redis', redisSetup] as const] : [])];
 
 describe('npm run memory', () => {
+  // Without redis-server the Redis case does not run; this says so, with the reason, in the report.
   if (!redisServerPath()) it.skip(`the Redis journal cases: ${noRedisReason}`, () => undefined);
 
   it('rejects a missing or unknown command with the usage and exit code 2', async () => {

@@ -5,18 +5,15 @@
  */
 import { type VAD, initializeLogger, type ipc } from '@livekit/agents';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { startRoomlessCall } from '../../bench/harness/roomless-call.ts';
 import type { Fault, LettaStandIn } from '../../bench/sim/letta.ts';
 import { startLettaStandIn } from '../../bench/sim/letta.ts';
-import { loadConfig } from '../../src/config.ts';
 import { MemoryService } from '../../src/memory/memory-service.ts';
-import { QuietWindow, bindQuietWindow } from '../../src/voice/quiet-window.ts';
-import { createReplyLLM } from '../../src/voice/services.ts';
 import { inProcessEotExecutor } from '../../src/voice/end-of-turn.ts';
-import { createVoiceSession, loadVad } from '../../src/voice/session-factory.ts';
+import { loadVad } from '../../src/voice/session-factory.ts';
 import { defaultSpeechSettings } from '../../src/voice/speech-settings.ts';
-import { fastRetries, occurrences, recordingLogger, tempDir, userTexts } from '../memory/helpers.ts';
+import { occurrences, tempDir, userTexts } from '../memory/helpers.ts';
 import { type SpeechStandIns, startSpeechStandIns } from '../helpers/stand-ins.ts';
+import { startMemoryCall } from '../helpers/memory-call.ts';
 import { readWav, speechFixture } from '../../bench/harness/speech.ts';
 
 // The worker's speech settings; the end-of-turn model runs in this process (no job here).
@@ -43,33 +40,21 @@ async function callWithMemory(
   journalDir: string,
   memoryOut: MemoryService[],
 ) {
-  const config = loadConfig('chat', { LETTA_BASE_URL: letta.url, MEMORY_JOURNAL_DIR: journalDir });
-  const quiet = new QuietWindow();
-  const memory = new MemoryService({
-    letta: { ...config.letta, baseURL: letta.url },
-    logger: recordingLogger().logger,
-    beforeRequest: () => quiet.wait(),
-    writer: fastRetries,
+  speech.deepgram.setTranscripts(utterances.map((u) => u.transcript));
+  const {
+    call,
+    caller,
+    memory,
+    end: endCall,
+  } = await startMemoryCall({
+    speech,
+    letta,
+    journalDir,
+    vad,
+    eotExecutor,
+    sessionId: `call-${memoryOut.length + 1}`,
   });
   memoryOut.push(memory);
-  const caller = memory.open('alice', `call-${memoryOut.length}`);
-  speech.deepgram.setTranscripts(utterances.map((u) => u.transcript));
-  const { session, agent } = createVoiceSession({
-    llm: createReplyLLM({ apiKey: 'sim', baseURL: speech.openai.url, model: 'gpt-4.1-mini' }),
-    vad,
-    speech: defaultSpeechSettings,
-    eotExecutor,
-    memory: caller.context,
-    logger: recordingLogger().logger,
-    memoryMaxChars: 4000,
-    greeting: null,
-    deepgram: { apiKey: 'sim', baseURL: speech.deepgram.url },
-    elevenlabs: { apiKey: 'sim', baseURL: speech.elevenlabs.url, voiceId: 'sim-voice' },
-  });
-  const unbind = bindQuietWindow(session, quiet);
-  const stop = caller.record(session);
-  await caller.ready;
-  const call = await startRoomlessCall({ session, agent });
   const result: CallResult = { windows: [], ttftFromSpeechEnd: [], agentId: '' };
   try {
     for (const [i, u] of utterances.entries()) {
@@ -82,9 +67,7 @@ async function callWithMemory(
       result.ttftFromSpeechEnd.push(req!.firstDeltaAt! - speechEnd);
     }
   } finally {
-    stop();
-    unbind();
-    await call.close();
+    await endCall();
   }
   result.agentId = await caller.agentId;
   return result;

@@ -12,15 +12,10 @@ import { readWav, speechFixture } from '../../bench/harness/speech.ts';
 import type { LettaStandIn } from '../../bench/sim/letta.ts';
 import { startLettaStandIn } from '../../bench/sim/letta.ts';
 import { startOpenAIStandIn } from '../../bench/sim/openai.ts';
-import { loadConfig } from '../../src/config.ts';
-import { MemoryService } from '../../src/memory/memory-service.ts';
 import { recallFiller } from '../../src/memory/memory-tools.ts';
-import { QuietWindow, bindQuietWindow } from '../../src/voice/quiet-window.ts';
-import { createReplyLLM } from '../../src/voice/services.ts';
-import { createVoiceSession } from '../../src/voice/session-factory.ts';
-import { defaultSpeechSettings } from '../../src/voice/speech-settings.ts';
 import { lastMessage, messageText, scriptedAnswers, toolScript } from '../helpers/scripted-model.ts';
-import { fastRetries, recordingLogger, tempDir, until } from '../memory/helpers.ts';
+import { tempDir, until } from '../memory/helpers.ts';
+import { startMemoryCall } from '../helpers/memory-call.ts';
 import { type SpeechStandIns, startSpeechStandIns } from '../helpers/stand-ins.ts';
 
 let vad: VAD;
@@ -40,32 +35,15 @@ async function withCall(
     say: (file: string) => Promise<{ speechEnd: number }>;
   }) => Promise<void>,
 ): Promise<void> {
-  const config = loadConfig('chat', { LETTA_BASE_URL: letta.url, MEMORY_JOURNAL_DIR: dir });
-  const quiet = new QuietWindow();
-  const memory = new MemoryService({
-    letta: { ...config.letta, baseURL: letta.url },
-    logger: recordingLogger().logger,
-    beforeRequest: () => quiet.wait(),
-    writer: fastRetries,
-    recall: { budgetMs: RECALL_BUDGET_MS },
-  });
-  const caller = memory.open('alice', 'call-tools');
-  const { session, agent } = createVoiceSession({
-    llm: createReplyLLM({ apiKey: 'sim', baseURL: speech.openai.url, model: 'gpt-4.1-mini' }),
+  const { call, memory, end } = await startMemoryCall({
+    speech,
+    letta,
+    journalDir: dir,
     vad,
-    memory: caller.context,
-    tools: caller.tools,
-    speech: defaultSpeechSettings,
-    logger: recordingLogger().logger,
-    memoryMaxChars: 4000,
-    greeting: null,
-    deepgram: { apiKey: 'sim', baseURL: speech.deepgram.url },
-    elevenlabs: { apiKey: 'sim', baseURL: speech.elevenlabs.url, voiceId: 'sim-voice' },
+    sessionId: 'call-tools',
+    tools: true,
+    memory: { recall: { budgetMs: RECALL_BUDGET_MS } },
   });
-  const unbind = bindQuietWindow(session, quiet);
-  const stop = caller.record(session);
-  await caller.ready;
-  const call = await startRoomlessCall({ session, agent });
   try {
     await run({
       call,
@@ -76,9 +54,7 @@ async function withCall(
       },
     });
   } finally {
-    stop();
-    unbind();
-    await call.close();
+    await end();
     await memory.close(10_000);
   }
 }
