@@ -21,6 +21,7 @@ import {
   type JournalKind,
   type ScenarioName,
   defaultResultsPath,
+  defaultScenarios,
   machineInfo,
   newestResults,
   projectRoot,
@@ -33,6 +34,7 @@ import {
 import { llmPathNames, runLlmScenario } from './scenarios/llm.ts';
 import { defaultLoadScenarioOptions, runLoadScenario } from './scenarios/load.ts';
 import { defaultMemoryScenarioOptions, runMemoryScenario } from './scenarios/memory.ts';
+import { defaultRoomScenarioOptions, roomScenarioUnavailable, runRoomScenario } from './scenarios/room.ts';
 import { runVoiceScenario } from './scenarios/voice.ts';
 import { noRedisReason, redisServerPath } from './redis-server.ts';
 import { getProfile, profiles } from './sim/profile.ts';
@@ -58,6 +60,13 @@ export interface RunOptions {
   loadAudioTurns: number;
   /** Journals the memory scenario runs on; the file journal always, as the baseline. */
   journals: JournalKind[];
+  /** Spoken turns of each side-by-side call of the room scenario. */
+  roomTurns: number;
+  /** Room load levels run first; then the level doubles until one breaks or passes roomMaxCalls. */
+  roomLevels: number[];
+  roomMaxCalls: number;
+  /** The worker's LIVEKIT_NUM_IDLE_PROCESSES in the room scenario; null: its default. */
+  roomIdleProcesses: number | null;
   live: boolean;
   json: string | null;
   html: string | null;
@@ -82,6 +91,10 @@ export const defaultRunOptions: RunOptions = {
   loadLevels: [...defaultLoadScenarioOptions.levels],
   loadAudioTurns: 1,
   journals: ['file'],
+  roomTurns: defaultRoomScenarioOptions.turns,
+  roomLevels: [...defaultRoomScenarioOptions.levels],
+  roomMaxCalls: defaultRoomScenarioOptions.maxCalls,
+  roomIdleProcesses: null,
   live: false,
   json: null,
   html: null,
@@ -97,7 +110,8 @@ export const usage = `Usage:
                                        put a results file's tables into the README (default: newest)
 
 Options of run:
-  --scenario NAME[,NAME]  llm, voice, memory, load (default: every one the mode can run)
+  --scenario NAME[,NAME]  llm, voice, memory, load, room (default: all but room that the mode can run;
+                          room starts LiveKit's server and the worker, in a network namespace of its own)
   --profile NAME          stand-in latency profile: ${Object.keys(profiles).join(', ')} (default ${defaultRunOptions.profile})
   --seed N                seeds the stand-ins' latency draws; same seed, same draws (default ${defaultRunOptions.seed})
   --turns N               llm turns per path (default ${defaultRunOptions.turns})
@@ -110,6 +124,10 @@ Options of run:
   --load-audio-turns N    spoken turns per call at each load level (default ${defaultRunOptions.loadAudioTurns})
   --journal NAME          memory scenario journal: file (default) or redis (a redis-server of its own on
                           127.0.0.1, run beside the file journal so the table shows both)
+  --room-turns N          spoken turns of the room scenario's side-by-side calls (default ${defaultRunOptions.roomTurns})
+  --room-levels LIST      rooms at once per room load level; then doubling until one breaks (default ${defaultRunOptions.roomLevels.join(',')})
+  --room-max-calls N      the room load levels stop here even if none broke (default ${defaultRunOptions.roomMaxCalls})
+  --room-idle-processes N job processes the worker keeps warm (LIVEKIT_NUM_IDLE_PROCESSES; default: the framework's)
   --live                  the real services from the configuration (.env / environment):
                           OPENAI_BASE_URL, LETTA_BASE_URL, DEEPGRAM_BASE_URL, ELEVENLABS_BASE_URL and keys
   --json FILE             results file (default bench/results/<date>-<profile>.json)
@@ -117,6 +135,16 @@ Options of run:
   --no-html               no HTML report
   --quiet                 no progress bar on stderr
 `;
+
+/** Whether a command line runs the room scenario, which needs a network of its own (see bench/run.ts). */
+export function needsRooms(argv: string[]): boolean {
+  try {
+    const cmd = parseCommand(argv);
+    return cmd.verb === 'run' && !cmd.options.live && (cmd.options.scenarios?.includes('room') ?? false);
+  } catch {
+    return false;
+  }
+}
 
 export type Command =
   | { verb: 'run'; options: RunOptions }
@@ -154,6 +182,10 @@ export function parseCommand(argv: string[]): Command {
       'load-levels': { type: 'string' },
       'load-audio-turns': { type: 'string' },
       journal: { type: 'string' },
+      'room-turns': { type: 'string' },
+      'room-levels': { type: 'string' },
+      'room-max-calls': { type: 'string' },
+      'room-idle-processes': { type: 'string' },
       live: { type: 'boolean' },
       json: { type: 'string' },
       html: { type: 'string' },
@@ -205,6 +237,13 @@ export function parseCommand(argv: string[]): Command {
       loadLevels: levels,
       loadAudioTurns: positiveInt('load-audio-turns', values['load-audio-turns'], d.loadAudioTurns),
       journals: journal === 'redis' ? ['file', 'redis'] : ['file'],
+      roomTurns: positiveInt('room-turns', values['room-turns'], d.roomTurns),
+      roomLevels: values['room-levels']?.split(',').map((v) => positiveInt('room-levels', v.trim(), 1)) ?? d.roomLevels,
+      roomMaxCalls: positiveInt('room-max-calls', values['room-max-calls'], d.roomMaxCalls),
+      roomIdleProcesses:
+        values['room-idle-processes'] === undefined
+          ? null
+          : positiveInt('room-idle-processes', values['room-idle-processes'], 1),
       live: values.live ?? false,
       json: values.json ?? null,
       html: values.html ?? null,
@@ -226,10 +265,14 @@ export function plan(
     memory: m.letta ?? m.openai,
     load:
       backend.mode === 'live' ? 'load runs against the stand-ins only (it would put N calls on your accounts)' : null,
+    room:
+      backend.mode === 'live'
+        ? 'room runs against the stand-ins only (it measures the room and the worker, not your accounts)'
+        : roomScenarioUnavailable(),
   };
   const run: ScenarioName[] = [];
   const skipped: BenchResults['skipped'] = [];
-  for (const s of wanted ?? scenarioNames) {
+  for (const s of wanted ?? defaultScenarios) {
     const reason = why[s];
     if (reason === null) run.push(s);
     else skipped.push({ scenario: s, reason });
@@ -262,6 +305,11 @@ function headlineFor(o: RunOptions, run: ScenarioName[], backend: Backend): stri
   if (run.includes('load')) {
     parts.push(
       `load: ${o.loadLevels.join(', ')} concurrent calls (${defaultLoadScenarioOptions.textTurns} text turns and ${o.loadAudioTurns} spoken turn${o.loadAudioTurns === 1 ? '' : 's'} per call)`,
+    );
+  }
+  if (run.includes('room')) {
+    parts.push(
+      `room: ${o.roomTurns} spoken turns with and without a real room, then ${o.roomLevels.join(', ')}… rooms at once (${defaultRoomScenarioOptions.loadTurns} spoken turns per call) until a level breaks or passes ${o.roomMaxCalls}`,
     );
   }
   return parts.length ? [`Scenarios: ${parts.join('; ')}.`] : [];
@@ -320,6 +368,20 @@ export async function runBench(
               await runMemoryScenario(backend, { ...defaultMemoryScenarioOptions, journal, logger }, progress),
             );
           }
+        } else if (s === 'room') {
+          scenarios.room = await runRoomScenario(
+            backend,
+            {
+              turns: o.roomTurns,
+              levels: o.roomLevels,
+              maxCalls: o.roomMaxCalls,
+              loadTurns: defaultRoomScenarioOptions.loadTurns,
+              ...(o.roomIdleProcesses !== null ? { idleProcesses: o.roomIdleProcesses } : {}),
+              resources,
+              logger,
+            },
+            progress,
+          );
         } else {
           scenarios.load = await runLoadScenario(
             backend,
@@ -359,6 +421,9 @@ export async function runBench(
       lettaLanes: o.lanes,
       loadLevels: o.loadLevels,
       loadAudioTurns: o.loadAudioTurns,
+      ...(run.includes('room')
+        ? { roomTurns: o.roomTurns, roomLevels: o.roomLevels, roomMaxCalls: o.roomMaxCalls }
+        : {}),
     },
     machine: machineInfo(),
     versions: versionInfo(),

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SpeechSettings, baselineSpeechSettings } from '../src/voice/speech-settings.ts';
 import type { MetricsReading } from './metrics-watch.ts';
+import type { RoomScenarioResult } from './room-results.ts';
 import type { LatencyProfile } from './sim/profile.ts';
 import { type Arrival, type Summary, type Verdict, stageRatio, summarize } from './stats.ts';
 
@@ -20,8 +21,10 @@ const format2 = 'livekit-letta-voice-agent/bench@2';
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 export const resultsDir = join(projectRoot, 'bench', 'results');
 
-export type ScenarioName = 'llm' | 'voice' | 'memory' | 'load';
-export const scenarioNames: readonly ScenarioName[] = ['llm', 'voice', 'memory', 'load'];
+export type ScenarioName = 'llm' | 'voice' | 'memory' | 'load' | 'room';
+export const scenarioNames: readonly ScenarioName[] = ['llm', 'voice', 'memory', 'load', 'room'];
+/** What a run with no --scenario runs: `room` starts LiveKit's server and real job processes, so it is asked for by name. */
+export const defaultScenarios: readonly ScenarioName[] = ['llm', 'voice', 'memory', 'load'];
 
 export type LlmPathName = 'letta-step' | 'letta-tokens' | 'hybrid' | 'openai-direct';
 
@@ -91,6 +94,8 @@ export interface Waterfall {
   ttsFirstTextMs: number | null;
   ttsTtfbMs: number | null;
   firstAudioMs: number | null;
+  /** The reply's first audible frame (after the TTS audio's leading silence); not in older files. */
+  firstAudibleMs?: number | null;
 }
 
 export interface VoiceTurnRecord {
@@ -252,6 +257,7 @@ export interface BenchResults {
     /** One run per journal, the file journal first. */
     memory?: MemoryScenarioResult[];
     load?: LoadScenarioResult;
+    room?: RoomScenarioResult;
   };
 }
 

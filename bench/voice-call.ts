@@ -248,6 +248,7 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
           ttsFirstTextMs: rel(seg?.ttsStartedAt),
           ttsTtfbMs: t.ttsTtfbMs ?? null,
           firstAudioMs: rel(firstAudioAt),
+          firstAudibleMs: rel(seg?.audibleAt),
         };
         const e2eMs = rel(firstAudioAt);
         rec = {

@@ -61,6 +61,10 @@ export const settings = {
     schema: z.coerce.number().positive().optional(),
     doc: 'CPU load (share of all cores, 0-1) at which the worker stops taking new calls; above 1: never. Unset: 0.7 under npm start, no limit under npm run dev. LiveKit Cloud ignores it.',
   },
+  LIVEKIT_NUM_IDLE_PROCESSES: {
+    schema: z.coerce.number().int().min(1).max(64).optional(),
+    doc: 'Job processes kept started and waiting, so a call is greeted without waiting for one to start (each holds about 290 MB). Under npm start the framework starts them one at a time (3-4 s each on 2 cores), so a burst of calls beyond this number waits in line. Unset: min(cores, 4) under npm start, none under npm run dev.',
+  },
   OPENAI_API_KEY: { schema: optionalSecret, doc: 'OpenAI API key.', secret: true, requiredFor: ['worker'] },
   OPENAI_BASE_URL: {
     schema: url(['http:', 'https:']).default('https://api.openai.com/v1'),
@@ -213,7 +217,14 @@ export type SettingName = keyof typeof settings;
 type Parsed = { [K in SettingName]: z.output<(typeof settings)[K]['schema']> };
 
 export interface Config {
-  livekit: { url?: string; apiKey?: string; apiSecret?: string; agentName?: string; loadThreshold?: number };
+  livekit: {
+    url?: string;
+    apiKey?: string;
+    apiSecret?: string;
+    agentName?: string;
+    loadThreshold?: number;
+    numIdleProcesses?: number;
+  };
   openai: { apiKey?: string; baseURL: string; model: string };
   deepgram: { apiKey?: string; baseURL: string };
   elevenlabs: { apiKey?: string; baseURL: string; voiceId: string };
@@ -353,6 +364,7 @@ function toConfig(p: Parsed): Config {
       apiSecret: p.LIVEKIT_API_SECRET,
       agentName: p.LIVEKIT_AGENT_NAME,
       loadThreshold: p.LIVEKIT_LOAD_THRESHOLD,
+      numIdleProcesses: p.LIVEKIT_NUM_IDLE_PROCESSES,
     }),
     openai: { ...defined({ apiKey: p.OPENAI_API_KEY }), baseURL: p.OPENAI_BASE_URL, model: p.OPENAI_MODEL },
     deepgram: { ...defined({ apiKey: p.DEEPGRAM_API_KEY }), baseURL: p.DEEPGRAM_BASE_URL },

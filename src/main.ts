@@ -22,6 +22,7 @@ cli.runApp(
     apiSecret: requireSetting(config.livekit.apiSecret, 'LIVEKIT_API_SECRET'),
     ...(config.livekit.agentName !== undefined ? { agentName: config.livekit.agentName } : {}),
     ...(config.livekit.loadThreshold !== undefined ? { loadThreshold: config.livekit.loadThreshold } : {}),
+    ...(config.livekit.numIdleProcesses !== undefined ? { numIdleProcesses: config.livekit.numIdleProcesses } : {}),
     logLevel: config.logLevel,
   }),
 );

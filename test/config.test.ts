@@ -134,6 +134,17 @@ describe('configuration', () => {
     ]);
   });
 
+  it('takes the number of warm job processes, and refuses one the framework would ignore', () => {
+    expect(loadConfig('worker', { ...workerEnv, LIVEKIT_NUM_IDLE_PROCESSES: '10' }).livekit.numIdleProcesses).toBe(10);
+    expect(loadConfig('worker', workerEnv).livekit.numIdleProcesses).toBeUndefined();
+    // 0 would silently mean the framework's default; a fraction is no process count.
+    for (const bad of ['0', '2.5', 'many']) {
+      expect(problemsOf('worker', { ...workerEnv, LIVEKIT_NUM_IDLE_PROCESSES: bad }).map((p) => p.name)).toEqual([
+        'LIVEKIT_NUM_IDLE_PROCESSES',
+      ]);
+    }
+  });
+
   it('documents every setting in .env.example, and nothing else', () => {
     const example = readFileSync(join(projectRoot, '.env.example'), 'utf8');
     const names = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);

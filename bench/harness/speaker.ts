@@ -7,6 +7,7 @@
  */
 import { voice } from '@livekit/agents';
 import type { AudioFrame } from '@livekit/rtc-node';
+import { isAudible } from './audible.ts';
 
 const TIMED_TRANSCRIPTS = 'lk.timed_transcripts';
 /** Set by the TTS stream on its frames: when its first text went to the provider (performance.now() / 1000). */
@@ -15,6 +16,11 @@ const TTS_STARTED_TIME = 'lk.tts_started_time';
 export interface PlayedSegment {
   /** Wall time (epoch ms) the first frame of the segment was played. */
   startedAt: number;
+  /**
+   * Wall time its first audible frame was played (TTS audio starts with a little silence), the
+   * moment a caller in a room is taken to hear the reply; null if none was.
+   */
+  audibleAt: number | null;
   /** Wall time the TTS sent the segment's first text to the provider, from its first frame; null if unmarked. */
   ttsStartedAt: number | null;
   /** Audio captured for the segment, in ms. */
@@ -37,6 +43,7 @@ export class SimulatedSpeaker extends voice.AudioOutput {
   readonly segments: PlayedSegment[] = [];
   #current: {
     startedAt: number;
+    audibleAt: number | null;
     ttsStartedAt: number | null;
     playheadEnd: number;
     durationMs: number;
@@ -55,7 +62,15 @@ export class SimulatedSpeaker extends voice.AudioOutput {
     if (this.#current === null) {
       const started = (frame.userdata as Record<string, unknown>)[TTS_STARTED_TIME];
       const ttsStartedAt = typeof started === 'number' ? performance.timeOrigin + started * 1000 : null;
-      this.#current = { startedAt: now, ttsStartedAt, playheadEnd: now, durationMs: 0, words: [], frames: 0 };
+      this.#current = {
+        startedAt: now,
+        audibleAt: null,
+        ttsStartedAt,
+        playheadEnd: now,
+        durationMs: 0,
+        words: [],
+        frames: 0,
+      };
       this.onPlaybackStarted(now);
     }
     const seg = this.#current;
@@ -68,7 +83,9 @@ export class SimulatedSpeaker extends voice.AudioOutput {
       }
     }
     // An underrun (audio arriving slower than real time) leaves a gap: playback resumes at `now`.
-    seg.playheadEnd = Math.max(seg.playheadEnd, now) + frameMs;
+    const playsAt = Math.max(seg.playheadEnd, now);
+    if (seg.audibleAt === null && isAudible(frame.data)) seg.audibleAt = playsAt;
+    seg.playheadEnd = playsAt + frameMs;
     seg.durationMs += frameMs;
     seg.frames++;
   }
@@ -99,6 +116,7 @@ export class SimulatedSpeaker extends voice.AudioOutput {
       .join('');
     this.segments.push({
       startedAt: seg.startedAt,
+      audibleAt: seg.audibleAt,
       ttsStartedAt: seg.ttsStartedAt,
       durationMs: seg.durationMs,
       playedMs,

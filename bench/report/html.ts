@@ -2,7 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import type { BenchResults } from '../results.ts';
 import { chunkTimeline, distribution, esc, waterfall } from './charts.ts';
-import { type Table, designLabel, headline, reportTables } from './tables.ts';
+import type { Table } from './format.ts';
+import { designLabel, headline, reportTables } from './tables.ts';
 
 function tableHtml(t: Table): string {
   const head = t.columns.map((c, i) => `<th class="${t.align[i] ?? 'l'}">${esc(c)}</th>`).join('');

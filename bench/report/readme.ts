@@ -5,7 +5,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { type BenchResults, projectRoot } from '../results.ts';
-import { duration, machineLine, readmeTables, renderMarkdown } from './tables.ts';
+import { duration, renderMarkdown } from './format.ts';
+import { machineLine, readmeTables } from './tables.ts';
 
 export const readmeMarkers = { start: '<!-- bench:start -->', end: '<!-- bench:end -->' } as const;
 

@@ -4,15 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chunkTimeline, niceScale } from '../../bench/report/charts.ts';
 import { renderHtml } from '../../bench/report/html.ts';
-import {
-  headline,
-  ms,
-  readmeTables,
-  renderMarkdown,
-  renderReport,
-  renderText,
-  reportTables,
-} from '../../bench/report/tables.ts';
+import { ms, renderMarkdown, renderText } from '../../bench/report/format.ts';
+import { headline, readmeTables, renderReport, reportTables } from '../../bench/report/tables.ts';
 import { readResults, writeResults } from '../../bench/results.ts';
 import { sampleResults } from './sample-results.ts';
 
@@ -35,6 +28,8 @@ describe('the terminal report', () => {
       'Voice: caller stopped speaking → first agent audio played (ms)',
       'Memory: background writes to Letta (ms)',
       'Load: concurrent calls in one worker process (ms, MB)',
+      'Room: the same recordings with and without a real room (ms)',
+      'Room load: N rooms at once, one caller each, one worker (ms, cores, MB)',
     ]);
     const lines = text.split('\n');
     const row = (name: string) => lines.find((l) => l.startsWith(name)) ?? '';
@@ -50,6 +45,14 @@ describe('the terminal report', () => {
     expect(row('hybrid · baseline')).toMatch(/1\/1 \(0 early, 1 split\)$/);
     expect(text).toContain('16 turns submitted: 0 lost, 0 duplicated (as required)');
     expect(text).toContain('holds at every level tested (up to 20 calls in one process)');
+    expect(row('room-less')).toMatch(/^room-less\s+2\s+1250\s+1295\s+1200\s+1245$/);
+    expect(text).toContain("the room's share (room − room-less): +95 ms at the median, +100 ms at p95");
+    const level = (rooms: number) => lines.find((l) => new RegExp(`^\\s+${rooms}\\s+\\d+/${rooms}\\s`).test(l)) ?? '';
+    expect(level(1)).toMatch(
+      /^\s+1\s+1\/1\s+2\/2\s+1450\s+1495\s+2380\s+0\.25\s+22\s+288\s+1600\s+0\.02\s+0\.10\s+yes$/,
+    );
+    expect(level(5)).toMatch(/4\/5\s+8\/10\s.*NO: 1 job never started; 2 turns failed; e2e p95 3400 ms > 3000 ms$/);
+    expect(text).toContain('highest level held: 1 rooms at once; breaks at 5');
   });
 
   it('aligns columns', () => {
@@ -98,7 +101,7 @@ describe('the HTML report', () => {
 
   it('is self-contained: tables and inline SVG charts, no external asset or script', () => {
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html.match(/<table>/g)).toHaveLength(4);
+    expect(html.match(/<table>/g)).toHaveLength(6);
     expect((html.match(/<svg /g) ?? []).length).toBeGreaterThanOrEqual(5);
     expect(html).not.toMatch(/<script|<link |src="http|href="http/);
     for (const caption of [

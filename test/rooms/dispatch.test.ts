@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { occurrences, until, userTexts } from '../memory/helpers.ts';
-import { type Stage, lettaAgentOf, recording, startStage } from './stage.ts';
+import { type Stage, lettaAgentOf, recording, startStage } from '../../bench/harness/room-stage.ts';
 
 let stage: Stage | undefined;
 afterEach(async () => {

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { speechMs } from '../../bench/sim/elevenlabs.ts';
 import { until, userTexts } from '../memory/helpers.ts';
-import { type Stage, recording, startStage } from './stage.ts';
+import { type Stage, recording, startStage } from '../../bench/harness/room-stage.ts';
 
 /**
  * Long one-syllable words: the stand-in takes about twice as long to say them as the framework's

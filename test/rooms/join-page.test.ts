@@ -20,7 +20,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { concatSamples, silence } from '../../bench/harness/speech.ts';
 import { createWebServer } from '../../src/web/server.ts';
 import { projectRoot } from '../helpers/run.ts';
-import { type Stage, recording, startStage } from './stage.ts';
+import { type Stage, recording, startStage } from '../../bench/harness/room-stage.ts';
 
 const chromiumPath = '/usr/bin/chromium';
 /** Where the screenshot goes (git-ignored); the README's copy is docs/join-page.png. */

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../helpers/run.ts';
-import { Caller } from './caller.ts';
-import { runLiveKitServer } from './livekit-server.ts';
-import { type Stage, recording, startStage } from './stage.ts';
+import { Caller } from '../../bench/harness/room-caller.ts';
+import { runLiveKitServer } from '../../bench/harness/livekit-server.ts';
+import { type Stage, recording, startStage } from '../../bench/harness/room-stage.ts';
 
 const env = parseEnv(readFileSync(join(projectRoot, '.env.example'), 'utf8'));
 

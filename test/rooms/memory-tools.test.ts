@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { lastMessage, messageText, scriptedAnswers, toolScript } from '../helpers/scripted-model.ts';
 import { until } from '../memory/helpers.ts';
-import { type Stage, recording, startStage } from './stage.ts';
+import { type Stage, recording, startStage } from '../../bench/harness/room-stage.ts';
 
 let stage: Stage | undefined;
 afterEach(async () => {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pendingTurnsIn } from '../../src/memory/journal/journal-file.ts';
 import { memorySections } from '../helpers/prompts.ts';
 import { occurrences, until, userTexts } from '../memory/helpers.ts';
-import { type Stage, lettaAgentOf, recording, startStage } from './stage.ts';
+import { type Stage, lettaAgentOf, recording, startStage } from '../../bench/harness/room-stage.ts';
 
 let stage: Stage | undefined;
 afterEach(async () => {

@@ -3,12 +3,15 @@
 #   1. `livekit-server` on PATH, if `--version` reports the pinned version;
 #   2. otherwise the copy in the git-ignored cache (.cache/livekit-server/), built once by
 #      `go install` from LiveKit's own Go module (needs Go and the Go module proxy the first time).
-# Everything else (build progress, reasons) goes to stderr, so `$(bash test/rooms/livekit-server.sh | tail -n1)`
-# is the path. LIVEKIT_SERVER_CACHE moves the cache folder.
+# Everything else (build progress, reasons) goes to stderr, so `$(bash scripts/livekit-server.sh | tail -n1)`
+# is the path. LIVEKIT_SERVER_CACHE moves the cache folder. With --no-build it only looks (steps 1
+# and 2) and exits 1 with the reason when there is no such binary.
 set -euo pipefail
+build=1
+[ "${1:-}" = "--no-build" ] && build=0
 
 version=1.13.5
-root="$(cd "$(dirname "$0")/../.." && pwd)"
+root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${LIVEKIT_SERVER_CACHE:-$root/.cache/livekit-server}"
 cached="$cache/livekit-server-$version"
 
@@ -24,6 +27,10 @@ if is_pinned "$cached"; then
   exit 0
 fi
 
+if [ "$build" = 0 ]; then
+  echo "no livekit-server $version on PATH or in $cache (bash scripts/livekit-server.sh builds it with Go)" >&2
+  exit 1
+fi
 if ! command -v go >/dev/null; then
   echo "livekit-server $version is not on PATH and Go is not installed to build it (https://go.dev/dl/)" >&2
   exit 1

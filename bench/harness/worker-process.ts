@@ -5,9 +5,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { settings } from '../../src/config.ts';
-import { projectRoot } from '../helpers/run.ts';
+import { projectRoot } from '../results.ts';
 
 export interface WorkerProcess {
+  /** The process group of npm, the worker, its job processes and its inference process. */
+  processGroup: number;
   /** stdout and stderr lines, in order. */
   log: string[];
   /** Resolves once the worker has registered with the server `count` times in all (1 = first start). */
@@ -89,6 +91,7 @@ export function startWorker(script: 'dev' | 'start', env: Record<string, string>
     waitFor(() => log.slice(from).find((l) => pattern.test(l)), timeoutMs, `log line ${pattern}`);
 
   return {
+    processGroup: proc.pid ?? 0,
     log,
     exited,
     registered: (count = 1, timeoutMs = 60_000) =>

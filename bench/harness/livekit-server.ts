@@ -1,15 +1,16 @@
 /**
- * LiveKit's own server for one test file: a config of its own (every port free, media on the
- * tier's address, no STUN server outside it), started, restarted and stopped as a child process.
+ * LiveKit's own server for one room test file or one bench run: a config of its own (every port
+ * free, media on the room network's address, no STUN server outside it), started, restarted and
+ * stopped as a child process.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { projectRoot } from '../helpers/run.ts';
-import { nodeIp } from './network.ts';
+import { projectRoot } from '../results.ts';
+import { nodeIp } from './room-network.ts';
 
 export interface LiveKitServer {
   /** What the worker and callers use as LIVEKIT_URL. */
@@ -18,23 +19,39 @@ export interface LiveKitServer {
   apiSecret: string;
   /** Everything the server printed, in order. */
   log: string[];
+  /** The running server's process id, or null while it is stopped. */
+  pid(): number | null;
   /** Stops and starts it again with the same config and ports (rooms and registrations are lost). */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** The pinned server: LIVEKIT_SERVER_BIN, else what test/rooms/livekit-server.sh finds or builds. */
+const serverScript = join(projectRoot, 'scripts/livekit-server.sh');
+
+/** The pinned server: LIVEKIT_SERVER_BIN, else what scripts/livekit-server.sh finds or builds. */
 function serverBinary(): string {
   const given = process.env.LIVEKIT_SERVER_BIN?.trim();
   if (given) return given;
-  const out = execFileSync('bash', [join(projectRoot, 'test/rooms/livekit-server.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const out = execFileSync('bash', [serverScript], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const path = out.trim().split('\n').at(-1);
-  if (!path) throw new Error('test/rooms/livekit-server.sh printed no path');
+  if (!path) throw new Error('scripts/livekit-server.sh printed no path');
   process.env.LIVEKIT_SERVER_BIN = path;
   return path;
+}
+
+/**
+ * Why there is no server to run without building one (minutes of Go), or null when there is:
+ * LIVEKIT_SERVER_BIN, or the pinned version on PATH or in the cache.
+ */
+export function noServerReason(): string | null {
+  if (process.env.LIVEKIT_SERVER_BIN?.trim()) return null;
+  const r = spawnSync('bash', [serverScript, '--no-build'], { encoding: 'utf8' });
+  const path = r.status === 0 ? r.stdout.trim().split('\n').at(-1) : undefined;
+  if (path) {
+    process.env.LIVEKIT_SERVER_BIN = path;
+    return null;
+  }
+  return r.stderr.trim() || 'no livekit-server binary (bash scripts/livekit-server.sh builds it)';
 }
 
 function freePort(kind: 'tcp' | 'udp', host: string): Promise<number> {
@@ -57,7 +74,7 @@ function freePort(kind: 'tcp' | 'udp', host: string): Promise<number> {
   });
 }
 
-/** The tier's own config: free ports, media on the tier's address, a fresh key pair. */
+/** A config of its own: free ports, media on the room network's address, a fresh key pair. */
 export async function startLiveKitServer(dir: string): Promise<LiveKitServer> {
   const ip = nodeIp();
   const [port, tcpPort, udpPort] = await Promise.all([freePort('tcp', ip), freePort('tcp', ip), freePort('udp', ip)]);
@@ -74,12 +91,12 @@ export async function startLiveKitServer(dir: string): Promise<LiveKitServer> {
       node_ip: ip,
       use_external_ip: false,
       // Clients are told about this STUN server instead of Google's and Twilio's; nothing listens
-      // there, and it is inside the tier's network, so a binding request goes nowhere else.
+      // there, and it is inside the room network, so a binding request goes nowhere else.
       stun_servers: [`${ip}:3478`],
     },
     keys: { [apiKey]: apiSecret },
     // The server dispatches only to workers whose reported load (machine-wide CPU) is below this
-    // (0.7 by default) and never retries. The tier shares 2 cores with other work, so dispatch
+    // (0.7 by default) and never retries. Rooms share 2 cores with other work, so dispatch
     // must not depend on what else the machine is doing: a worker's own threshold still applies.
     agents: { target_load: 100 },
     logging: { level: 'info', json: true },
@@ -147,6 +164,7 @@ export async function runLiveKitServer(
     apiKey: where.apiKey,
     apiSecret: where.apiSecret,
     log,
+    pid: () => (child as ChildProcess | null)?.pid ?? null,
     restart: async () => {
       await stop();
       await start();

@@ -1,20 +1,21 @@
 /**
- * One room-tier setup: the project's stand-ins for OpenAI, Deepgram, ElevenLabs and Letta on
- * loopback, LiveKit's server, and the worker started with `npm run dev` or `npm start` and
- * pointed at them. Callers join with tokens from the project's own token code.
+ * One setup of real rooms, for the room test tier and the bench's room scenario: the project's
+ * stand-ins for OpenAI, Deepgram, ElevenLabs and Letta on loopback, LiveKit's server, and the
+ * worker started with `npm run dev` or `npm start` and pointed at them. Callers join with tokens
+ * from the project's own token code.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DeepgramStandIn, startDeepgramStandIn } from '../../bench/sim/deepgram.ts';
-import { type ElevenLabsStandIn, startElevenLabsStandIn } from '../../bench/sim/elevenlabs.ts';
-import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
-import { type OpenAIStandIn, type Responder, startOpenAIStandIn } from '../../bench/sim/openai.ts';
-import { profiles } from '../../bench/sim/profile.ts';
-import { readWav, speechFixture } from '../../bench/harness/speech.ts';
 import { mintJoinToken } from '../../src/cli/token.ts';
-import { Caller } from './caller.ts';
+import { type DeepgramStandIn, startDeepgramStandIn } from '../sim/deepgram.ts';
+import { type ElevenLabsStandIn, startElevenLabsStandIn } from '../sim/elevenlabs.ts';
+import { type LettaStandIn, startLettaStandIn } from '../sim/letta.ts';
+import { type OpenAIStandIn, type Responder, startOpenAIStandIn } from '../sim/openai.ts';
+import { type LatencyProfile, profiles } from '../sim/profile.ts';
 import { type LiveKitServer, startLiveKitServer } from './livekit-server.ts';
+import { Caller } from './room-caller.ts';
+import { readWav, speechFixture } from './speech.ts';
 import { type WorkerProcess, startWorker } from './worker-process.ts';
 
 export interface StageOptions {
@@ -25,6 +26,16 @@ export interface StageOptions {
   respond?: Responder;
   /** Starts the LiveKit server; default: the tier's own config (startLiveKitServer). */
   server?: (dir: string) => Promise<LiveKitServer>;
+  /**
+   * The stand-ins' latency profile and seed. Default `instant`: what the tests check is the room,
+   * not the services; the bench passes its own profile.
+   */
+  profile?: LatencyProfile;
+  seed?: number;
+  /** The worker's log level (default debug, which the tests read; the bench keeps it quieter). */
+  logLevel?: string;
+  /** More of the worker's settings (LIVEKIT_NUM_IDLE_PROCESSES, say). */
+  workerEnv?: Record<string, string>;
 }
 
 export interface Stage {
@@ -59,15 +70,15 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
     for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
   };
   try {
-    // `instant` keeps the services out of the way: what is measured here is the room, not them.
-    const profile = profiles.instant;
-    const openai = await startOpenAIStandIn({ profile, ...(opts.respond ? { respond: opts.respond } : {}) });
+    const profile = opts.profile ?? profiles.instant;
+    const seed = opts.seed ?? 1;
+    const openai = await startOpenAIStandIn({ profile, seed, ...(opts.respond ? { respond: opts.respond } : {}) });
     closers.push(() => openai.close());
-    const deepgram = await startDeepgramStandIn({ profile });
+    const deepgram = await startDeepgramStandIn({ profile, seed });
     closers.push(() => deepgram.close());
-    const elevenlabs = await startElevenLabsStandIn({ profile });
+    const elevenlabs = await startElevenLabsStandIn({ profile, seed });
     closers.push(() => elevenlabs.close());
-    const letta = await startLettaStandIn({ modelBaseUrl: openai.url });
+    const letta = await startLettaStandIn({ modelBaseUrl: openai.url, profile, seed });
     closers.push(() => letta.close());
     const server = await (opts.server ?? startLiveKitServer)(dir);
     const journalDir = join(dir, 'journal');
@@ -87,9 +98,10 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
       ELEVENLABS_BASE_URL: elevenlabs.url,
       LETTA_BASE_URL: letta.url,
       MEMORY_JOURNAL_DIR: journalDir,
-      LOG_LEVEL: 'debug',
+      LOG_LEVEL: opts.logLevel ?? 'debug',
       // A free port of its own: two workers on one machine would fight over the default one.
       METRICS_PORT: '0',
+      ...opts.workerEnv,
     });
     closers.push(() => worker.stop());
     // The server dispatches only to workers registered when the room is created, and never retries.

@@ -16,13 +16,13 @@ import {
   TrackSource,
 } from '@livekit/rtc-node';
 import { memoryTopic } from '../../src/telemetry/memory-publisher.ts';
-import { turnTopic } from '../../src/telemetry/turn-publisher.ts';
+import { type TurnMessage, turnTopic } from '../../src/telemetry/turn-publisher.ts';
+import { isAudible } from './audible.ts';
 
 const FRAME_MS = 10;
 const MIC_RATE = 16000;
+const MIC_QUEUE_MS = 50;
 const EAR_RATE = 24000;
-/** Peak level (of 32767) above which a frame of the agent's audio counts as sound. */
-const SOUND_PEAK = 1000;
 /** Silence this long ends a stretch of the agent's speech (the stand-in's words have short gaps). */
 const SILENCE_ENDS_MS = 600;
 
@@ -45,8 +45,21 @@ export interface TranscriptionSegment {
 }
 
 export interface Spoken {
+  /** Wall time (epoch ms) the recording's first sample leaves the microphone's queue for the network. */
   startedAt: number;
+  /** The same for its last sample. */
   endedAt: number;
+  /** The same for the sample `ms` into the recording (where its speech ends, say). */
+  timeAt(ms: number): number;
+}
+
+/** Times within a recording from the times its 10 ms frames went out. */
+function spokenAt(frameTimes: number[], samples: number): Spoken {
+  const timeAt = (ms: number) => {
+    const i = Math.min(Math.max(0, Math.floor(ms / FRAME_MS)), frameTimes.length - 1);
+    return (frameTimes[i] ?? 0) + (ms - i * FRAME_MS);
+  };
+  return { startedAt: timeAt(0), endedAt: timeAt((samples / MIC_RATE) * 1000), timeAt };
 }
 
 export class Caller {
@@ -55,10 +68,17 @@ export class Caller {
   /** Stretches of the agent's speech, in order; the last one may still be growing. */
   readonly heard: Heard[] = [];
   readonly transcriptions: TranscriptionSegment[] = [];
-  #source = new AudioSource(MIC_RATE, 1);
+  /** The worker's own figures for each of its turns (`voice-agent.turn`), as they arrive. */
+  readonly turnReports: TurnMessage[] = [];
+  /**
+   * A short queue (rtc-node's default holds 1000 ms): a microphone loop that falls behind and
+   * catches up pushes a burst, which would otherwise wait in the queue for the rest of the call
+   * and add its length to every later utterance's delay.
+   */
+  #source = new AudioSource(MIC_RATE, 1, MIC_QUEUE_MS);
   #micTrackSid = '';
   #agentTrackSid = '';
-  #queue: { samples: Int16Array; offset: number; startedAt?: number; resolve: (s: Spoken) => void }[] = [];
+  #queue: { samples: Int16Array; offset: number; frameTimes: number[]; resolve: (s: Spoken) => void }[] = [];
   #micRunning = false;
   #listeners = new Set<() => void>();
   #streams: AudioStream[] = [];
@@ -87,10 +107,15 @@ export class Caller {
     });
     // The agent's state for a front end; this caller does not read it, and rtc-node logs every stream nobody takes.
     this.room.registerByteStreamHandler('lk.agent.session', (reader) => void reader.readAll().catch(() => undefined));
-    // The worker's panel messages for the join page; read by the browser test, drained here.
-    for (const topic of [turnTopic, memoryTopic]) {
-      this.room.registerTextStreamHandler(topic, (reader) => void reader.readAll().catch(() => undefined));
-    }
+    // A cut-off stream or a message that is not JSON leaves no figures; the turn is still timed by ear.
+    this.room.registerTextStreamHandler(turnTopic, (reader) => {
+      void reader
+        .readAll()
+        .then((text) => this.turnReports.push(JSON.parse(text) as TurnMessage))
+        .catch(() => undefined);
+    });
+    // The memory panel's messages for the join page; read by the browser test, drained here.
+    this.room.registerTextStreamHandler(memoryTopic, (reader) => void reader.readAll().catch(() => undefined));
     this.room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
       if (track.kind !== TrackKind.KIND_AUDIO) return;
       this.#agentTrackSid = track.sid ?? '';
@@ -107,7 +132,7 @@ export class Caller {
 
   /** Queues a recording (mono s16 at 16 kHz); resolves when its last sample has been sent. */
   say(samples: Int16Array): Promise<Spoken> {
-    return new Promise((resolve) => this.#queue.push({ samples, offset: 0, resolve }));
+    return new Promise((resolve) => this.#queue.push({ samples, offset: 0, frameTimes: [], resolve }));
   }
 
   /** Sends a typed message to the agent, as a chat box does. */
@@ -185,13 +210,14 @@ export class Caller {
       const data = new Int16Array(per);
       const head = this.#queue[0];
       if (head) {
-        head.startedAt ??= Date.now();
+        // When this frame will go out: after what the source still holds from earlier frames.
+        head.frameTimes.push(Date.now() + this.#source.queuedDuration);
         const n = Math.min(per, head.samples.length - head.offset);
         data.set(head.samples.subarray(head.offset, head.offset + n));
         head.offset += n;
         if (head.offset >= head.samples.length) {
           this.#queue.shift();
-          head.resolve({ startedAt: head.startedAt, endedAt: Date.now() });
+          head.resolve(spokenAt(head.frameTimes, head.samples.length));
         }
       }
       await this.#source.captureFrame(new AudioFrame(data, MIC_RATE, 1, per));
@@ -206,9 +232,7 @@ export class Caller {
     const stream = new AudioStream(track, { sampleRate: EAR_RATE, numChannels: 1 });
     this.#streams.push(stream);
     for await (const frame of stream) {
-      let peak = 0;
-      for (const v of frame.data) peak = Math.max(peak, Math.abs(v));
-      if (peak < SOUND_PEAK) continue;
+      if (!isAudible(frame.data)) continue;
       const now = Date.now();
       const last = this.heard.at(-1);
       if (last && now - last.endedAt < SILENCE_ENDS_MS) last.endedAt = now;

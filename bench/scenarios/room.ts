@@ -1,0 +1,298 @@
+/**
+ * Scenario `room`: the product as callers meet it, through LiveKit's own server, and how many
+ * calls one worker carries.
+ *
+ * - Side by side: the same recordings under the same profile and seed, first spoken to the
+ *   product session without a room (simulated microphone and speaker, as in `voice`), then by a
+ *   caller on @livekit/rtc-node in a real room served by the worker as `npm start` runs it (a job
+ *   process, RoomIO, Opus both ways through the server). Both are timed to the reply's first
+ *   audible frame, so the difference is the transport's share.
+ * - Load: N rooms at once, one caller each, every call a job process of the one worker; N = the
+ *   given levels, then doubling, until a level breaks (e2e p95 over 3 s, a failed turn, or a job
+ *   that never starts) or the ceiling is reached. Worker CPU and memory are read from /proc.
+ *
+ * The stand-ins, the callers and the server share the machine with the worker: their CPU is
+ * reported beside it, since on a 2-core machine they take a share of what the worker could use.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../src/telemetry/logger.ts';
+import { defaultSpeechSettings } from '../../src/voice/speech-settings.ts';
+import type { Backend } from '../backend.ts';
+import { noServerReason } from '../harness/livekit-server.ts';
+import { type KindUsage, type ProcessUsage, countProcesses, watchProcesses } from '../harness/process-usage.ts';
+import { type Stage, startStage } from '../harness/room-stage.ts';
+import { roomsUnavailable } from '../harness/room-network.ts';
+import { type SpeechFixture, scriptOf, speechManifest } from '../harness/speech.ts';
+import type { Progress } from '../progress.ts';
+import { runRoomCall } from '../room-call.ts';
+import type { RoomLevelResult, RoomPathResult, RoomScenarioResult, WorkerUsage } from '../room-results.ts';
+import { summarize } from '../stats.ts';
+import { pickFixtures, runVoiceCall } from '../voice-call.ts';
+import type { SpeechResources } from '../voice-settings.ts';
+
+export interface RoomScenarioOptions {
+  /** Spoken turns of each side-by-side call. */
+  turns: number;
+  /** Load levels run first; after the last, the level doubles until one breaks or passes `maxCalls`. */
+  levels: readonly number[];
+  maxCalls: number;
+  /** Spoken turns per call at each load level. */
+  loadTurns: number;
+  /** The worker's LIVEKIT_NUM_IDLE_PROCESSES; unset: the framework's default. */
+  idleProcesses?: number;
+  resources: SpeechResources;
+  logger: Logger;
+}
+
+export const defaultRoomScenarioOptions = {
+  turns: 10,
+  levels: [1, 5, 10, 20],
+  maxCalls: 80,
+  loadTurns: 2,
+} as const;
+
+const criteria = { e2eP95MaxMs: 3000, joinTimeoutMs: 60_000 };
+const jobKind = 'job';
+/** Job processes the worker keeps warm under `npm start` unless told (the agents framework's default). */
+const defaultWarmJobs = Math.min(availableParallelism(), 4);
+
+/** Why the scenario cannot run here, or null. */
+export function roomScenarioUnavailable(): string | null {
+  return roomsUnavailable() ?? noServerReason();
+}
+
+/** The worker's processes by kind, and the server's. */
+function classifier(stage: Stage): Parameters<typeof watchProcesses>[0] {
+  return ({ pid, pgrp, cmdline }) => {
+    if (pid === stage.server.pid()) return 'server';
+    if (pgrp !== stage.worker.processGroup) return null;
+    if (cmdline.includes('job_proc_lazy_main')) return jobKind;
+    if (cmdline.includes('inference_proc_lazy_main')) return 'inference';
+    return 'main';
+  };
+}
+
+function workerUsage(u: ProcessUsage, calls: number): WorkerUsage {
+  const kinds = Object.entries(u.byKind).filter(([k]) => k !== 'server');
+  const cpu = kinds.reduce((sum, [, k]) => sum + k.cpuSeconds, 0);
+  const jobs: KindUsage | undefined = u.byKind[jobKind];
+  // The busiest `calls` job processes by memory ran the calls; the rest were warm and idle.
+  const ran = jobs?.peakRssMb.slice(0, calls) ?? [];
+  return {
+    cpuCores: cpu / (u.wallMs / 1000),
+    cpuPerJobPct: jobs ? (100 * jobs.cpuSeconds) / (u.wallMs / 1000) / calls : null,
+    rssPerJobMb: summarize(ran)?.median ?? null,
+    peakRssMb: kinds.reduce((sum, [, k]) => sum + k.peakTotalRssMb, 0),
+    jobProcesses: jobs?.processes ?? 0,
+  };
+}
+
+/** The side-by-side path without a room: the product session on a simulated microphone and speaker. */
+async function roomless(backend: Backend, fixtures: SpeechFixture[], o: RoomScenarioOptions, progress: Progress) {
+  const speech = defaultSpeechSettings;
+  const eotExecutor = o.resources.eotExecutor(speech);
+  const journalDir = mkdtempSync(join(tmpdir(), 'bench-room-less-'));
+  try {
+    const r = await runVoiceCall({
+      design: 'hybrid',
+      backend,
+      vad: await o.resources.vad(speech),
+      speech,
+      ...(eotExecutor ? { eotExecutor } : {}),
+      fixtures,
+      seed: backend.seed,
+      identity: `bench-room-less-${Date.now()}`,
+      journalDir,
+      logger: o.logger,
+      onTurn: () => progress.tick(),
+    });
+    const path = pathResult(
+      'room-less',
+      'the product session (createVoiceSession, default speech settings) on a simulated microphone and speaker, in this process',
+      fixtures,
+      r.turns.map((t) => ({
+        e2eMs: t.error ? null : (t.waterfall.firstAudibleMs ?? null),
+        frameworkE2eMs: t.frameworkE2eMs,
+      })),
+    );
+    return { path, error: r.error };
+  } finally {
+    rmSync(journalDir, { recursive: true, force: true });
+  }
+}
+
+/** One side of the side-by-side; a turn missing from `turns` (the call failed first) counts as an error. */
+function pathResult(
+  path: RoomPathResult['path'],
+  how: string,
+  fixtures: SpeechFixture[],
+  turns: { e2eMs: number | null; frameworkE2eMs: number | null }[],
+): RoomPathResult {
+  const e2e = fixtures.map((_, i) => turns[i]?.e2eMs ?? null);
+  return {
+    path,
+    how,
+    turns: fixtures.length,
+    errors: e2e.filter((v) => v === null).length,
+    e2e: summarize(e2e),
+    frameworkE2e: summarize(turns.map((t) => t.frameworkE2eMs)),
+    e2eSamplesMs: e2e,
+  };
+}
+
+/** Waits until the calls' job processes have ended and the worker is back to its warm pool. */
+async function settle(stage: Stage, warm: number, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((countProcesses(classifier(stage))[jobKind] ?? 0) > warm && Date.now() < deadline) await sleep(1000);
+}
+
+async function runLevel(
+  stage: Stage,
+  n: number,
+  fixtures: SpeechFixture[],
+  progress: Progress,
+): Promise<RoomLevelResult> {
+  // The stand-in hands out transcripts in the order it detects utterances, across every call.
+  stage.deepgram.setTranscripts(
+    Array.from({ length: n * fixtures.length }, (_, i) => scriptOf(fixtures[i % fixtures.length] as SpeechFixture)),
+  );
+  const usage = watchProcesses(classifier(stage));
+  const benchCpu = process.cpuUsage();
+  const calls = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      runRoomCall(stage, {
+        room: `bench-load-${n}-${i}`,
+        identity: `bench-load-${n}-${i}`,
+        fixtures,
+        // Callers do not all start speaking in the same 10 ms frame.
+        startDelayMs: 500 + ((i * 137) % 1000),
+        joinTimeoutMs: criteria.joinTimeoutMs,
+        onTurn: () => progress.tick(),
+      }).then((r) => {
+        if (!r.started) progress.tick(fixtures.length);
+        return r;
+      }),
+    ),
+  );
+  const u = usage.stop();
+  const cpu = process.cpuUsage(benchCpu);
+  const wallS = u.wallMs / 1000;
+  const turns = calls.flatMap((c) => c.turns);
+  const started = calls.filter((c) => c.started).length;
+  const failedTurns = turns.filter((t) => t.e2eMs === null).length + (n - started) * fixtures.length;
+  const e2e = summarize(turns.map((t) => t.e2eMs));
+  const problems: string[] = [];
+  if (started < n) problems.push(`${n - started} job${n - started === 1 ? '' : 's'} never started`);
+  if (failedTurns > 0) problems.push(`${failedTurns} turns failed`);
+  if (e2e && e2e.p95 > criteria.e2eP95MaxMs)
+    problems.push(`e2e p95 ${Math.round(e2e.p95)} ms > ${criteria.e2eP95MaxMs} ms`);
+  const server = u.byKind.server;
+  return {
+    calls: n,
+    jobsStarted: started,
+    turns: n * fixtures.length,
+    failedTurns,
+    e2e,
+    greeting: summarize(calls.map((c) => c.greetingMs)),
+    worker: workerUsage(u, n),
+    serverCpuCores: server ? server.cpuSeconds / wallS : null,
+    benchCpuCores: (cpu.user + cpu.system) / 1e6 / wallS,
+    wallMs: u.wallMs,
+    holds: problems.length === 0,
+    problems,
+    callResults: calls,
+  };
+}
+
+/** The load levels: the given ones, then doubling from the last, up to `max`. */
+export function* loadLevels(given: readonly number[], max: number): Generator<number> {
+  let last = 0;
+  for (const n of given) {
+    if (n > max) return;
+    last = n;
+    yield n;
+  }
+  for (let n = Math.max(1, last) * 2; n <= max; n *= 2) yield n;
+}
+
+export async function runRoomScenario(
+  backend: Backend,
+  o: RoomScenarioOptions,
+  progress: Progress,
+): Promise<RoomScenarioResult> {
+  const profile = backend.profile.values;
+  if (backend.mode !== 'sim' || profile === null) throw new Error('the room scenario runs against the stand-ins only');
+  const fixtures = pickFixtures(speechManifest(), o.turns);
+  const loadFixtures = pickFixtures(speechManifest(), o.loadTurns);
+  const notes: string[] = [];
+  progress.plan(
+    fixtures.length * 2 + [...loadLevels(o.levels, o.maxCalls)].reduce((s, n) => s + n * loadFixtures.length, 0),
+  );
+
+  progress.phase(`room: ${fixtures.length} spoken turns without a room`);
+  const without = await roomless(backend, fixtures, o, progress);
+  if (without.error) notes.push(`room-less call: ${without.error}`);
+
+  progress.phase('room: starting LiveKit’s server and the worker (npm start)');
+  const warm = o.idleProcesses ?? defaultWarmJobs;
+  const stage = await startStage({
+    script: 'start',
+    profile,
+    seed: backend.seed,
+    logLevel: 'info',
+    ...(o.idleProcesses !== undefined ? { workerEnv: { LIVEKIT_NUM_IDLE_PROCESSES: String(o.idleProcesses) } } : {}),
+  });
+  try {
+    progress.phase(`room: ${fixtures.length} spoken turns through a real room`);
+    stage.deepgram.setTranscripts(fixtures.map(scriptOf));
+    const call = await runRoomCall(stage, {
+      room: 'bench-side-by-side',
+      identity: `bench-room-${Date.now()}`,
+      fixtures,
+      joinTimeoutMs: criteria.joinTimeoutMs,
+      onTurn: () => progress.tick(),
+    });
+    if (call.error) notes.push(`room call: ${call.error}`);
+    const withRoom = pathResult(
+      'room',
+      'a caller on @livekit/rtc-node in a room on LiveKit’s server, the worker as `npm start` runs it (a job process, RoomIO)',
+      fixtures,
+      call.turns,
+    );
+    await settle(stage, warm);
+
+    const levels: RoomLevelResult[] = [];
+    for (const n of loadLevels(o.levels, o.maxCalls)) {
+      progress.phase(`room: ${n} room${n === 1 ? '' : 's'} at once`);
+      const level = await runLevel(stage, n, loadFixtures, progress);
+      levels.push(level);
+      await settle(stage, warm);
+      if (!level.holds) break;
+    }
+    const held = levels.filter((l) => l.holds).at(-1);
+    const broke = levels.find((l) => !l.holds);
+    notes.push(
+      `side by side: ${fixtures.length} turn${fixtures.length === 1 ? '' : 's'} each (${[...new Set(fixtures.map((f) => f.file))].join(', ')}), the same profile and seed; the room call's greeting takes the stand-ins' first draws, so its turn i meets draw i+1`,
+      `load: ${loadFixtures.length} spoken turn${loadFixtures.length === 1 ? '' : 's'} per call after its greeting; a job never starts when no greeting is heard within ${criteria.joinTimeoutMs / 1000} s; the worker's load threshold is off (LIVEKIT_LOAD_THRESHOLD=2), so every call is dispatched and the level shows what the machine carries; ${warm} job processes kept warm (LIVEKIT_NUM_IDLE_PROCESSES${o.idleProcesses === undefined ? ' unset: the framework’s default' : ''}), and the framework starts further ones one at a time`,
+    );
+    return {
+      fixtures: fixtures.map((f) => f.file),
+      sideBySide: [without.path, withRoom],
+      transport: {
+        medianMs: without.path.e2e && withRoom.e2e ? withRoom.e2e.median - without.path.e2e.median : null,
+        p95Ms: without.path.e2e && withRoom.e2e ? withRoom.e2e.p95 - without.path.e2e.p95 : null,
+      },
+      roomTurns: call.turns,
+      levels,
+      heldUpTo: held?.calls ?? null,
+      breaksAt: broke?.calls ?? null,
+      criteria,
+      notes,
+    };
+  } finally {
+    await stage.close();
+  }
+}

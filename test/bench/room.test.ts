@@ -1,0 +1,125 @@
+/**
+ * The room scenario's parts that need no room: its load levels, its options, why it is skipped
+ * where it cannot run, and the /proc reading behind its CPU and memory figures. The scenario
+ * itself runs against the real server in the room tier (test/rooms/bench-room.test.ts).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { simBackend } from '../../bench/backend.ts';
+import { needsRooms, parseCommand, plan } from '../../bench/cli.ts';
+import { countProcesses, watchProcesses } from '../../bench/harness/process-usage.ts';
+import { loadLevels } from '../../bench/scenarios/room.ts';
+import { profiles } from '../../bench/sim/profile.ts';
+
+const saved = { ...process.env };
+afterEach(() => {
+  for (const k of ['LIVEKIT_SERVER_BIN', 'LIVEKIT_SERVER_CACHE', 'ROOMS_NODE_IP', 'ROOMS_UNAVAILABLE', 'PATH']) {
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
+  }
+});
+
+describe('room load levels', () => {
+  it('runs the given levels, then doubles up to the ceiling', () => {
+    expect([...loadLevels([1, 5, 10, 20], 80)]).toEqual([1, 5, 10, 20, 40, 80]);
+    expect([...loadLevels([1, 5, 10, 20], 30)]).toEqual([1, 5, 10, 20]);
+    expect([...loadLevels([1, 5, 10, 20], 7)]).toEqual([1, 5]);
+    expect([...loadLevels([3], 13)]).toEqual([3, 6, 12]);
+  });
+});
+
+describe('the room options', () => {
+  it('are parsed, and only a run of the room scenario on the stand-ins needs a room network', () => {
+    const cmd = parseCommand([
+      '--scenario',
+      'room',
+      '--room-turns',
+      '3',
+      '--room-levels',
+      '2,4',
+      '--room-max-calls',
+      '8',
+      '--room-idle-processes',
+      '6',
+    ]);
+    expect(cmd.verb === 'run' && cmd.options).toMatchObject({
+      roomTurns: 3,
+      roomLevels: [2, 4],
+      roomMaxCalls: 8,
+      roomIdleProcesses: 6,
+    });
+    expect(parseCommand([]).verb === 'run' && parseCommand([])).toMatchObject({ options: { roomIdleProcesses: null } });
+    expect(needsRooms(['--scenario', 'voice,room'])).toBe(true);
+    expect(needsRooms(['--scenario', 'room', '--live'])).toBe(false);
+    expect(needsRooms([])).toBe(false);
+    expect(needsRooms(['--scenario', 'nonsense'])).toBe(false);
+    expect(() => parseCommand(['--room-levels', '1,zero'])).toThrow(/--room-levels must be a positive integer/);
+  });
+
+  it('leave the room scenario out of a run with no --scenario', () => {
+    const { run } = plan(simBackend({ profile: profiles.seed, seed: 1 }), null);
+    expect(run).toEqual(['llm', 'voice', 'memory', 'load']);
+  });
+});
+
+describe('the room scenario where it cannot run', () => {
+  const backend = simBackend({ profile: profiles.seed, seed: 1 });
+
+  it('says the room network is missing', () => {
+    delete process.env.ROOMS_NODE_IP;
+    process.env.ROOMS_UNAVAILABLE = 'cannot create a network namespace for WebRTC (unshare --net, ip): denied';
+    expect(plan(backend, ['room']).skipped).toEqual([
+      { scenario: 'room', reason: 'cannot create a network namespace for WebRTC (unshare --net, ip): denied' },
+    ]);
+  });
+
+  it('says there is no server binary, and how to get one', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'no-livekit-'));
+    try {
+      process.env.ROOMS_NODE_IP = '10.77.0.1';
+      delete process.env.LIVEKIT_SERVER_BIN;
+      process.env.LIVEKIT_SERVER_CACHE = empty;
+      process.env.PATH = '/usr/bin:/bin';
+      const [skip] = plan(backend, ['room']).skipped;
+      expect(skip?.reason).toMatch(
+        /^no livekit-server 1\.13\.5 on PATH or in .*no-livekit-.*bash scripts\/livekit-server\.sh builds it/,
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('is skipped with --live', () => {
+    expect(plan({ ...backend, mode: 'live' }, ['room']).skipped[0]?.reason).toMatch(/stand-ins only/);
+  });
+});
+
+describe('process usage from /proc', () => {
+  it('counts CPU time and peak memory of a process, including one born while watching', async () => {
+    const usage = watchProcesses(
+      ({ pid, cmdline }) => (pid === process.pid ? 'self' : cmdline.includes('busy-child-marker') ? 'child' : null),
+      100,
+    );
+    const child = spawn(process.execPath, [
+      '-e',
+      'const end = Date.now() + 600; while (Date.now() < end); setTimeout(() => {}, 800); // busy-child-marker',
+    ]);
+    const busyUntil = Date.now() + 400;
+    while (Date.now() < busyUntil);
+    expect(countProcesses(({ cmdline }) => (cmdline.includes('busy-child-marker') ? 'child' : null))).toEqual({
+      child: 1,
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const u = usage.stop();
+    expect(u.byKind.self?.processes).toBe(1);
+    expect(u.byKind.self?.cpuSeconds).toBeGreaterThan(0.2);
+    expect(u.byKind.self?.peakRssMb[0]).toBeGreaterThan(20);
+    expect(u.byKind.child?.processes).toBe(1);
+    // Born after watching began, so all of its CPU counts, from its start.
+    expect(u.byKind.child?.cpuSeconds).toBeGreaterThan(0.3);
+    expect(u.wallMs).toBeGreaterThan(1000);
+  });
+});
