@@ -47,6 +47,8 @@ export interface RoomLevelResult {
   wallMs: number;
   holds: boolean;
   problems: string[];
+  /** The worker's warnings and errors while the level ran: each message and how often, most frequent first (at most 5). */
+  workerWarnings: { level: 'warn' | 'error'; msg: string; count: number }[];
   /** Each call of the level, as it went. */
   callResults: RoomCallResult[];
 }

@@ -49,6 +49,11 @@ function loadTable(r: RoomScenarioResult): Table {
     `holds = every job starts (greeting heard within ${r.criteria.joinTimeoutMs / 1000} s), no failed turn, e2e p95 ≤ ${r.criteria.e2eP95MaxMs} ms; greeting = joining the room → the greeting heard`,
     'CPU in cores averaged over the level (the machine has the cores in the headline); CPU/job = the job processes’ CPU ÷ calls in % of one core; RSS/job = median peak of the job processes that ran calls; worker RSS = all its processes at their peak; server = livekit-server; callers = this bench process (the rtc-node callers and the stand-ins)',
   ];
+  for (const l of r.levels) {
+    if (l.holds || l.workerWarnings.length === 0) continue;
+    const said = l.workerWarnings.map((w) => `${w.level} "${w.msg.slice(0, 120)}" ×${w.count}`).join('; ');
+    notes.push(`the worker at ${l.calls} rooms: ${said}`);
+  }
   return {
     title: 'Room load: N rooms at once, one caller each, one worker (ms, cores, MB)',
     columns: [

@@ -143,10 +143,18 @@ function pathResult(
   };
 }
 
-/** Waits until the calls' job processes have ended and the worker is back to its warm pool. */
-async function settle(stage: Stage, warm: number, timeoutMs = 120_000): Promise<void> {
+/**
+ * Waits until the worker is as a long-running one is between calls: the last calls' job processes
+ * gone and `warm` others started and idle (a process still starting uses CPU).
+ */
+async function untilWarm(stage: Stage, warm: number, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((countProcesses(classifier(stage))[jobKind] ?? 0) > warm && Date.now() < deadline) await sleep(1000);
+  while (Date.now() < deadline) {
+    const usage = watchProcesses(classifier(stage));
+    await sleep(1000);
+    const idleCpu = (usage.stop().byKind[jobKind]?.cpuSeconds ?? 0) < 0.05;
+    if (idleCpu && (countProcesses(classifier(stage))[jobKind] ?? 0) === warm) return;
+  }
 }
 
 async function runLevel(
@@ -159,6 +167,7 @@ async function runLevel(
   stage.deepgram.setTranscripts(
     Array.from({ length: n * fixtures.length }, (_, i) => scriptOf(fixtures[i % fixtures.length] as SpeechFixture)),
   );
+  const logFrom = stage.worker.log.length;
   const usage = watchProcesses(classifier(stage));
   const benchCpu = process.cpuUsage();
   const calls = await Promise.all(
@@ -203,8 +212,30 @@ async function runLevel(
     wallMs: u.wallMs,
     holds: problems.length === 0,
     problems,
+    workerWarnings: warningsIn(stage.worker.log.slice(logFrom)),
     callResults: calls,
   };
+}
+
+/** The worker's JSON log lines at warn (40) and above, counted by message. */
+export function warningsIn(lines: readonly string[]): RoomLevelResult['workerWarnings'] {
+  const counts = new Map<string, { level: 'warn' | 'error'; msg: string; count: number }>();
+  for (const line of lines) {
+    if (!line.startsWith('{')) continue;
+    let entry: { level?: unknown; msg?: unknown };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue;
+    }
+    if (typeof entry.level !== 'number' || entry.level < 40 || typeof entry.msg !== 'string') continue;
+    const level = entry.level >= 50 ? 'error' : 'warn';
+    const key = `${level} ${entry.msg}`;
+    const seen = counts.get(key) ?? { level, msg: entry.msg, count: 0 };
+    seen.count++;
+    counts.set(key, seen);
+  }
+  return [...counts.values()].sort((a, b) => b.count - a.count).slice(0, 5);
 }
 
 /** The load levels: the given ones, then doubling from the last, up to `max`. */
@@ -246,6 +277,7 @@ export async function runRoomScenario(
     ...(o.idleProcesses !== undefined ? { workerEnv: { LIVEKIT_NUM_IDLE_PROCESSES: String(o.idleProcesses) } } : {}),
   });
   try {
+    await untilWarm(stage, warm);
     progress.phase(`room: ${fixtures.length} spoken turns through a real room`);
     stage.deepgram.setTranscripts(fixtures.map(scriptOf));
     const call = await runRoomCall(stage, {
@@ -262,14 +294,14 @@ export async function runRoomScenario(
       fixtures,
       call.turns,
     );
-    await settle(stage, warm);
+    await untilWarm(stage, warm);
 
     const levels: RoomLevelResult[] = [];
     for (const n of loadLevels(o.levels, o.maxCalls)) {
       progress.phase(`room: ${n} room${n === 1 ? '' : 's'} at once`);
       const level = await runLevel(stage, n, loadFixtures, progress);
       levels.push(level);
-      await settle(stage, warm);
+      await untilWarm(stage, warm);
       if (!level.holds) break;
     }
     const held = levels.filter((l) => l.holds).at(-1);

@@ -53,6 +53,7 @@ describe('the terminal report', () => {
     );
     expect(level(5)).toMatch(/4\/5\s+8\/10\s.*NO: 1 job never started; 2 turns failed; e2e p95 3400 ms > 3000 ms$/);
     expect(text).toContain('highest level held: 1 rooms at once; breaks at 5');
+    expect(text).toContain('the worker at 5 rooms: error "initialization timed out" ×2');
   });
 
   it('aligns columns', () => {

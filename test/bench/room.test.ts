@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { simBackend } from '../../bench/backend.ts';
 import { needsRooms, parseCommand, plan } from '../../bench/cli.ts';
 import { countProcesses, watchProcesses } from '../../bench/harness/process-usage.ts';
-import { loadLevels } from '../../bench/scenarios/room.ts';
+import { loadLevels, warningsIn } from '../../bench/scenarios/room.ts';
 import { profiles } from '../../bench/sim/profile.ts';
 
 const saved = { ...process.env };
@@ -28,6 +28,25 @@ describe('room load levels', () => {
     expect([...loadLevels([1, 5, 10, 20], 30)]).toEqual([1, 5, 10, 20]);
     expect([...loadLevels([1, 5, 10, 20], 7)]).toEqual([1, 5]);
     expect([...loadLevels([3], 13)]).toEqual([3, 6, 12]);
+  });
+});
+
+describe('the worker’s warnings at a load level', () => {
+  it('counts warn and error lines by message, most frequent first, and skips the rest', () => {
+    const line = (level: number, msg: string) => JSON.stringify({ level, time: 1, pid: 7, msg });
+    expect(
+      warningsIn([
+        line(30, 'registered worker'),
+        line(40, 'event loop blocked'),
+        'not json',
+        '{"level":50,',
+        line(50, 'job failed'),
+        line(40, 'event loop blocked'),
+      ]),
+    ).toEqual([
+      { level: 'warn', msg: 'event loop blocked', count: 2 },
+      { level: 'error', msg: 'job failed', count: 1 },
+    ]);
   });
 });
 

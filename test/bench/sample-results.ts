@@ -223,6 +223,7 @@ export function sampleResults(): BenchResults {
           wallMs: 40_000,
           holds: n === 1,
           problems: n === 1 ? [] : ['1 job never started', '2 turns failed', 'e2e p95 3400 ms > 3000 ms'],
+          workerWarnings: n === 1 ? [] : [{ level: 'error' as const, msg: 'initialization timed out', count: 2 }],
           callResults: [],
         })),
         heldUpTo: 1,
