@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, settings } from '../src/config.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { settings } from '../src/settings.ts';
 import { defaultSpeechSettings, turnTimingDefaults } from '../src/voice/speech-settings.ts';
 import { cleanEnv, projectRoot, runNode } from './helpers/run.ts';
 

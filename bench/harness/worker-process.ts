@@ -4,7 +4,7 @@
  * environment.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { settings } from '../../src/config.ts';
+import { settings } from '../../src/settings.ts';
 import { projectRoot } from '../results.ts';
 
 export interface WorkerProcess {

@@ -1,0 +1,210 @@
+/**
+ * Every environment variable the project reads: its schema, what it does, whether it is a secret
+ * (never logged) and which commands require it. `.env.example` and the README's configuration
+ * table are checked against this list by a test; src/config.ts loads and validates it.
+ */
+import { z } from 'zod';
+import { defaultSpeechSettings, eotMinVadSilenceMs, turnTimingDefaults } from './voice/speech-settings.ts';
+
+export type Purpose = 'worker' | 'chat' | 'token' | 'bench' | 'memory' | 'web';
+
+const url = (schemes: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return schemes.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}` },
+  );
+
+const positiveInt = z.coerce.number().int().positive();
+
+const optionalSecret = z.string().min(1).optional();
+
+/** name → schema, description, whether it is secret (never logged), which purposes require it. */
+export interface Setting {
+  schema: z.ZodType;
+  doc: string;
+  secret?: boolean;
+  requiredFor?: Purpose[];
+}
+
+export const settings = {
+  LIVEKIT_URL: {
+    schema: url(['ws:', 'wss:', 'http:', 'https:']).optional(),
+    doc: 'LiveKit server URL, e.g. wss://my-project.livekit.cloud or ws://127.0.0.1:7880 for a local server.',
+    requiredFor: ['worker', 'token', 'web'],
+  },
+  LIVEKIT_API_KEY: { schema: optionalSecret, doc: 'LiveKit API key.', requiredFor: ['worker', 'token', 'web'] },
+  LIVEKIT_API_SECRET: {
+    schema: optionalSecret,
+    doc: 'LiveKit API secret.',
+    secret: true,
+    requiredFor: ['worker', 'token', 'web'],
+  },
+  LIVEKIT_AGENT_NAME: {
+    schema: z
+      .string()
+      .regex(/^[\w.-]+$/, 'letters, digits, "-", "_" and "." only')
+      .optional(),
+    doc: 'Agent name for explicit dispatch. Unset: the worker is dispatched automatically to every new room.',
+  },
+  LIVEKIT_LOAD_THRESHOLD: {
+    schema: z.coerce.number().positive().optional(),
+    doc: 'CPU load (share of all cores, 0-1) at which the worker stops taking new calls; above 1: never. Unset: 0.7 under npm start, no limit under npm run dev. LiveKit Cloud ignores it.',
+  },
+  LIVEKIT_NUM_IDLE_PROCESSES: {
+    schema: z.coerce.number().int().min(1).max(64).optional(),
+    doc: 'Job processes kept started and waiting, so a call is greeted without waiting for one to start (each holds about 290 MB). Under npm start the framework starts them one at a time (3-4 s each on 2 cores), so a burst of calls beyond this number waits in line. Unset: min(cores, 4) under npm start, none under npm run dev.',
+  },
+  OPENAI_API_KEY: { schema: optionalSecret, doc: 'OpenAI API key.', secret: true, requiredFor: ['worker'] },
+  OPENAI_BASE_URL: {
+    schema: url(['http:', 'https:']).default('https://api.openai.com/v1'),
+    doc: 'OpenAI-compatible API base URL (any endpoint that speaks Chat Completions).',
+  },
+  OPENAI_MODEL: {
+    schema: z.string().min(1).default('gpt-4.1-mini'),
+    doc: 'Chat model for replies. A fast non-reasoning model keeps the first token early.',
+  },
+  DEEPGRAM_API_KEY: { schema: optionalSecret, doc: 'Deepgram API key.', secret: true, requiredFor: ['worker'] },
+  DEEPGRAM_BASE_URL: {
+    schema: url(['ws:', 'wss:']).default('wss://api.deepgram.com'),
+    doc: 'Deepgram live transcription base URL (the plugin appends /v1/listen).',
+  },
+  ELEVEN_API_KEY: { schema: optionalSecret, doc: 'ElevenLabs API key.', secret: true, requiredFor: ['worker'] },
+  ELEVENLABS_BASE_URL: {
+    schema: url(['http:', 'https:']).default('https://api.elevenlabs.io/v1'),
+    doc: 'ElevenLabs API base URL (the plugin opens the multi-stream-input WebSocket under it).',
+  },
+  ELEVENLABS_VOICE_ID: {
+    schema: z.string().min(1).default('bIHbv24MWmeRgasZH58o'),
+    doc: 'ElevenLabs voice id.',
+  },
+  LETTA_API_KEY: {
+    schema: optionalSecret,
+    doc: 'Letta API key. Unset with LETTA_BASE_URL unset: no memory.',
+    secret: true,
+  },
+  LETTA_BASE_URL: {
+    schema: url(['http:', 'https:']).optional(),
+    doc: 'Letta API base URL, e.g. https://api.letta.com. Unset (and no LETTA_API_KEY): the agent runs without memory.',
+  },
+  LETTA_AGENT_ID: {
+    schema: z
+      .string()
+      .regex(
+        /^agent-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        'must look like agent-<uuid4>',
+      )
+      .optional(),
+    doc: 'One Letta agent shared by every caller. Unset: one Letta agent per caller, created on first visit.',
+  },
+  LETTA_WRITE_MODE: {
+    schema: z.enum(['messages', 'archival', 'capture']).default('messages'),
+    doc: 'How finished turns reach Letta: messages (the agent files them into memory), archival (passages, no LLM step) or capture.',
+  },
+  LETTA_AGENT_MODEL: {
+    schema: z
+      .string()
+      .regex(/^[^/\s]+\/\S+$/, 'must be a provider/model handle such as openai/gpt-4.1-mini')
+      .default('openai/gpt-4.1-mini'),
+    doc: 'Model of the per-caller Letta agents created on first visit.',
+  },
+  LETTA_MEMORY_BUDGET_MS: {
+    schema: positiveInt.default(1500),
+    doc: 'Hard time budget for reading memory at session start; past it the call goes on without memory until it arrives.',
+  },
+  LETTA_MEMORY_MAX_CHARS: {
+    schema: positiveInt.default(4000),
+    doc: 'Upper bound on the memory section of the system prompt, in characters.',
+  },
+  LETTA_SHUTDOWN_FLUSH_MS: {
+    schema: positiveInt
+      .max(55_000, 'must leave room inside the 60 s a job gets to shut down (at most 55000)')
+      .default(45000),
+    doc: 'How long a finished job waits for pending memory writes (the job has 60 s to shut down; the rest stays journaled).',
+  },
+  MEMORY_JOURNAL_DIR: {
+    schema: z.string().min(1).default('./data/journal'),
+    doc: 'Directory of the durable turn journal (fsynced before any write to Letta), and of the caller→agent cache.',
+  },
+  MEMORY_JOURNAL_URL: {
+    schema: url(['redis:', 'rediss:']).optional(),
+    doc: 'Redis URL of a shared turn journal (redis://user:password@host:6379/0, rediss:// for TLS): for several workers, or containers without a persistent disk. Unset: the journal is files in MEMORY_JOURNAL_DIR.',
+    secret: true,
+  },
+  MEMORY_JOURNAL_CLAIM_IDLE_MS: {
+    schema: positiveInt.min(1000, 'must be at least 1000').default(30_000),
+    doc: 'Redis journal: how long what a worker holds (its turns, a Letta agent it writes to) outlives it before another worker takes it over; a live worker renews its own every third of it.',
+  },
+  TTS_CHUNKING: {
+    schema: z.enum(['clause', 'sentence']).default(defaultSpeechSettings.ttsChunking),
+    doc: "How reply text is cut for ElevenLabs: clause (the first piece at the first clause boundary or after 4 words, then whole sentences, each flushed) or sentence (the plugin's tokenizer: a sentence goes only once the next has begun).",
+  },
+  TURN_DETECTOR: {
+    schema: z.enum(['eot', 'vad']).default(defaultSpeechSettings.turnDetector),
+    doc: "Who decides the caller is done: eot (LiveKit's end-of-turn model, run locally, after VAD silence; waits longer at pauses that sound unfinished) or vad (silence alone).",
+  },
+  VAD_MIN_SILENCE_MS: {
+    schema: positiveInt.optional(),
+    doc: `Silence that ends a speech segment (Silero). Unset: ${turnTimingDefaults.eot.vadMinSilenceMs} with eot (at least ${eotMinVadSilenceMs}), ${turnTimingDefaults.vad.vadMinSilenceMs} with vad.`,
+  },
+  ENDPOINTING_MIN_DELAY_MS: {
+    schema: z.coerce.number().int().min(0).optional(),
+    doc: `Caller's last word → turn committed, at least. Unset: ${turnTimingDefaults.eot.endpointingMinDelayMs} with eot, ${turnTimingDefaults.vad.endpointingMinDelayMs} with vad.`,
+  },
+  ENDPOINTING_MAX_DELAY_MS: {
+    schema: positiveInt.optional(),
+    doc: `The same when the end-of-turn model thinks the caller is not done (eot only). Unset: ${turnTimingDefaults.eot.endpointingMaxDelayMs} with eot, ${turnTimingDefaults.vad.endpointingMaxDelayMs} with vad.`,
+  },
+  PREEMPTIVE_TTS: {
+    schema: z.enum(['true', 'false']).default(String(defaultSpeechSettings.preemptiveTts) as 'true' | 'false'),
+    doc: 'true: speech synthesis starts on the reply begun at the final transcript, before the turn is committed (its audio plays only once it is); false: only after.',
+  },
+  DEEPGRAM_ENDPOINTING_MS: {
+    schema: z.coerce.number().int().min(10).default(defaultSpeechSettings.deepgramEndpointingMs),
+    doc: 'Silence (ms) Deepgram waits for before it finalises a transcript; longer means fewer transcripts cut at pauses but later ones.',
+  },
+  AGENT_INSTRUCTIONS: {
+    schema: z.string().min(1).optional(),
+    doc: 'System instructions for the voice agent. Unset: a built-in concise voice-assistant prompt.',
+  },
+  LOG_LEVEL: {
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    doc: 'Log level of the worker and the CLIs.',
+  },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    schema: url(['http:', 'https:']).optional(),
+    doc: 'OpenTelemetry traces endpoint (OTLP over HTTP, protobuf), used as is, e.g. http://127.0.0.1:4318/v1/traces. Unset: no trace export.',
+  },
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: {
+    schema: url(['http:', 'https:']).optional(),
+    doc: 'OpenTelemetry metrics endpoint (OTLP over HTTP, protobuf), used as is, e.g. http://127.0.0.1:4318/v1/metrics. Unset: no metrics push.',
+  },
+  METRICS_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Address the worker serves Prometheus metrics on (GET /metrics). The default keeps them on this machine.',
+  },
+  METRICS_PORT: {
+    schema: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(9464),
+    doc: 'Port of the Prometheus metrics endpoint (0 picks a free one, logged at start; off serves none).',
+  },
+  WEB_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Address npm run web (the join page and its token endpoint) listens on. Any address but loopback needs WEB_AUTH_TOKEN.',
+  },
+  WEB_PORT: {
+    schema: z.coerce.number().int().min(0).max(65535).default(3000),
+    doc: 'Port of npm run web (0 picks a free one, printed at start).',
+  },
+  WEB_AUTH_TOKEN: {
+    schema: z.string().min(32, 'must be at least 32 characters').optional(),
+    doc: 'Bearer token every token request to npm run web must carry (Authorization: Bearer ...). Required when WEB_HOST is not a loopback address: a token for an identity hears what the agent remembers about that caller.',
+    secret: true,
+  },
+} satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof settings;
