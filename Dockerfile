@@ -24,7 +24,7 @@ COPY src/patches ./src/patches
 RUN npm ci --omit=dev \
  && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32
 
-# The type check needs the dev dependencies and everything tsconfig.json includes (src, test,
+# The type check needs the dev dependencies and everything tsconfig.json includes (src, sim, test,
 # bench). It is the same gate as CI, so a broken build never becomes an image.
 FROM base AS build
 COPY package.json package-lock.json .npmrc ./
@@ -39,10 +39,8 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY package.json package-lock.json .npmrc ./
 # From the build stage, not the context: this makes the image depend on the type check.
 COPY --from=build /app/src ./src
-# Only `npm run chat -- --sim` imports bench/sim (a few hundred KB; that path needs nothing but
-# Node built-ins): kept so the image can be smoke-tested with no key at all, e.g.
-# `docker run --rm -it voice-agent npm run chat -- --sim`. The worker never loads it.
-COPY --from=build /app/bench/sim ./bench/sim
+# The product only: the stand-ins (sim/), the bench and the tests stay out. `npm run chat` in the
+# image needs OPENAI_API_KEY, and says so when it is missing.
 # The turn journal (MEMORY_JOURNAL_DIR, default ./data/journal) must be writable by the worker.
 RUN install -d -o node -g node /app/data
 # The image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.

@@ -7,11 +7,20 @@
  */
 import { type Config, loadConfig } from '../src/config.ts';
 import type { ProfileInfo } from './results.ts';
-import { type DeepgramStandIn, type ScriptedTranscript, startDeepgramStandIn } from './sim/deepgram.ts';
-import { type ElevenLabsStandIn, startElevenLabsStandIn } from './sim/elevenlabs.ts';
-import { type LettaStandIn, startLettaStandIn } from './sim/letta.ts';
-import { type OpenAIStandIn, type Responder, defaultResponder, startOpenAIStandIn } from './sim/openai.ts';
-import type { LatencyProfile } from './sim/profile.ts';
+import {
+  type DeepgramStandIn,
+  type ScriptedTranscript,
+  startDeepgramStandIn,
+  type ElevenLabsStandIn,
+  startElevenLabsStandIn,
+  type LettaStandIn,
+  startLettaStandIn,
+  type OpenAIStandIn,
+  type Responder,
+  defaultResponder,
+  startOpenAIStandIn,
+  type LatencyProfile,
+} from '../sim/index.ts';
 
 export interface OpenAIEndpoint {
   baseURL: string;
@@ -149,7 +158,7 @@ export function simBackend(opts: { profile: LatencyProfile; seed: number }): Bac
     },
     close: () => closers.closeAll(),
     describe: () => ({
-      services: 'built-in stand-ins (bench/sim), one isolated instance per path or lane, on 127.0.0.1',
+      services: 'built-in stand-ins (sim/), one isolated instance per path or lane, on 127.0.0.1',
       openaiModel: config.openai.model,
       lettaAgentModel: config.letta.agentModel,
       lettaWriteMode: config.letta.writeMode,

@@ -24,7 +24,6 @@ import {
   defaultScenarios,
   machineInfo,
   newestResults,
-  projectRoot,
   readResults,
   resultsFormat,
   scenarioNames,
@@ -36,9 +35,9 @@ import { defaultLoadScenarioOptions, runLoadScenario } from './scenarios/load.ts
 import { defaultMemoryScenarioOptions, runMemoryScenario } from './scenarios/memory.ts';
 import { defaultRoomScenarioOptions, roomScenarioUnavailable, runRoomScenario } from './scenarios/room.ts';
 import { runVoiceScenario } from './scenarios/voice.ts';
+import { projectRoot } from './project-root.ts';
 import { noRedisReason, redisServerPath } from './redis-server.ts';
-import { getProfile, profiles } from './sim/profile.ts';
-import { nowMs } from './sim/server.ts';
+import { getProfile, profiles, nowMs } from '../sim/index.ts';
 import { SpeechResources, defaultVoiceSettings, resolveVoiceSettings } from './voice-settings.ts';
 
 export interface RunOptions {

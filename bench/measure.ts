@@ -2,7 +2,7 @@
  * Timing a reply as its client sees it: when each piece of text arrived, measured on the same
  * clock the stand-ins use to log what they sent (`nowMs`), so the two records can be compared.
  */
-import { nowMs } from './sim/server.ts';
+import { nowMs } from '../sim/index.ts';
 import type { Arrival } from './stats.ts';
 
 export interface Measured {

@@ -9,7 +9,6 @@ import type Letta from '@letta-ai/letta-client';
 import { llm } from '@livekit/agents';
 import type OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { ReadableStream } from 'node:stream/web';
 import { messageText } from '../src/memory/letta-writes.ts';
 import type { VoiceAgent } from '../src/voice/voice-agent.ts';
 
@@ -53,9 +52,7 @@ export async function* lettaReply(
 
 /** The product's llm node, called as the framework calls it; yields the text it forwards. */
 export async function* hybridReply(agent: VoiceAgent, chatCtx: llm.ChatContext): AsyncGenerator<string> {
-  const out = (await agent.llmNode(chatCtx, new llm.ToolContext(), {})) as ReadableStream<
-    llm.ChatChunk | string
-  > | null;
+  const out = await agent.llmNode(chatCtx, new llm.ToolContext(), {});
   if (out === null) return;
   for await (const chunk of out) {
     const piece = typeof chunk === 'string' ? chunk : (chunk.delta?.content ?? '');

@@ -5,11 +5,11 @@
 import { cpus, freemem, platform, release, arch, totalmem, availableParallelism } from 'node:os';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type SpeechSettings, baselineSpeechSettings } from '../src/voice/speech-settings.ts';
 import type { MetricsReading } from './metrics-watch.ts';
 import type { RoomScenarioResult } from './room-results.ts';
-import type { LatencyProfile } from './sim/profile.ts';
+import type { LatencyProfile } from '../sim/index.ts';
+import { projectRoot } from './project-root.ts';
 import { type Arrival, type Summary, type Verdict, stageRatio, summarize } from './stats.ts';
 
 export const resultsFormat = 'livekit-letta-voice-agent/bench@3';
@@ -18,7 +18,6 @@ const format1 = 'livekit-letta-voice-agent/bench@1';
 /** Formats 1 and 2 had one hybrid voice design, run with the baseline speech settings, and no cut-offs. */
 const format2 = 'livekit-letta-voice-agent/bench@2';
 
-export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 export const resultsDir = join(projectRoot, 'bench', 'results');
 
 export type ScenarioName = 'llm' | 'voice' | 'memory' | 'load' | 'room';

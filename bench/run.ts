@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { main, needsRooms } from './cli.ts';
 import { prepareRoomNetwork, rerunInNamespace } from './harness/room-network.ts';
-import { projectRoot } from './results.ts';
+import { projectRoot } from './project-root.ts';
 
 const argv = process.argv.slice(2);
 if (needsRooms(argv) && prepareRoomNetwork() === 'rerun') {

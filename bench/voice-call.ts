@@ -34,7 +34,7 @@ import { type Hybrid, type MemoryHost, openHybrid, openMemoryHost } from './hybr
 import { LettaPathAgent } from './letta-path-agent.ts';
 import { errorText } from './measure.ts';
 import type { VoiceDesign, VoiceTurnRecord, Waterfall } from './results.ts';
-import { nowMs } from './sim/server.ts';
+import { nowMs } from '../sim/index.ts';
 import { stageRatio } from './stats.ts';
 
 export interface VoiceCallOptions {

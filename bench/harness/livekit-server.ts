@@ -9,7 +9,7 @@ import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { projectRoot } from '../results.ts';
+import { projectRoot } from '../project-root.ts';
 import { nodeIp } from './room-network.ts';
 
 export interface LiveKitServer {
@@ -164,7 +164,7 @@ export async function runLiveKitServer(
     apiKey: where.apiKey,
     apiSecret: where.apiSecret,
     log,
-    pid: () => (child as ChildProcess | null)?.pid ?? null,
+    pid: () => child?.pid ?? null,
     restart: async () => {
       await stop();
       await start();

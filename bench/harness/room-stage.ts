@@ -8,11 +8,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintJoinToken } from '../../src/cli/token.ts';
-import { type DeepgramStandIn, startDeepgramStandIn } from '../sim/deepgram.ts';
-import { type ElevenLabsStandIn, startElevenLabsStandIn } from '../sim/elevenlabs.ts';
-import { type LettaStandIn, startLettaStandIn } from '../sim/letta.ts';
-import { type OpenAIStandIn, type Responder, startOpenAIStandIn } from '../sim/openai.ts';
-import { type LatencyProfile, profiles } from '../sim/profile.ts';
+import {
+  type DeepgramStandIn,
+  startDeepgramStandIn,
+  type ElevenLabsStandIn,
+  startElevenLabsStandIn,
+  type LettaStandIn,
+  startLettaStandIn,
+  type OpenAIStandIn,
+  type Responder,
+  startOpenAIStandIn,
+  type LatencyProfile,
+  profiles,
+} from '../../sim/index.ts';
 import { type LiveKitServer, startLiveKitServer } from './livekit-server.ts';
 import { Caller } from './room-caller.ts';
 import { readWav, speechFixture } from './speech.ts';

@@ -60,7 +60,7 @@ export class SimulatedSpeaker extends voice.AudioOutput {
     await super.captureFrame(frame);
     const now = performance.timeOrigin + performance.now();
     if (this.#current === null) {
-      const started = (frame.userdata as Record<string, unknown>)[TTS_STARTED_TIME];
+      const started = frame.userdata[TTS_STARTED_TIME];
       const ttsStartedAt = typeof started === 'number' ? performance.timeOrigin + started * 1000 : null;
       this.#current = {
         startedAt: now,
@@ -75,7 +75,7 @@ export class SimulatedSpeaker extends voice.AudioOutput {
     }
     const seg = this.#current;
     const frameMs = (frame.samplesPerChannel / frame.sampleRate) * 1000;
-    const timed = (frame.userdata as Record<string, unknown>)[TIMED_TRANSCRIPTS];
+    const timed = frame.userdata[TIMED_TRANSCRIPTS];
     if (Array.isArray(timed)) {
       for (const t of timed as voice.TimedString[]) {
         // The plugin's word times are relative to the start of the TTS context, i.e. of this segment.

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AudioFrame } from '@livekit/rtc-node';
-import type { ScriptedTranscript } from '../sim/deepgram.ts';
+import type { ScriptedTranscript } from '../../sim/index.ts';
 
 export interface SpeechFixture {
   file: string;

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { settings } from '../../src/settings.ts';
-import { projectRoot } from '../results.ts';
+import { projectRoot } from '../project-root.ts';
 
 export interface WorkerProcess {
   /** The process group of npm, the worker, its job processes and its inference process. */

@@ -17,7 +17,7 @@ export function niceScale(maxValue: number): { max: number; step: number } {
   const m = Math.max(maxValue, 1);
   const raw = m / 5;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 2.5, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? 10 * mag) as number;
+  const step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? 10 * mag;
   return { max: Math.ceil(m / step) * step, step };
 }
 

@@ -4,7 +4,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { type BenchResults, projectRoot } from '../results.ts';
+import { projectRoot } from '../project-root.ts';
+import type { BenchResults } from '../results.ts';
 import { duration, renderMarkdown } from './format.ts';
 import { machineLine, readmeTables } from './tables.ts';
 

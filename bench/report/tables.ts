@@ -23,7 +23,7 @@ export function machineLine(r: BenchResults): string {
 export function headline(r: BenchResults): string[] {
   const mode =
     r.mode === 'sim'
-      ? `Mode: built-in stand-ins (bench/sim, no keys), latency profile "${r.profile.name}", seed ${r.seed}: ${r.profile.description}`
+      ? `Mode: built-in stand-ins (sim/, no keys), latency profile "${r.profile.name}", seed ${r.seed}: ${r.profile.description}`
       : `Mode: live services from the configuration: ${r.profile.description}`;
   return [
     mode,

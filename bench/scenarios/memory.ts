@@ -28,8 +28,7 @@ import { type JournalConfig, openJournal } from '../../src/memory/journal/open-j
 import { watchMetrics } from '../metrics-watch.ts';
 import { startRedis } from '../redis-server.ts';
 import type { JournalKind, MemoryPhase, MemoryScenarioResult } from '../results.ts';
-import type { LettaStandIn } from '../sim/letta.ts';
-import { nowMs } from '../sim/server.ts';
+import { type LettaStandIn, nowMs } from '../../sim/index.ts';
 import { pairedDifferences, summarize } from '../stats.ts';
 
 function newContext(): llm.ChatContext {

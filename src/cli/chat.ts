@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { startOpenAIStandIn } from '../../bench/sim/openai.ts';
+import type { OpenAIStandIn } from '../../sim/index.ts';
 import { loadConfigOrExit } from '../config.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { openMemoryService } from '../memory/memory-service.ts';
@@ -54,6 +54,22 @@ function parse(): { script?: string; sim: boolean; identity: string; viaLetta: b
   }
 }
 
+/**
+ * The stand-ins are not part of the product (the worker's image leaves sim/ out), so they are
+ * loaded only when this CLI needs one, and their absence is a message rather than a crash.
+ */
+async function startStandIn(): Promise<OpenAIStandIn> {
+  let standIns: typeof import('../../sim/index.ts');
+  try {
+    standIns = await import('../../sim/index.ts');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    process.stderr.write('This install has no stand-ins (sim/ is left out of the image): set OPENAI_API_KEY.\n');
+    process.exit(2);
+  }
+  return standIns.startOpenAIStandIn();
+}
+
 async function readScript(file: string): Promise<string[]> {
   try {
     return (await readFile(file, 'utf8'))
@@ -78,7 +94,7 @@ async function main(): Promise<void> {
   const lines = args.script !== undefined ? await readScript(args.script) : null;
 
   const useSim = args.sim || config.openai.apiKey === undefined;
-  const sim = useSim ? await startOpenAIStandIn() : null;
+  const sim = useSim ? await startStandIn() : null;
   if (sim) {
     const why = args.sim ? '--sim' : 'no OPENAI_API_KEY';
     process.stdout.write(`[chat] using the built-in OpenAI stand-in at ${sim.url} (${why}); replies are canned.\n`);

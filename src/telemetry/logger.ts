@@ -47,10 +47,10 @@ export function installSecretScrubber(secrets: readonly string[]): void {
   if (!first) return;
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    stream.write = (chunk: unknown, ...rest: unknown[]) => {
       const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : null;
       return text === null ? write(chunk, ...rest) : write(scrub(text, [...installed]), ...rest);
-    }) as typeof stream.write;
+    };
   }
 }
 

@@ -9,7 +9,7 @@ import { type Backend, type OpenAIEndpoint, simBackend } from '../../bench/backe
 import { silentProgress } from '../../bench/progress.ts';
 import type { LlmScenarioResult } from '../../bench/results.ts';
 import { llmPathNames, runLlmScenario } from '../../bench/scenarios/llm.ts';
-import { type LatencyProfile, profiles } from '../../bench/sim/profile.ts';
+import { type LatencyProfile, profiles } from '../../sim/index.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 
 const fixed = (ms: number) => ({ medianMs: ms, p95Ms: ms });

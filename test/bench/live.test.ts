@@ -51,8 +51,8 @@ function startServer(script: string, args: string[]): Promise<string> {
 
 describe('npm run bench -- --live', () => {
   it('measures whatever the configuration points at, the same way', async () => {
-    const openaiUrl = await startServer('bench/sim/openai.ts', ['--profile', 'instant']);
-    const lettaUrl = await startServer('bench/sim/letta.ts', ['--profile', 'instant', '--model-base-url', openaiUrl]);
+    const openaiUrl = await startServer('sim/openai.ts', ['--profile', 'instant']);
+    const lettaUrl = await startServer('sim/letta.ts', ['--profile', 'instant', '--model-base-url', openaiUrl]);
     const json = join(dir, 'live.json');
     const secret = 'sk-live-test-key-0123456789';
     const run = await runNode(

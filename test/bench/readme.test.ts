@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readmeMarkers, readmeSection, replaceBetweenMarkers, updateReadme } from '../../bench/report/readme.ts';
-import { newestResults, projectRoot, writeResults } from '../../bench/results.ts';
+import { projectRoot } from '../../bench/project-root.ts';
+import { newestResults, writeResults } from '../../bench/results.ts';
 import { sampleResults } from './sample-results.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-readme-test-'));

@@ -12,7 +12,7 @@ import { simBackend } from '../../bench/backend.ts';
 import { needsRooms, parseCommand, plan } from '../../bench/cli.ts';
 import { countProcesses, watchProcesses } from '../../bench/harness/process-usage.ts';
 import { loadLevels, warningsIn } from '../../bench/scenarios/room.ts';
-import { profiles } from '../../bench/sim/profile.ts';
+import { profiles } from '../../sim/index.ts';
 
 const saved = { ...process.env };
 afterEach(() => {

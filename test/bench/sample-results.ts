@@ -8,7 +8,7 @@ import {
 } from '../../bench/results.ts';
 import { overheadOf, summarizePath } from '../../bench/scenarios/llm.ts';
 import { summarizeDesign } from '../../bench/scenarios/voice.ts';
-import { profiles } from '../../bench/sim/profile.ts';
+import { profiles } from '../../sim/index.ts';
 import { summarize } from '../../bench/stats.ts';
 
 function llmTurn(index: number, ttftMs: number, gapMs: number, pieces: number): LlmTurnRecord {

@@ -6,8 +6,13 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { noRedisReason, redisServerPath, startRedis } from '../../bench/redis-server.ts';
-import { type LettaRequestLogEntry, type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
-import { type OpenAIStandIn, startOpenAIStandIn } from '../../bench/sim/openai.ts';
+import {
+  type LettaRequestLogEntry,
+  type LettaStandIn,
+  startLettaStandIn,
+  type OpenAIStandIn,
+  startOpenAIStandIn,
+} from '../../sim/index.ts';
 import { isSorted, occurrences, positions, until, userTexts } from '../memory/helpers.ts';
 import { memorySections } from '../helpers/prompts.ts';
 import { cleanEnv, projectRoot, runNode } from '../helpers/run.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LocalRedis, noRedisReason, redisServerPath, startRedis } from '../../bench/redis-server.ts';
-import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
+import { type LettaStandIn, startLettaStandIn } from '../../sim/index.ts';
 import { FileJournal } from '../../src/memory/journal/file-journal.ts';
 import type { TurnJournal } from '../../src/memory/journal/journal.ts';
 import { RedisJournal } from '../../src/memory/journal/redis-journal.ts';

@@ -1,7 +1,7 @@
 import { telemetry } from '@livekit/agents';
 import { createServer } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
-import { listen } from '../../bench/sim/server.ts';
+import { listen } from '../../sim/index.ts';
 import { defaultServiceName, enableTracing, flushTracing } from '../../src/telemetry/tracing.ts';
 
 interface Export {

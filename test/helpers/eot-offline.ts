@@ -16,17 +16,17 @@ const connect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
   attempts.push(`connect ${JSON.stringify(args[0])}`);
   return (connect as (...a: unknown[]) => net.Socket).apply(this, args);
-} as typeof connect;
+};
 const lookup = dns.lookup;
 dns.lookup = ((host: string, ...rest: unknown[]) => {
   attempts.push(`dns ${host}`);
   return (lookup as (...a: unknown[]) => void)(host, ...rest);
 }) as typeof dns.lookup;
 const fetch = globalThis.fetch;
-globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+globalThis.fetch = (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
   attempts.push(`fetch ${String(input)}`);
   return fetch(input, init);
-}) as typeof fetch;
+};
 
 initializeLogger({ pretty: false, level: 'silent' });
 const detector = localTurnDetector(inProcessEotExecutor());

@@ -5,7 +5,7 @@
  */
 import type { VAD, ipc } from '@livekit/agents';
 import { type RoomlessCall, startRoomlessCall } from '../../bench/harness/roomless-call.ts';
-import type { LettaStandIn } from '../../bench/sim/letta.ts';
+import type { LettaStandIn } from '../../sim/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type CallerMemory, MemoryService, type MemoryServiceOptions } from '../../src/memory/memory-service.ts';
 import { QuietWindow, bindQuietWindow } from '../../src/voice/quiet-window.ts';

@@ -1,5 +1,5 @@
 /** What the voice agent sent to the OpenAI stand-in. */
-import type { OpenAIStandIn } from '../../bench/sim/openai.ts';
+import type { OpenAIStandIn } from '../../sim/index.ts';
 import { defaultInstructions } from '../../src/voice/prompt.ts';
 
 /**

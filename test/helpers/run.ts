@@ -1,8 +1,8 @@
 /** Runs a project command in a child process with a controlled environment (no inherited keys). */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../../bench/project-root.ts';
 
-export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+export { projectRoot };
 
 export interface RunResult {
   code: number | null;

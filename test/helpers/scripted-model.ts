@@ -3,7 +3,7 @@
  * and Letta's agent (whose steps are told apart by the message Letta is answering), calls a tool
  * when the caller says a trigger, and answers each tool step in words.
  */
-import type { ChatRequestBody, Responder } from '../../bench/sim/openai.ts';
+import type { ChatRequestBody, Responder } from '../../sim/index.ts';
 
 type Message = ChatRequestBody['messages'][number];
 

@@ -1,8 +1,15 @@
 /** Starts the three speech-path stand-ins together, with one profile, for pipeline tests. */
-import { type DeepgramStandIn, startDeepgramStandIn } from '../../bench/sim/deepgram.ts';
-import { type ElevenLabsStandIn, startElevenLabsStandIn } from '../../bench/sim/elevenlabs.ts';
-import { type OpenAIStandIn, type Responder, startOpenAIStandIn } from '../../bench/sim/openai.ts';
-import { type LatencyProfile, profiles } from '../../bench/sim/profile.ts';
+import {
+  type DeepgramStandIn,
+  startDeepgramStandIn,
+  type ElevenLabsStandIn,
+  startElevenLabsStandIn,
+  type OpenAIStandIn,
+  type Responder,
+  startOpenAIStandIn,
+  type LatencyProfile,
+  profiles,
+} from '../../sim/index.ts';
 
 export interface SpeechStandIns {
   openai: OpenAIStandIn;

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
-import { pendingTurnsIn } from '../../src/memory/journal/journal-file.ts';
+import { type LettaStandIn, startLettaStandIn } from '../../sim/index.ts';
+import { pendingTurnsIn } from '../../src/memory/journal/process-file.ts';
 import { startCrashWriter } from './fixtures/crash-writer-process.ts';
 import {
   isSorted,

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { LettaStandIn } from '../../bench/sim/letta.ts';
+import type { LettaStandIn } from '../../sim/index.ts';
 import { LettaWrites, type WriteMode } from '../../src/memory/letta-writes.ts';
 import { createLettaClient } from '../../src/memory/letta-client.ts';
 import { FileJournal } from '../../src/memory/journal/file-journal.ts';

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type JournalRecord, parseJournal } from '../../src/memory/journal/file-format.ts';
-import { JournalFile, claimOrphanFiles, pendingTurnsIn } from '../../src/memory/journal/journal-file.ts';
+import { JournalFile, claimOrphanFiles, pendingTurnsIn } from '../../src/memory/journal/process-file.ts';
 import { projectRoot, runNode } from '../helpers/run.ts';
 import { WARN, makeTurn, recordingLogger, tempDir } from './helpers.ts';
 

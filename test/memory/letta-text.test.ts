@@ -5,8 +5,7 @@
  * told within the bound, and the exchange still reaches memory exactly once.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
-import { type OpenAIStandIn, startOpenAIStandIn } from '../../bench/sim/openai.ts';
+import { type LettaStandIn, startLettaStandIn, type OpenAIStandIn, startOpenAIStandIn } from '../../sim/index.ts';
 import { createLettaClient } from '../../src/memory/letta-client.ts';
 import { LettaText, lettaUnavailableMessage } from '../../src/memory/letta-text.ts';
 import type { TurnWriter } from '../../src/memory/writer/turn-writer.ts';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
+import { type LettaStandIn, startLettaStandIn } from '../../sim/index.ts';
 import { observeMemoryWrites } from '../../src/telemetry/memory-metrics.ts';
 import { makeTurn, recordingLogger, startWriter, tempDir } from './helpers.ts';
 

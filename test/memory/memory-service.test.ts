@@ -5,8 +5,7 @@
  */
 import { initializeLogger } from '@livekit/agents';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
-import { type OpenAIStandIn, startOpenAIStandIn } from '../../bench/sim/openai.ts';
+import { type LettaStandIn, startLettaStandIn, type OpenAIStandIn, startOpenAIStandIn } from '../../sim/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { MemoryService } from '../../src/memory/memory-service.ts';
 import { createReplyLLM } from '../../src/voice/services.ts';

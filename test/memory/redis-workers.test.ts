@@ -6,7 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LettaStandIn, type LettaRequestLogEntry, startLettaStandIn } from '../../bench/sim/letta.ts';
+import { type LettaStandIn, type LettaRequestLogEntry, startLettaStandIn } from '../../sim/index.ts';
 import { type LocalRedis, noRedisReason, redisServerPath, startRedis } from '../../bench/redis-server.ts';
 import { RedisJournal } from '../../src/memory/journal/redis-journal.ts';
 import { startCrashWriter } from './fixtures/crash-writer-process.ts';

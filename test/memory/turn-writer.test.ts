@@ -1,11 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
-import { nowMs } from '../../bench/sim/server.ts';
+import { type LettaStandIn, startLettaStandIn, nowMs } from '../../sim/index.ts';
 import type { DeadLetter } from '../../src/memory/journal/journal.ts';
 import { FileJournal } from '../../src/memory/journal/file-journal.ts';
-import { pendingTurnsIn } from '../../src/memory/journal/journal-file.ts';
+import { pendingTurnsIn } from '../../src/memory/journal/process-file.ts';
 import { LettaWrites, type WriteMode } from '../../src/memory/letta-writes.ts';
 import { createLettaClient } from '../../src/memory/letta-client.ts';
 import { TurnWriter } from '../../src/memory/writer/turn-writer.ts';

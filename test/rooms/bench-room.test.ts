@@ -11,7 +11,7 @@ import { renderText } from '../../bench/report/format.ts';
 import { roomTables } from '../../bench/report/room-tables.ts';
 import { runRoomScenario } from '../../bench/scenarios/room.ts';
 import { silentProgress } from '../../bench/progress.ts';
-import { profiles } from '../../bench/sim/profile.ts';
+import { profiles } from '../../sim/index.ts';
 import { SpeechResources } from '../../bench/voice-settings.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 

@@ -5,7 +5,7 @@
  * word times restart at every chunk and the whole synthesized reply counts as heard.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { speechMs } from '../../bench/sim/elevenlabs.ts';
+import { speechMs } from '../../sim/index.ts';
 import { until, userTexts } from '../memory/helpers.ts';
 import { type Stage, recording, startStage } from '../../bench/harness/room-stage.ts';
 

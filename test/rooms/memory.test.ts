@@ -4,7 +4,7 @@
  * back is remembered.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { pendingTurnsIn } from '../../src/memory/journal/journal-file.ts';
+import { pendingTurnsIn } from '../../src/memory/journal/process-file.ts';
 import { memorySections } from '../helpers/prompts.ts';
 import { occurrences, until, userTexts } from '../memory/helpers.ts';
 import { type Stage, lettaAgentOf, recording, startStage } from '../../bench/harness/room-stage.ts';

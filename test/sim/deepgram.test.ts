@@ -7,9 +7,14 @@ import * as deepgram from '@livekit/agents-plugin-deepgram';
 import type { AudioFrame } from '@livekit/rtc-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type DeepgramStandIn, startDeepgramStandIn } from '../../bench/sim/deepgram.ts';
-import { type LatencyProfile, profiles } from '../../bench/sim/profile.ts';
-import { nowMs, sleep } from '../../bench/sim/server.ts';
+import {
+  type DeepgramStandIn,
+  startDeepgramStandIn,
+  type LatencyProfile,
+  profiles,
+  nowMs,
+  sleep,
+} from '../../sim/index.ts';
 import {
   concatSamples,
   frames,

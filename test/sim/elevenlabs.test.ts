@@ -14,8 +14,9 @@ import {
   startElevenLabsStandIn,
   type ElevenLabsStandIn,
   type ElevenLabsStandInOptions,
-} from '../../bench/sim/elevenlabs.ts';
-import { profiles, type LatencyProfile } from '../../bench/sim/profile.ts';
+  profiles,
+  type LatencyProfile,
+} from '../../sim/index.ts';
 
 // The plugin's TTSEncoding type lists no pcm_24000, but it parses the rate from any `pcm_N`.
 const PCM_24K = 'pcm_24000' as string as elevenlabs.TTSEncoding;
@@ -361,7 +362,7 @@ describe('ElevenLabs stand-in wire protocol', () => {
   });
 
   it('starts from the command line and prints its URL', async () => {
-    const child = spawn(process.execPath, ['bench/sim/elevenlabs.ts', '--port', '0', '--profile', 'instant'], {
+    const child = spawn(process.execPath, ['sim/elevenlabs.ts', '--port', '0', '--profile', 'instant'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {

@@ -17,15 +17,19 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Letta, { APIError } from '@letta-ai/letta-client';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { projectRoot } from '../helpers/run.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lettaRoutes, startLettaStandIn, type LettaStandIn } from '../../bench/sim/letta.ts';
-import { startOpenAIStandIn, type OpenAIStandIn } from '../../bench/sim/openai.ts';
+import {
+  lettaRoutes,
+  startLettaStandIn,
+  type LettaStandIn,
+  startOpenAIStandIn,
+  type OpenAIStandIn,
+} from '../../sim/index.ts';
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const schemaPath = path.resolve(projectRoot, '../shared/letta-openapi-voice-subset.json');
 const present = existsSync(schemaPath);
 

@@ -17,9 +17,15 @@ import Letta, {
 import type { AgentState } from '@letta-ai/letta-client/resources/agents/agents';
 import type { AssistantMessage, LettaStreamingResponse } from '@letta-ai/letta-client/resources/agents/messages';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLettaStandIn, type LettaStandIn, type LettaStandInOptions } from '../../bench/sim/letta.ts';
-import { startOpenAIStandIn, type OpenAIStandIn } from '../../bench/sim/openai.ts';
-import { profiles, type LatencyProfile } from '../../bench/sim/profile.ts';
+import {
+  startLettaStandIn,
+  type LettaStandIn,
+  type LettaStandInOptions,
+  startOpenAIStandIn,
+  type OpenAIStandIn,
+  profiles,
+  type LatencyProfile,
+} from '../../sim/index.ts';
 
 const AGENT_ID = /^agent-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const constant = (ms: number) => ({ medianMs: ms, p95Ms: ms });
@@ -604,11 +610,9 @@ describe('Letta stand-in: faults', () => {
 
 describe('Letta stand-in: command line', () => {
   it('prints its URL as one JSON line and serves until SIGTERM', async () => {
-    const child = spawn(
-      process.execPath,
-      ['bench/sim/letta.ts', '--port', '0', '--profile', 'instant', '--seed', '7'],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const child = spawn(process.execPath, ['sim/letta.ts', '--port', '0', '--profile', 'instant', '--seed', '7'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
       const announced = JSON.parse(line) as { service: string; url: string };

@@ -11,9 +11,9 @@ import {
   type ChatRequestBody,
   type OpenAIStandIn,
   type OpenAIStandInOptions,
-} from '../../bench/sim/openai.ts';
-import { getProfile } from '../../bench/sim/profile.ts';
-import { nowMs } from '../../bench/sim/server.ts';
+  getProfile,
+  nowMs,
+} from '../../sim/index.ts';
 
 const API_KEY = 'sk-test-0123456789abcdef';
 const LONG_TEXT = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');

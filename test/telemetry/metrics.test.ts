@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Counter, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type LettaStandIn, startLettaStandIn } from '../../bench/sim/letta.ts';
+import { type LettaStandIn, startLettaStandIn } from '../../sim/index.ts';
 import { FileJournal } from '../../src/memory/journal/file-journal.ts';
 import { VoiceAgentMetrics, metricNames } from '../../src/telemetry/metrics.ts';
 import { startMetricsServer } from '../../src/telemetry/metrics-server.ts';

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../bench/results.ts';
+import { projectRoot } from '../../bench/project-root.ts';
 
 /** `unshare -n` gives the child a network namespace with nothing in it (needs root or user namespaces). */
 function isolated(): boolean {

@@ -2,7 +2,7 @@ import { initializeLogger, llm, voice } from '@livekit/agents';
 import type { ReadableStream } from 'node:stream/web';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type OpenAIStandIn, type Responder, startOpenAIStandIn } from '../../bench/sim/openai.ts';
+import { type OpenAIStandIn, type Responder, startOpenAIStandIn } from '../../sim/index.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { type MemoryContext, noMemory } from '../../src/voice/memory-context.ts';
 import { apologies } from '../../src/voice/reply-stream.ts';

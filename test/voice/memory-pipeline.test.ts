@@ -5,8 +5,7 @@
  */
 import { type VAD, initializeLogger, type ipc } from '@livekit/agents';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Fault, LettaStandIn } from '../../bench/sim/letta.ts';
-import { startLettaStandIn } from '../../bench/sim/letta.ts';
+import { type Fault, type LettaStandIn, startLettaStandIn } from '../../sim/index.ts';
 import { MemoryService } from '../../src/memory/memory-service.ts';
 import { inProcessEotExecutor } from '../../src/voice/end-of-turn.ts';
 import { loadVad } from '../../src/voice/session-factory.ts';

@@ -5,7 +5,7 @@
  */
 import { tokenize } from '@livekit/agents';
 import { describe, expect, it } from 'vitest';
-import { tokenize as llmTokens } from '../../bench/sim/openai.ts';
+import { tokenize as llmTokens } from '../../sim/index.ts';
 import { ClauseFirstTokenizer, TextChunker } from '../../src/voice/text-chunker.ts';
 
 /** Feeds text token by token (as an LLM streams it); returns each piece and the token that released it. */

@@ -15,7 +15,7 @@ import {
   pendingTurnsIn,
   readDeadLetters,
   requeueDeadLetterFile,
-} from './journal-file.ts';
+} from './process-file.ts';
 import {
   type AgentHold,
   type DeadLetter,

@@ -271,7 +271,7 @@ export class TurnWriter extends EventEmitter<TurnWriterEvents> {
     clearInterval(this.#claimTimer);
     this.#abort.abort();
     this.#notify();
-    await Promise.allSettled([...this.#lanes.values()].map((l) => l.loop));
+    await Promise.allSettled([...this.#lanes.values()].flatMap((l) => (l.loop ? [l.loop] : [])));
     await this.#replaying?.catch(() => undefined);
     await this.journal.close();
   }

@@ -10,7 +10,7 @@ import type { Dist, LatencyProfile } from '../profile.ts';
 import { sleep } from '../server.ts';
 import type { Reply } from './http.ts';
 import { HttpError, InvalidJson, detailError, invalidJsonError, valueError } from './http.ts';
-import type { AgentCreateParams, AgentRecord, BlockResponse, LettaStore, Relation } from './store.ts';
+import type { AgentRecord, BlockResponse, LettaStore, Relation } from './store.ts';
 import { RELATIONS, isoNow } from './store.ts';
 import type { Json } from './validate.ts';
 import { Checks, bodyObject, datetimeError, pageQuery, stringField, stringListField } from './validate.ts';
@@ -181,7 +181,7 @@ async function createAgent(ctx: Ctx): Promise<unknown> {
   const model = b.model;
   if (typeof model === 'string' && !/^[^/]+\/.+$/.test(model))
     throw detailError(400, 'The model handle should be in the format provider/model-name');
-  return ctx.deps.store.createAgent(b as AgentCreateParams);
+  return ctx.deps.store.createAgent(b);
 }
 
 async function retrieveAgent(ctx: Ctx): Promise<unknown> {
@@ -245,7 +245,7 @@ async function updateBlock(ctx: Ctx): Promise<unknown> {
   // `exclude_unset=True, exclude_none=True`: nulls leave a field as it is.
   const update: Record<string, unknown> = {};
   for (const k of BLOCK_UPDATE_FIELDS) if (b[k] !== undefined && b[k] !== null) update[k] = b[k];
-  return ctx.deps.store.upsertBlock(rec, label, update as Partial<BlockResponse>);
+  return ctx.deps.store.upsertBlock(rec, label, update);
 }
 
 async function createPassage(ctx: Ctx): Promise<unknown> {

@@ -376,7 +376,7 @@ export async function startElevenLabsStandIn(opts: ElevenLabsStandInOptions = {}
         ttfbMs: draw(profile.elevenlabs.ttfb),
         schedule:
           Array.isArray(schedule) && schedule.length > 0 && schedule.every((n) => typeof n === 'number')
-            ? (schedule as number[])
+            ? schedule
             : DEFAULT_CHUNK_SCHEDULE,
         generations: 0,
         buffer: '',
@@ -507,7 +507,7 @@ export async function startElevenLabsStandIn(opts: ElevenLabsStandInOptions = {}
         ws.close(1008, 'invalid message');
         return;
       }
-      onMessage(msg as ClientMessage);
+      onMessage(msg);
     });
 
     ws.on('close', () => {
@@ -558,7 +558,7 @@ export async function startElevenLabsStandIn(opts: ElevenLabsStandInOptions = {}
     res.on('close', () => abort.abort());
     req.socket.setNoDelay(true);
     const chunks = renderText(body.text, rate, Math.round((LEADING_SILENCE_MS * rate) / 1000));
-    let target = (entry.at as number) + draw(profile.elevenlabs.ttfb);
+    let target = entry.at + draw(profile.elevenlabs.ttfb);
     for (const chunk of chunks) {
       await waitUntil(target, abort.signal);
       if (abort.signal.aborted) return;
