@@ -8,13 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { llm } from '@livekit/agents';
 import type * as openaiPlugin from '@livekit/agents-plugin-openai';
 import type { Config } from '../src/config.ts';
-import {
-  type CallerMemory,
-  type MemoryService,
-  openMemoryService,
-  placeholderAgentId,
-} from '../src/memory/memory-service.ts';
-import { TurnRecorder } from '../src/memory/turn-recorder.ts';
+import { type CallerMemory, type MemoryService, openMemoryService } from '../src/memory/memory-service.ts';
 import type { Logger } from '../src/telemetry/logger.ts';
 import { type MemoryContext, noMemory } from '../src/voice/memory-context.ts';
 import { QuietWindow } from '../src/voice/quiet-window.ts';
@@ -101,20 +95,7 @@ export async function openHybrid(o: {
     greeting: null,
   });
   const windowKey = Symbol(o.identity);
-  let agentId: string | null = null;
-  void caller?.agentId.then(
-    (id) => (agentId = id),
-    () => undefined,
-  );
-  const writer = o.host.service?.writer;
-  const recorder = writer
-    ? new TurnRecorder({
-        agentId: () => agentId ?? placeholderAgentId(o.identity),
-        callerIdentity: o.identity,
-        sessionId,
-        submit: (turn) => void writer.submit(turn),
-      })
-    : null;
+  const recorder = caller?.recorder() ?? null;
   return {
     agent,
     llm: model,

@@ -4,14 +4,20 @@
  * one `CallerMemory` per call.
  */
 import { NotFoundError } from '@letta-ai/letta-client';
-import type { llm, voice } from '@livekit/agents';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { type MemoryContext, type PendingTurn, emptySnapshot } from '../voice/memory-context.ts';
-import type { TextResponder } from '../voice/text-replies.ts';
+import type { PendingTurn } from '../voice/memory-context.ts';
 import { AgentDirectory } from './agent-directory.ts';
+import {
+  type CallerMemory,
+  CallRecorder,
+  LateMemory,
+  placeholderAgentId,
+  placeholderIdentity,
+  withinBudget,
+} from './caller-memory.ts';
 import { callerAgentTemplate } from './agent-template.ts';
 import { openJournal } from './journal/open-journal.ts';
 import { createLettaClient } from './letta-client.ts';
@@ -21,15 +27,9 @@ import { LettaText, type LettaTextOptions } from './letta-text.ts';
 import { memoryTools } from './memory-tools.ts';
 import { Recall, type RecallOptions } from './recall.ts';
 import { MemoryCache } from './memory-cache.ts';
-import { TurnRecorder } from './turn-recorder.ts';
 import { type FlushResult, TurnWriter, type TurnWriterOptions } from './writer/turn-writer.ts';
 
-const PLACEHOLDER = 'pending-agent-for:';
-
-/** Stands for a caller's agent id until Letta can be asked for it. */
-export function placeholderAgentId(identity: string): string {
-  return `${PLACEHOLDER}${identity}`;
-}
+export { type CallerMemory, placeholderAgentId } from './caller-memory.ts';
 
 export type LettaSettings = Config['letta'] & { baseURL: string };
 
@@ -54,32 +54,6 @@ export interface MemoryServiceOptions {
 const READ_TIMEOUT_MS = 10_000;
 /** Backoff while a caller's agent cannot be resolved (Letta down at the start of a call). */
 const RESOLVE_RETRY_MS = [500, 1000, 2000, 5000, 10_000];
-
-export interface CallerMemory {
-  /** What the llm node reads: empty until the blocks arrive. */
-  context: MemoryContext;
-  /** Settles when the caller's Letta agent is known. */
-  agentId: Promise<string>;
-  /**
-   * Settles within the read budget: 'in-time' when the blocks are in the cache, 'late' when they are
-   * still coming (used from the first turn after they arrive), 'failed' when they could not be read.
-   */
-  ready: Promise<'in-time' | 'late' | 'failed'>;
-  /** Answers the caller's typed messages through their own Letta agent. */
-  text: TextResponder;
-  /** The voice agent's tools over the caller's Letta agent: recall and delegation. */
-  tools: llm.ToolContextLike;
-  /** Records the session's finished turns until the returned function is called. */
-  record(session: voice.AgentSession): () => void;
-}
-
-/** The llm node's view before the caller's blocks have arrived. */
-class LateMemory implements MemoryContext {
-  cache: MemoryCache | null = null;
-  snapshot() {
-    return this.cache?.snapshot() ?? emptySnapshot;
-  }
-}
 
 function asPending(t: { user: string; assistant: string; finishedAt: number; interrupted: boolean }): PendingTurn {
   return { user: t.user, assistant: t.assistant, at: t.finishedAt, interrupted: t.interrupted };
@@ -118,8 +92,10 @@ export class MemoryService {
         client: this.#client,
         mode: letta.writeMode,
         logger,
-        resolveAgentId: (id) =>
-          id.startsWith(PLACEHOLDER) ? this.#directory.resolve(id.slice(PLACEHOLDER.length)) : Promise.resolve(id),
+        resolveAgentId: (id) => {
+          const identity = placeholderIdentity(id);
+          return identity === null ? Promise.resolve(id) : this.#directory.resolve(identity);
+        },
         ...(opts.replyModel !== undefined ? { captureModel: opts.replyModel } : {}),
       }),
     });
@@ -153,30 +129,24 @@ export class MemoryService {
     const { logger } = this.#o;
     const budgetMs = this.#o.letta.memoryBudgetMs;
     const context = new LateMemory();
-    const session = { open: true, agentId: null as string | null, cache: null as MemoryCache | null };
-    const agentId = this.#resolve(identity, () => session.open).then((id) => {
-      session.agentId = id;
-      return id;
+    let cache: MemoryCache | null = null;
+    const calls: CallRecorder = new CallRecorder({
+      identity,
+      sessionId,
+      submit: (turn) => void this.writer.submit(turn),
+      onEnd: () => {
+        if (calls.agentId && cache) this.#caches.get(calls.agentId)?.delete(cache);
+      },
     });
-    const ready = agentId.then(async (id) => {
-      const cache = this.#cacheFor(id, identity, sessionId);
-      await cache.load();
-      context.cache = cache;
-      if (session.open) this.#track(id, (session.cache = cache));
+    const agentId = this.#resolve(identity, () => calls.open).then((id) => (calls.agentId = id));
+    const read = agentId.then(async (id) => {
+      const loaded = this.#cacheFor(id, identity, sessionId);
+      await loaded.load();
+      context.cache = loaded;
+      if (calls.open) this.#track(id, (cache = loaded));
     });
-    const outcome = Promise.race([
-      ready.then(
-        () => 'in-time' as const,
-        (err: unknown) => {
-          if (err instanceof NotFoundError && this.#o.letta.agentId === undefined) this.#directory.forget(identity);
-          logger.warn({ err: (err as Error).message }, 'could not read memory; the call goes on without it');
-          return 'failed' as const;
-        },
-      ),
-      sleep(budgetMs, 'late' as const, { ref: false }),
-    ]).then((o) => {
-      if (o === 'late') logger.warn({ budgetMs }, 'memory not read within its budget; it will be used once it arrives');
-      return o;
+    const ready = withinBudget(read, budgetMs, logger, (err) => {
+      if (err instanceof NotFoundError && this.#o.letta.agentId === undefined) this.#directory.forget(identity);
     });
     const caller = {
       agentId: () => agentId,
@@ -187,7 +157,7 @@ export class MemoryService {
     return {
       context,
       agentId,
-      ready: outcome,
+      ready,
       text: { reply: (text, onDelta) => this.#text.reply(caller, text, onDelta) },
       tools: memoryTools({
         recall: this.#recall,
@@ -197,21 +167,8 @@ export class MemoryService {
         agentIdWaitMs: budgetMs,
         logger,
       }),
-      record: (s) => {
-        const recorder = new TurnRecorder({
-          agentId: () => session.agentId ?? placeholderAgentId(identity),
-          callerIdentity: identity,
-          sessionId,
-          submit: (turn) => void this.writer.submit(turn),
-        });
-        const detach = recorder.attach(s);
-        return () => {
-          detach();
-          recorder.finish();
-          session.open = false;
-          if (session.agentId && session.cache) this.#caches.get(session.agentId)?.delete(session.cache);
-        };
-      },
+      recorder: () => calls.recorder(),
+      record: (session) => calls.record(session),
     };
   }
 
