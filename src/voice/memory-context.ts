@@ -29,7 +29,7 @@ export interface MemoryContext {
   snapshot(): MemorySnapshot;
 }
 
-export const emptySnapshot: MemorySnapshot = Object.freeze({ blocks: [], recentTurns: [] }) as MemorySnapshot;
+export const emptySnapshot: MemorySnapshot = Object.freeze({ blocks: [], recentTurns: [] });
 
 /** The provider used when no memory service is configured. */
 export const noMemory: MemoryContext = { snapshot: () => emptySnapshot };

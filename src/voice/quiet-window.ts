@@ -5,13 +5,14 @@
  * session holds it. A bound on each hold keeps a lost event from stalling memory.
  */
 import { voice } from '@livekit/agents';
+import { quietWindowMaxHoldMs } from './speech-settings.ts';
 
 export class QuietWindow {
   readonly #maxHoldMs: number;
   readonly #holds = new Map<symbol, NodeJS.Timeout>();
   #waiters: (() => void)[] = [];
 
-  constructor(maxHoldMs = 20_000) {
+  constructor(maxHoldMs = quietWindowMaxHoldMs) {
     this.#maxHoldMs = maxHoldMs;
   }
 

@@ -6,7 +6,8 @@
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import * as elevenlabs from '@livekit/agents-plugin-elevenlabs';
 import * as openai from '@livekit/agents-plugin-openai';
-import { type SpeechSettings, ttsTokenizer } from './speech-settings.ts';
+import type { SpeechSettings } from './speech-settings.ts';
+import { ttsTokenizer } from './text-chunker.ts';
 
 export interface OpenAISettings {
   apiKey: string;

@@ -8,8 +8,8 @@ import type { Logger } from '../telemetry/logger.ts';
 import type { MemoryContext } from './memory-context.ts';
 import { localTurnDetector } from './end-of-turn.ts';
 import { type DeepgramSettings, type ElevenLabsSettings, createSTT, createTTS } from './services.ts';
-import type { SpeechSettings } from './speech-settings.ts';
-import { VoiceAgent, replyConnOptions } from './voice-agent.ts';
+import { type SpeechSettings, replyConnOptions } from './speech-settings.ts';
+import { VoiceAgent } from './voice-agent.ts';
 
 export interface AgentParts {
   /** The reply model; the session must hold it even though the llm node is overridden. */

@@ -1,11 +1,12 @@
 /**
- * The settings that trade reply speed against patience with the caller, in one place: how text
- * is chunked for TTS, how the end of a turn is decided, whether TTS starts before the turn is
- * committed, and Deepgram's endpointing. The worker reads them from the environment
- * (`src/config.ts`); the bench compares named variants side by side.
+ * Every timing on the speech path, in one place, each with its default and its reason: how the end
+ * of a turn is decided (silence, endpointing, the end-of-turn model), how reply text is chunked for
+ * TTS, whether TTS starts before the turn is committed, the reply's timeout and retry, and how long
+ * background memory traffic may be held off the reply. The levers the environment sets are read by
+ * `src/config.ts` (names and docs in `src/settings.ts`); the bench compares named variants side by
+ * side; the rest are constants here.
  */
-import { tokenize } from '@livekit/agents';
-import { ClauseFirstTokenizer } from './text-chunker.ts';
+import type { APIConnectOptions } from '@livekit/agents';
 
 export type TtsChunking = 'clause' | 'sentence';
 export type TurnDetectorKind = 'eot' | 'vad';
@@ -65,7 +66,30 @@ export const defaultSpeechSettings: SpeechSettings = {
   deepgramEndpointingMs: 25,
 };
 
-/** The tokenizer handed to the ElevenLabs plugin. */
-export function ttsTokenizer(chunking: TtsChunking): tokenize.SentenceTokenizer {
-  return chunking === 'clause' ? new ClauseFirstTokenizer() : new tokenize.basic.SentenceTokenizer();
+/**
+ * The reply's connection to the model: one retry before the first token, inside a short budget. A
+ * failed first attempt costs at most `timeoutMs`, and the retry starts after 100 ms. After the first
+ * token the plugin never retries (the caller would hear the reply start twice).
+ */
+export const replyConnOptions: APIConnectOptions = { maxRetry: 1, retryIntervalMs: 100, timeoutMs: 4000 };
+
+/** The clause-first chunker's thresholds (see `text-chunker.ts`). */
+export interface ChunkerOptions {
+  /** The first piece is released after this many complete words if no clause boundary came first. */
+  firstChunkWords: number;
+  /** A later piece shorter than this (characters) waits for the next sentence. */
+  minChunkChars: number;
 }
+
+/**
+ * Four words are about 300 ms of speech: enough for ElevenLabs to start with natural prosody, few
+ * enough that the first audio does not wait for a long first clause. A piece under 20 characters
+ * sounds clipped when spoken alone.
+ */
+export const defaultChunkerOptions: ChunkerOptions = { firstChunkWords: 4, minChunkChars: 20 };
+
+/**
+ * The longest the quiet window (memory traffic held off the reply) stays closed for one turn: a
+ * reply that never reports its first audio (a lost event) must not stall memory writes for good.
+ */
+export const quietWindowMaxHoldMs = 20_000;

@@ -9,15 +9,7 @@
  * `ClauseFirstTokenizer` wraps it in the framework's tokenizer interface for the plugin.
  */
 import { AsyncIterableQueue, tokenize } from '@livekit/agents';
-
-export interface ChunkerOptions {
-  /** The first piece is released after this many complete words if no clause boundary came first. */
-  firstChunkWords: number;
-  /** A later piece shorter than this (characters) waits for the next sentence. */
-  minChunkChars: number;
-}
-
-export const defaultChunkerOptions: ChunkerOptions = { firstChunkWords: 4, minChunkChars: 20 };
+import { type ChunkerOptions, type TtsChunking, defaultChunkerOptions } from './speech-settings.ts';
 
 /**
  * `, ; : ! ?` and dashes end a clause the moment they follow a letter (a digit before them means a
@@ -172,4 +164,9 @@ export class ClauseFirstTokenizer extends tokenize.SentenceTokenizer {
   stream(): tokenize.SentenceStream {
     return new ClauseFirstStream(this.#opts);
   }
+}
+
+/** The tokenizer handed to the ElevenLabs plugin. */
+export function ttsTokenizer(chunking: TtsChunking): tokenize.SentenceTokenizer {
+  return chunking === 'clause' ? new ClauseFirstTokenizer() : new tokenize.basic.SentenceTokenizer();
 }

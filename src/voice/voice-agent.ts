@@ -25,12 +25,6 @@ export interface VoiceAgentOptions {
   connOptions: APIConnectOptions;
 }
 
-/**
- * One retry before the first token, inside a short budget: a failed first attempt costs at most
- * `timeoutMs`, and the retry starts after 100 ms. After the first token the plugin never retries.
- */
-export const replyConnOptions: APIConnectOptions = { maxRetry: 1, retryIntervalMs: 100, timeoutMs: 4000 };
-
 export const defaultGreeting = 'Greet the caller in one short sentence and ask how you can help.';
 
 export class VoiceAgent extends voice.Agent {
