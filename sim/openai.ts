@@ -10,6 +10,8 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { setTimeout as delay } from 'node:timers/promises';
 import { profiles, sampler, seededRandom, type LatencyProfile } from './profile.ts';
 import { listen, nowMs, type RequestLogEntry, type StandIn } from './server.ts';
+import { embeddingModels, embeddingsReply } from './openai/embeddings.ts';
+import { lettaStepReply } from './openai/letta-agent.ts';
 
 export interface ChatMessageParam {
   role: string;
@@ -94,8 +96,8 @@ export interface OpenAIStandIn extends StandIn {
   failNext(reply: OpenAIErrorReply & { count?: number }): void;
 }
 
-/** Models the stand-in lists; chat completions accept any model name. */
-const MODELS = [
+/** Models the stand-in lists (real ids: Letta drops ids it does not know); chat completions accept any model name. */
+const CHAT_MODELS = [
   'gpt-4o-mini',
   'gpt-4o',
   'gpt-4.1-mini',
@@ -107,6 +109,7 @@ const MODELS = [
   'gpt-5-mini',
   'gpt-5-nano',
 ];
+const MODELS = [...CHAT_MODELS, ...Object.keys(embeddingModels)];
 const MODEL_CREATED = 1_715_367_049;
 const SYSTEM_FINGERPRINT = 'fp_5a0b1c2d3e';
 
@@ -141,16 +144,24 @@ function quote(text: string): string {
     .replace(/[.!?]+$/, '');
 }
 
-/** A deterministic reply computed from the request alone: same request, same reply. */
+/**
+ * A deterministic reply computed from the request alone: same request, same reply. Inside a Letta
+ * agent's step, memory tools first (see `letta-agent.ts`), then an answer to the user's message.
+ */
 export function defaultResponder(): Responder {
-  return (req) => {
-    const last = req.messages.at(-1);
-    if (last?.role === 'tool') return { content: `Here is what I found: ${quote(messageText(last))}.` };
-    const lastUser = req.messages.findLast((m) => m.role === 'user');
-    const said = quote(messageText(lastUser));
-    if (!said) return { content: 'Hello! How can I help you today?' };
-    return { content: `You said: ${said}. That is an interesting point. Tell me more about it.` };
-  };
+  return (req) => lettaStepReply(req, () => answerUser(req)) ?? reply(req);
+}
+
+function reply(req: ChatRequestBody): OpenAIReply {
+  const last = req.messages.at(-1);
+  if (last?.role === 'tool') return { content: `Here is what I found: ${quote(messageText(last))}.` };
+  return { content: answerUser(req) };
+}
+
+function answerUser(req: ChatRequestBody): string {
+  const said = quote(messageText(req.messages.findLast((m) => m.role === 'user')));
+  if (!said) return 'Hello! How can I help you today?';
+  return `You said: ${said}. That is an interesting point. Tell me more about it.`;
 }
 
 function isReasoningModel(model: string): boolean {
@@ -618,6 +629,22 @@ export async function startOpenAIStandIn(opts: OpenAIStandInOptions = {}): Promi
     });
   };
 
+  const embeddings = (ex: Exchange, raw: string): void => {
+    const denied = authError(ex.req.headers.authorization);
+    if (denied) return sendError(ex, denied);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      return sendError(ex, { status: 400, message: 'We could not parse the JSON body of your request.' });
+    }
+    ex.entry.body = parsed;
+    const reply = embeddingsReply(parsed);
+    if (!reply.ok) return sendError(ex, reply.error);
+    ex.entry.model = (parsed as { model: string }).model;
+    sendJson(ex, 200, reply.payload);
+  };
+
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://stand-in').pathname;
     const entry: OpenAIRequestLogEntry = {
@@ -656,6 +683,7 @@ export async function startOpenAIStandIn(opts: OpenAIStandInOptions = {}): Promi
       const raw = await readBody(req);
       const modelPath = /^\/v1\/models\/(.+)$/.exec(path);
       if (req.method === 'POST' && path === '/v1/chat/completions') return chat(ex, raw);
+      if (req.method === 'POST' && path === '/v1/embeddings') return embeddings(ex, raw);
       if (req.method === 'GET' && path === '/v1/models') return models(ex, null);
       if (req.method === 'GET' && modelPath?.[1]) return models(ex, decodeURIComponent(modelPath[1]));
       return sendError(ex, { status: 404, message: `Invalid URL (${req.method} ${path})` });
