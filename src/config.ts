@@ -26,6 +26,7 @@ export interface Config {
     agentId?: string;
     writeMode: 'messages' | 'archival' | 'capture';
     agentModel: string;
+    embeddingModel: string;
     memoryBudgetMs: number;
     memoryMaxChars: number;
     shutdownFlushMs: number;
@@ -173,6 +174,7 @@ function toConfig(p: Parsed): Config {
       }),
       writeMode: p.LETTA_WRITE_MODE,
       agentModel: p.LETTA_AGENT_MODEL,
+      embeddingModel: p.LETTA_EMBEDDING_MODEL,
       memoryBudgetMs: p.LETTA_MEMORY_BUDGET_MS,
       memoryMaxChars: p.LETTA_MEMORY_MAX_CHARS,
       shutdownFlushMs: p.LETTA_SHUTDOWN_FLUSH_MS,

@@ -111,7 +111,14 @@ export const settings = {
       .string()
       .regex(/^[^/\s]+\/\S+$/, 'must be a provider/model handle such as openai/gpt-4.1-mini')
       .default('openai/gpt-4.1-mini'),
-    doc: 'Model of the per-caller Letta agents created on first visit.',
+    doc: 'Model handle of the per-caller Letta agents created on first visit. Letta Cloud: openai/<model>; a self-hosted server whose OpenAI base URL is not OpenAI’s: openai-proxy/<model>. A handle the server refuses is logged with the handles it offers.',
+  },
+  LETTA_EMBEDDING_MODEL: {
+    schema: z
+      .string()
+      .regex(/^[^/\s]+\/\S+$/, 'must be a provider/model handle such as openai/text-embedding-3-small')
+      .default('openai/text-embedding-3-small'),
+    doc: 'Embedding handle of the per-caller Letta agents (archival passages, recall). The same handle works on Letta Cloud and a self-hosted server.',
   },
   LETTA_MEMORY_BUDGET_MS: {
     schema: positiveInt.default(1500),

@@ -4,7 +4,7 @@
  * created from the template on the first call. The mapping is cached in memory and on disk, so a
  * returning caller costs no lookup.
  */
-import type Letta from '@letta-ai/letta-client';
+import Letta, { APIError } from '@letta-ai/letta-client';
 import type { AgentCreateParams } from '@letta-ai/letta-client/resources/agents/agents';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -19,6 +19,37 @@ export interface AgentDirectoryOptions {
   template: (identity: string) => AgentCreateParams;
   /** JSON file caching identity → agent id across processes and restarts. */
   cacheFile: string;
+}
+
+/**
+ * Letta refused to create a caller's agent from the template: a setting is wrong, and no retry
+ * will fix it until the setting changes. The message names the setting and what the server offers.
+ * Turns stay journaled meanwhile (the writer retries this as it would a refused connection).
+ */
+export class AgentTemplateRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentTemplateRefused';
+  }
+}
+
+/** Letta's refusal of an unknown model handle: 404 (self-hosted 0.16) or 400/422 with "handle" in the detail. */
+function isHandleRefusal(err: unknown): err is APIError {
+  return (
+    err instanceof APIError &&
+    err.status !== undefined &&
+    [400, 404, 422].includes(err.status) &&
+    /handle/i.test(JSON.stringify(err.error ?? err.message))
+  );
+}
+
+async function offeredHandles(client: Letta, kind: 'llm' | 'embedding'): Promise<string[]> {
+  try {
+    const list = kind === 'llm' ? await client.models.list() : await client.models.embeddings.list();
+    return list.flatMap((m) => (m.handle ? [m.handle] : [])).sort();
+  } catch {
+    return [];
+  }
 }
 
 export class AgentDirectory {
@@ -55,7 +86,7 @@ export class AgentDirectory {
     const existing = await this.#find(identity);
     let id = existing;
     if (id === undefined) {
-      const created = await this.#o.client.agents.create(this.#o.template(identity));
+      const created = await this.#create(identity);
       this.#o.logger.info({ agentId: created.id }, 'created a Letta agent for a new caller');
       // Another process may have created one at the same moment: everyone settles on the oldest.
       id = (await this.#find(identity)) ?? created.id;
@@ -64,6 +95,34 @@ export class AgentDirectory {
     cache[identity] = id;
     this.#writeCache(cache);
     return id;
+  }
+
+  async #create(identity: string): Promise<{ id: string }> {
+    const template = this.#o.template(identity);
+    try {
+      return await this.#o.client.agents.create(template);
+    } catch (err) {
+      if (!isHandleRefusal(err)) throw err;
+      const [llms, embeddings] = await Promise.all([
+        offeredHandles(this.#o.client, 'llm'),
+        offeredHandles(this.#o.client, 'embedding'),
+      ]);
+      const model = String(template.model);
+      const which = llms.length === 0 || llms.includes(model) ? 'embedding' : 'llm';
+      const [setting, value, offered] =
+        which === 'llm'
+          ? ['LETTA_AGENT_MODEL', model, llms]
+          : ['LETTA_EMBEDDING_MODEL', String(template.embedding), embeddings];
+      throw new AgentTemplateRefused(
+        `Letta refused ${setting}=${value} (${err.status}: ${err.message}). ` +
+          (offered.length > 0
+            ? `This server offers: ${offered.join(', ')}. Set ${setting} to one of them.`
+            : `Set ${setting} to a handle this server offers (GET /v1/models/).`) +
+          (which === 'llm'
+            ? ' A self-hosted server whose OpenAI base URL is not OpenAI’s lists OpenAI models as openai-proxy/<model>.'
+            : ''),
+      );
+    }
   }
 
   async #find(identity: string): Promise<string | undefined> {

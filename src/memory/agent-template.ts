@@ -14,12 +14,19 @@ export function callerTag(identity: string): string {
 
 export const voiceAgentTag = 'voice-memory';
 
-export function callerAgentTemplate(identity: string, model: string): AgentCreateParams {
+/** The embedding handle both Letta Cloud and a self-hosted server accept. */
+export const defaultEmbeddingHandle = 'openai/text-embedding-3-small';
+
+export function callerAgentTemplate(
+  identity: string,
+  model: string,
+  embedding: string = defaultEmbeddingHandle,
+): AgentCreateParams {
   return {
     // Letta allows letters, digits, spaces, "_", "'" and "-" in names.
     name: `voice caller ${identity.replace(/[^\w '-]/g, '_').slice(0, 60)}`,
     model,
-    embedding: 'openai/text-embedding-3-small',
+    embedding,
     tags: [callerTag(identity), voiceAgentTag],
     memory_blocks: [
       {

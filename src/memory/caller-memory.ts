@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../telemetry/logger.ts';
 import { emptySnapshot, type MemoryContext, type MemorySnapshot } from '../voice/memory-context.ts';
 import type { TextResponder } from '../voice/text-replies.ts';
+import { AgentTemplateRefused } from './agent-directory.ts';
 import type { MemoryCache } from './memory-cache.ts';
 import { TurnRecorder } from './turn-recorder.ts';
 import type { Turn } from './turn.ts';
@@ -51,7 +52,9 @@ export async function withinBudget(
       () => 'in-time' as const,
       (err: unknown) => {
         onFailure(err);
-        logger.warn({ err: (err as Error).message }, 'could not read memory; the call goes on without it');
+        // A refused template has been said once, loudly, by the service; not again per call.
+        if (!(err instanceof AgentTemplateRefused))
+          logger.warn({ err: (err as Error).message }, 'could not read memory; the call goes on without it');
         return 'failed' as const;
       },
     ),

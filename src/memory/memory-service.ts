@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { PendingTurn } from '../voice/memory-context.ts';
-import { AgentDirectory } from './agent-directory.ts';
+import { AgentDirectory, AgentTemplateRefused } from './agent-directory.ts';
 import {
   type CallerMemory,
   CallRecorder,
@@ -69,6 +69,7 @@ export class MemoryService {
   readonly #client;
   /** Caches to refresh when a write for their agent is acknowledged. */
   readonly #caches = new Map<string, Set<MemoryCache>>();
+  #refusalReported = false;
 
   constructor(opts: MemoryServiceOptions) {
     this.#o = opts;
@@ -77,7 +78,7 @@ export class MemoryService {
     this.#directory = new AgentDirectory({
       client: this.#client,
       logger,
-      template: (identity) => callerAgentTemplate(identity, letta.agentModel),
+      template: (identity) => callerAgentTemplate(identity, letta.agentModel, letta.embeddingModel),
       cacheFile: join(letta.journalDir, 'agent-directory.json'),
       ...(letta.agentId !== undefined ? { sharedAgentId: letta.agentId } : {}),
     });
@@ -202,6 +203,16 @@ export class MemoryService {
     });
   }
 
+  /** A wrong setting is said once per process, loudly; calls go on without memory, turns stay journaled. */
+  #reportRefusal(err: AgentTemplateRefused): void {
+    if (this.#refusalReported) return;
+    this.#refusalReported = true;
+    this.#o.logger.error(
+      { event: 'letta_template_refused' },
+      `${err.message} Calls go on without memory; their turns stay journaled and reach Letta once the setting is fixed.`,
+    );
+  }
+
   #track(agentId: string, cache: MemoryCache): void {
     let set = this.#caches.get(agentId);
     if (!set) this.#caches.set(agentId, (set = new Set()));
@@ -219,10 +230,12 @@ export class MemoryService {
       } catch (err) {
         if (!active()) throw err;
         const delay = RESOLVE_RETRY_MS[Math.min(attempt, RESOLVE_RETRY_MS.length - 1)]!;
-        this.#o.logger.warn(
-          { err: (err as Error).message, retryInMs: delay },
-          'could not find the caller’s Letta agent; retrying',
-        );
+        if (err instanceof AgentTemplateRefused) this.#reportRefusal(err);
+        else
+          this.#o.logger.warn(
+            { err: (err as Error).message, retryInMs: delay },
+            'could not find the caller’s Letta agent; retrying',
+          );
         await sleep(delay, undefined, { ref: false });
       }
     }

@@ -12,6 +12,7 @@ import { APIError, APIUserAbortError } from '@letta-ai/letta-client';
 import type { Logger } from '../../telemetry/logger.ts';
 import { MEMORY_ONLY, type JournaledBatch, type TurnJournal } from '../journal/journal.ts';
 import type { Batch, LettaWrites, WriteMode } from '../letta-writes.ts';
+import { AgentTemplateRefused } from '../agent-directory.ts';
 import { type Backoff, type FailureKind, classify, summary } from './retry-policy.ts';
 
 export interface DeliveryOptions {
@@ -293,7 +294,9 @@ export class BatchDelivery {
   }
 
   #retry(batch: Batch, attempt: number, delayMs: number, reason: string, kind: FailureKind, err: unknown): void {
-    this.#d.logger.warn(
+    // A template Letta refuses is a setting to fix, said once by the memory service: no line per retry.
+    const level = err instanceof AgentTemplateRefused ? 'debug' : 'warn';
+    this.#d.logger[level](
       { event: 'memory_retry', agentId: batch.agentId, batchId: batch.id, attempt, delayMs, reason, kind },
       'memory write will be retried',
     );

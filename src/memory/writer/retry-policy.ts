@@ -3,6 +3,7 @@
  * try, and how to describe the failure in a log line without quoting the transcript.
  */
 import { APIConnectionError, APIError } from '@letta-ai/letta-client';
+import { AgentTemplateRefused } from '../agent-directory.ts';
 import { WriteModeChanged } from '../letta-writes.ts';
 
 /** What to do after a failed request. */
@@ -54,6 +55,9 @@ export type FailureKind = Failure['kind'];
 
 export function classify(err: unknown): Failure {
   if (err instanceof WriteModeChanged) return { kind: 'mode-changed' };
+  // The caller's agent could not be created (a setting Letta refuses): nothing was sent, and the
+  // turns must wait in the journal for the fix rather than go to the dead letters.
+  if (err instanceof AgentTemplateRefused) return { kind: 'refused' };
   // Refused before a byte was sent: certainly not processed.
   if (err instanceof APIConnectionError && connectionCode(err) === 'ECONNREFUSED') return { kind: 'refused' };
   // Other connection errors (incl. timeouts) carry no status: the request may have reached Letta.
