@@ -3,10 +3,9 @@
  *
  *   run (default)     run the scenarios, print the tables, write the results file and the HTML report
  *   report FILE       print the tables of a stored results file again and re-render its HTML report
- *   readme [FILE]     put a results file's tables into README.md, between the bench markers
+ *   readme [FILE]     put a results file's tables into bench/README.md, between the bench markers
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initializeLogger } from '@livekit/agents';
 import { loadConfigOrExit } from '../src/config.ts';
@@ -14,7 +13,7 @@ import { createLogger } from '../src/telemetry/logger.ts';
 import { type Backend, liveBackend, simBackend } from './backend.ts';
 import { type Progress, silentProgress, terminalProgress } from './progress.ts';
 import { writeHtml } from './report/html.ts';
-import { updateReadme } from './report/readme.ts';
+import { benchReadme, updateReadme } from './report/readme.ts';
 import { renderReport } from './report/tables.ts';
 import {
   type BenchResults,
@@ -35,7 +34,6 @@ import { defaultLoadScenarioOptions, runLoadScenario } from './scenarios/load.ts
 import { defaultMemoryScenarioOptions, runMemoryScenario } from './scenarios/memory.ts';
 import { defaultRoomScenarioOptions, roomScenarioUnavailable, runRoomScenario } from './scenarios/room.ts';
 import { runVoiceScenario } from './scenarios/voice.ts';
-import { projectRoot } from './project-root.ts';
 import { noRedisReason, redisServerPath } from './redis-server.ts';
 import { getProfile, profiles, nowMs } from '../sim/index.ts';
 import { SpeechResources, defaultVoiceSettings, resolveVoiceSettings } from './voice-settings.ts';
@@ -105,8 +103,8 @@ export const usage = `Usage:
   npm run bench [-- run] [options]     run the benchmark (no keys needed: built-in stand-ins)
   npm run bench -- report FILE [--html FILE]
                                        print a stored results file's tables, re-render its HTML
-  npm run bench -- readme [FILE] [--readme README.md]
-                                       put a results file's tables into the README (default: newest)
+  npm run bench -- readme [FILE] [--readme bench/README.md]
+                                       put a results file's tables into bench/README.md (default: newest)
 
 Options of run:
   --scenario NAME[,NAME]  llm, voice, memory, load, room (default: all but room that the mode can run;
@@ -201,7 +199,7 @@ export function parseCommand(argv: string[]): Command {
     if (arg === undefined) throw new Error('report needs a results file: npm run bench -- report FILE');
     return { verb, file: arg, html: values.html ?? null };
   }
-  if (verb === 'readme') return { verb, file: arg ?? null, readme: values.readme ?? join(projectRoot, 'README.md') };
+  if (verb === 'readme') return { verb, file: arg ?? null, readme: values.readme ?? benchReadme };
   if (verb !== 'run') throw new Error(`unknown verb "${verb}" (run, report, readme)`);
   if (arg !== undefined) throw new Error(`unexpected argument "${arg}"`);
   const d = defaultRunOptions;

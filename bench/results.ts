@@ -1,6 +1,6 @@
 /**
  * The results file: every figure of a run, with what it ran on. The report, the HTML page and the
- * README table are all rendered from this, so a stored file can be re-rendered at any time.
+ * tables of bench/README.md are all rendered from this, so a stored file can be re-rendered at any time.
  */
 import { cpus, freemem, platform, release, arch, totalmem, availableParallelism } from 'node:os';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * Every environment variable the project reads: its schema, what it does, whether it is a secret
- * (never logged) and which commands require it. `.env.example` and the README's configuration
- * table are checked against this list by a test; src/config.ts loads and validates it.
+ * (never logged) and which commands require it. `.env.example` and the configuration table of
+ * docs/operations.md are checked against this list by a test; src/config.ts loads and validates it.
  */
 import { z } from 'zod';
 import { defaultSpeechSettings, eotMinVadSilenceMs, turnTimingDefaults } from './voice/speech-settings.ts';

@@ -1,4 +1,4 @@
-/** Tables as one structure, and how it is rendered: aligned text for the terminal, Markdown for the README. */
+/** Tables as one structure, and how it is rendered: aligned text for the terminal, Markdown for bench/README.md. */
 import type { Summary } from '../stats.ts';
 
 export interface Table {

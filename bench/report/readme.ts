@@ -1,13 +1,16 @@
 /**
- * The README's results table, regenerated from a results file between two markers. Only the text
- * between the markers changes; the rest of the README is never touched.
+ * The benchmark's results tables in bench/README.md, regenerated from a results file between two
+ * markers. Only the text between the markers changes; the rest of the file is never touched.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { projectRoot } from '../project-root.ts';
 import type { BenchResults } from '../results.ts';
 import { duration, renderMarkdown } from './format.ts';
 import { machineLine, readmeTables } from './tables.ts';
+
+/** Where `npm run bench -- readme` puts the tables unless `--readme` says otherwise. */
+export const benchReadme = join(projectRoot, 'bench', 'README.md');
 
 export const readmeMarkers = { start: '<!-- bench:start -->', end: '<!-- bench:end -->' } as const;
 
@@ -19,7 +22,7 @@ export function readmeSection(r: BenchResults, resultsPath: string): string {
       : 'live services from the configuration';
   return [
     `Measured ${r.date.slice(0, 10)} against ${where}, on ${machineLine(r)}; the run took ${duration(r.wallTimeMs)}.`,
-    `From \`${source}\`; regenerate with \`npm run bench\` then \`npm run bench -- readme\`. Metric definitions: [bench/README.md](bench/README.md).`,
+    `From \`${source}\`; regenerate with \`npm run bench\` then \`npm run bench -- readme\`. Metric definitions: [Scenarios](#scenarios).`,
     '',
     ...readmeTables(r).flatMap((t) => [renderMarkdown(t), '']),
   ]

@@ -83,7 +83,7 @@ export function roomTables(r: RoomScenarioResult): Table[] {
   return [sideBySideTable(r), loadTable(r)];
 }
 
-/** The README's room tables: fewer columns and notes. */
+/** The room tables of bench/README.md: fewer columns and notes. */
 export function roomReadmeTables(r: RoomScenarioResult): Table[] {
   const side = sideBySideTable(r);
   const load = loadTable(r);

@@ -1,6 +1,6 @@
 /**
  * The results as tables: one structure per scenario, rendered as aligned text for the terminal
- * and as Markdown for the README. Everything is computed from a results file, never from a run
+ * and as Markdown for bench/README.md. Everything is computed from a results file, never from a run
  * in progress, so `report` and `readme` show exactly what `run` printed.
  */
 import type {
@@ -303,7 +303,7 @@ export function reportTables(r: BenchResults): Table[] {
   return out;
 }
 
-/** The README's compact tables: the figures that make the case, fewer columns. */
+/** The compact tables of bench/README.md: the figures that make the case, fewer columns. */
 export function readmeTables(r: BenchResults): Table[] {
   const s = r.scenarios;
   const out: Table[] = [];

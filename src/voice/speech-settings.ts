@@ -33,7 +33,7 @@ export interface SpeechSettings {
  * after 250 ms (the least the model's window needs) because a pause the model judges unfinished
  * waits for `maxDelay`. With silence alone, 1 s: callers pause mid-sentence for up to ~900 ms, and
  * with preemptive generation and preemptive TTS the reply is being prepared during that second,
- * so the wait is mostly hidden behind the three stages (see the README's results).
+ * so the wait is mostly hidden behind the three stages (see docs/speech.md, the settings measured).
  */
 export const turnTimingDefaults: Record<
   TurnDetectorKind,

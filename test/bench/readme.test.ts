@@ -2,7 +2,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readmeMarkers, readmeSection, replaceBetweenMarkers, updateReadme } from '../../bench/report/readme.ts';
+import { parseCommand } from '../../bench/cli.ts';
+import {
+  benchReadme,
+  readmeMarkers,
+  readmeSection,
+  replaceBetweenMarkers,
+  updateReadme,
+} from '../../bench/report/readme.ts';
 import { projectRoot } from '../../bench/project-root.ts';
 import { newestResults, writeResults } from '../../bench/results.ts';
 import { sampleResults } from './sample-results.ts';
@@ -27,7 +34,7 @@ const readme = [
   '',
 ].join('\n');
 
-describe('README regeneration', () => {
+describe('bench/README.md regeneration', () => {
   it('replaces only what lies between the markers', () => {
     const out = replaceBetweenMarkers(readme, 'NEW');
     expect(out).toBe(
@@ -37,6 +44,13 @@ describe('README regeneration', () => {
     );
     // Idempotent: a second run changes nothing.
     expect(replaceBetweenMarkers(out, 'NEW')).toBe(out);
+  });
+
+  it('writes to bench/README.md by default, which holds one pair of markers', () => {
+    expect(benchReadme).toBe(join(projectRoot, 'bench', 'README.md'));
+    expect(parseCommand(['readme'])).toEqual({ verb: 'readme', file: null, readme: benchReadme });
+    const text = readFileSync(benchReadme, 'utf8');
+    expect(() => replaceBetweenMarkers(text, 'x')).not.toThrow();
   });
 
   it('refuses a README without exactly one pair of markers in order', () => {
@@ -51,6 +65,8 @@ describe('README regeneration', () => {
     expect(section).toContain('on Test CPU, 2 cores');
     expect(section).toContain('From `bench/results/2026-01-02T03-04-05Z-seed.json`');
     expect(section).toContain('| letta-step | 4500 |');
+    // It lands in bench/README.md itself: metric definitions are a heading of that file.
+    expect(section).toContain('Metric definitions: [Scenarios](#scenarios).');
     expect(section).not.toContain(start);
   });
 

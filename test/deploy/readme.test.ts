@@ -1,5 +1,5 @@
 /**
- * The README's "Deploy and join" section is run by people, not by CI: check what can be checked here.
+ * docs/deploy.md, "Deploy and join", is run by people, not by CI: check what can be checked here.
  * The project's own commands must parse; the SIP request files must be what LiveKit's API accepts; the
  * `lk` subcommands and flags must exist (as read in livekit/livekit-cli, cmd/lk/agent.go and sip.go).
  */
@@ -10,8 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parseTokenArgs } from '../../src/cli/token.ts';
 import { projectRoot } from '../helpers/run.ts';
 
-const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
-const section = readme.slice(readme.indexOf('<!-- deploy:start -->'), readme.indexOf('<!-- deploy:end -->'));
+const section = readFileSync(join(projectRoot, 'docs/deploy.md'), 'utf8');
 const blocks = (lang: string) =>
   [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
 /** Shell commands of the sh blocks, continuation lines joined, comments dropped. */
@@ -23,7 +22,7 @@ const scripts = (
   JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
 ).scripts;
 
-/** `lk` commands the section may use, with their flags. */
+/** `lk` commands the page may use, with their flags. */
 const lkCommands: Record<string, string[]> = {
   'cloud auth': [],
   'project list': [],
@@ -42,9 +41,9 @@ const lkCommands: Record<string, string[]> = {
   'sip dispatch list': [],
 };
 
-describe('README: Deploy and join', () => {
+describe('docs/deploy.md: Deploy and join', () => {
   it('exists, with commands to check', () => {
-    expect(section).toContain('## Deploy and join');
+    expect(section).toMatch(/^# Deploy and join$/m);
     expect(commands.length).toBeGreaterThan(10);
   });
 

@@ -38,7 +38,7 @@ describe('trace export', () => {
 
   it("sends LiveKit Agents' spans, nested and without transcripts, to the configured endpoint when flushed", async () => {
     collector = await startCollector();
-    // What the README promises: with this set, transcripts (`lk.pii.*` attributes) never leave the process.
+    // What docs/operations.md promises: with this set, transcripts (`lk.pii.*` attributes) never leave the process.
     process.env.LIVEKIT_TELEMETRY_ALLOW_PII = 'false';
     enableTracing(collector.url);
     enableTracing('http://127.0.0.1:9/ignored');

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- --scenario room`, cut down to one turn and one level: the same recording
  * spoken with and without a real room, then one room at once, with the worker's CPU and memory
- * read while it runs. What is checked is that every figure the README's room table shows is
+ * read while it runs. What is checked is that every figure bench/README.md's room table shows is
  * measured, not what it is.
  */
 import { initializeLogger } from '@livekit/agents';

@@ -23,7 +23,7 @@ import { projectRoot } from '../helpers/run.ts';
 import { type Stage, recording, startStage } from '../../bench/harness/room-stage.ts';
 
 const chromiumPath = '/usr/bin/chromium';
-/** Where the screenshot goes (git-ignored); the README's copy is docs/join-page.png. */
+/** Where the screenshot goes (git-ignored); docs/deploy.md shows its copy, docs/join-page.png. */
 const screenshotPath = join(projectRoot, '.cache', 'join-page.png');
 const rate = 16_000;
 

@@ -1,5 +1,5 @@
 /**
- * The README's "Run it locally with LiveKit's server", as written: livekit-server with the
+ * docs/deploy.md's "Run it locally with LiveKit's server", as written: livekit-server with the
  * project's livekit.yaml, the worker with .env.example's LiveKit settings (the service keys point
  * at the stand-ins), a token from `npm run token`, and a caller who hears the greeting and a reply.
  */
@@ -45,9 +45,9 @@ function tokenFromCli(room: string, identity: string): string {
 }
 
 // livekit.yaml's fixed ports (7880-7882 on 127.0.0.1) are free only in the tier's own namespace;
-// on a developer's host network they may belong to the server the README tells them to run.
+// on a developer's host network they may belong to the server docs/deploy.md tells them to run.
 describe.skipIf(process.env.ROOMS_NETWORK === 'host')(
-  'local setup from the README (own network namespace only)',
+  'local setup from docs/deploy.md (own network namespace only)',
   () => {
     it('livekit-server --config livekit.yaml, npm run dev, npm run token: the caller is answered', async () => {
       stage = await startStage({
@@ -66,7 +66,7 @@ describe.skipIf(process.env.ROOMS_NETWORK === 'host')(
       stage.deepgram.setTranscripts([hello.transcript]);
       const asked = await caller.say(hello.samples);
       await caller.speechAfter(asked.endedAt);
-      // The README's secret is long enough: a short one is only logged as an error by v1.13.5.
+      // The documented secret is long enough: a short one is only logged as an error by v1.13.5.
       expect(stage.server.log.filter((l) => l.includes('secret is too short'))).toEqual([]);
     });
   },
