@@ -69,6 +69,15 @@ async function writeTogether(
   return { most, lines };
 }
 
+/** Each worker's turns are in the server's store once each, in the order that worker wrote them. */
+async function expectEachOnceInOrder(agentId: string, lines: string[][]): Promise<void> {
+  const landed = (await serverUserTexts(agentId)).join('\n');
+  for (const own of lines) {
+    expect(own.map((l) => landed.split(l).length - 1)).toEqual([1, 1, 1]);
+    expect(isSorted(positions([landed], own))).toBe(true);
+  }
+}
+
 describe('two workers writing for one caller at once', () => {
   it('with file journals: the server runs both writes at once (no 409), and nothing is lost, repeated or reordered', async () => {
     const agentId = (await server.agents.create(callerAgentTemplate('two-files', proxyModel))).id;
@@ -78,11 +87,7 @@ describe('two workers writing for one caller at once', () => {
     const b = await worker({ journalDir: await scratch() });
     const { most, lines } = await writeTogether(agentId, a, b);
     expect(most).toBe(2);
-    const landed = (await serverUserTexts(agentId)).join('\n');
-    for (const own of lines) {
-      expect(own.map((l) => landed.split(l).length - 1)).toEqual([1, 1, 1]);
-      expect(isSorted(positions([landed], own))).toBe(true);
-    }
+    await expectEachOnceInOrder(agentId, lines);
   });
 
   it.skipIf(!redisServerPath())(
@@ -96,11 +101,7 @@ describe('two workers writing for one caller at once', () => {
       const b = await worker({ journalDir: await scratch(), journalUrl: redis.url });
       const { most, lines } = await writeTogether(agentId, a, b);
       expect(most).toBe(1);
-      const landed = (await serverUserTexts(agentId)).join('\n');
-      for (const own of lines) {
-        expect(own.map((l) => landed.split(l).length - 1)).toEqual([1, 1, 1]);
-        expect(isSorted(positions([landed], own))).toBe(true);
-      }
+      await expectEachOnceInOrder(agentId, lines);
       // Every batch's step ended (its assistant message) before the next batch's message came in.
       const kinds = (await serverMessages(agentId))
         .map((m) => m.message_type)
