@@ -18,6 +18,7 @@ import { renderReport } from './report/tables.ts';
 import {
   type BenchResults,
   type JournalKind,
+  type LettaKind,
   type ScenarioName,
   defaultResultsPath,
   defaultScenarios,
@@ -35,6 +36,7 @@ import { defaultMemoryScenarioOptions, runMemoryScenario } from './scenarios/mem
 import { defaultRoomScenarioOptions, roomScenarioUnavailable, runRoomScenario } from './scenarios/room.ts';
 import { runVoiceScenario } from './scenarios/voice.ts';
 import { noRedisReason, redisServerPath } from './redis-server.ts';
+import { type ServerLetta, lettaServerVersion, serverAgentModel, startServerLetta } from './letta-server-backend.ts';
 import { getProfile, profiles, nowMs } from '../sim/index.ts';
 import { SpeechResources, defaultVoiceSettings, resolveVoiceSettings } from './voice-settings.ts';
 
@@ -57,6 +59,11 @@ export interface RunOptions {
   loadAudioTurns: number;
   /** Journals the memory scenario runs on; the file journal always, as the baseline. */
   journals: JournalKind[];
+  /**
+   * The memory scenario's Letta: the stand-in (`sim`), or with `server` the stand-in and then Letta's
+   * own server, one after the other, so that the table shows both.
+   */
+  letta: LettaKind;
   /** Spoken turns of each side-by-side call of the room scenario. */
   roomTurns: number;
   /** Room load levels run first; then the level doubles until one breaks or passes roomMaxCalls. */
@@ -88,6 +95,7 @@ export const defaultRunOptions: RunOptions = {
   loadLevels: [...defaultLoadScenarioOptions.levels],
   loadAudioTurns: 1,
   journals: ['file'],
+  letta: 'sim',
   roomTurns: defaultRoomScenarioOptions.turns,
   roomLevels: [...defaultRoomScenarioOptions.levels],
   roomMaxCalls: defaultRoomScenarioOptions.maxCalls,
@@ -121,6 +129,9 @@ Options of run:
   --load-audio-turns N    spoken turns per call at each load level (default ${defaultRunOptions.loadAudioTurns})
   --journal NAME          memory scenario journal: file (default) or redis (a redis-server of its own on
                           127.0.0.1, run beside the file journal so the table shows both)
+  --letta NAME            memory scenario's Letta: sim (default: the stand-in) or server (the stand-in, then
+                          Letta's own server ${lettaServerVersion} on a fresh database, same phases; the table shows
+                          both; scripts/letta-server.sh installs it once, then it adds about two minutes)
   --room-turns N          spoken turns of the room scenario's side-by-side calls (default ${defaultRunOptions.roomTurns})
   --room-levels LIST      rooms at once per room load level; then doubling until one breaks (default ${defaultRunOptions.roomLevels.join(',')})
   --room-max-calls N      the room load levels stop here even if none broke (default ${defaultRunOptions.roomMaxCalls})
@@ -179,6 +190,7 @@ export function parseCommand(argv: string[]): Command {
       'load-levels': { type: 'string' },
       'load-audio-turns': { type: 'string' },
       journal: { type: 'string' },
+      letta: { type: 'string' },
       'room-turns': { type: 'string' },
       'room-levels': { type: 'string' },
       'room-max-calls': { type: 'string' },
@@ -219,6 +231,15 @@ export function parseCommand(argv: string[]): Command {
   const journal = values.journal ?? 'file';
   if (journal !== 'file' && journal !== 'redis')
     throw new Error(`--journal must be file or redis (got ${JSON.stringify(journal)})`);
+  const letta = values.letta ?? d.letta;
+  if (letta !== 'sim' && letta !== 'server')
+    throw new Error(`--letta must be sim or server (got ${JSON.stringify(letta)})`);
+  if (letta === 'server' && values.live)
+    throw new Error(
+      "--letta server runs Letta's own server beside the stand-ins; --live measures the configured Letta",
+    );
+  if (letta === 'server' && scenarios !== null && !scenarios.includes('memory'))
+    throw new Error('--letta applies to the memory scenario: add memory to --scenario');
   return {
     verb: 'run',
     options: {
@@ -234,6 +255,7 @@ export function parseCommand(argv: string[]): Command {
       loadLevels: levels,
       loadAudioTurns: positiveInt('load-audio-turns', values['load-audio-turns'], d.loadAudioTurns),
       journals: journal === 'redis' ? ['file', 'redis'] : ['file'],
+      letta,
       roomTurns: positiveInt('room-turns', values['room-turns'], d.roomTurns),
       roomLevels: values['room-levels']?.split(',').map((v) => positiveInt('room-levels', v.trim(), 1)) ?? d.roomLevels,
       roomMaxCalls: positiveInt('room-max-calls', values['room-max-calls'], d.roomMaxCalls),
@@ -300,7 +322,10 @@ function headlineFor(o: RunOptions, run: ScenarioName[], backend: Backend): stri
     const d = defaultMemoryScenarioOptions;
     parts.push(
       backend.mode === 'sim'
-        ? `memory: ${d.healthyTurns} healthy turns, then ${d.slowedTurns} with Letta slowed by ${d.slowByMs} ms and ${d.downTurns} with Letta down`
+        ? `memory: ${d.healthyTurns} healthy turns, then ${d.slowedTurns} with Letta slowed by ${d.slowByMs} ms and ${d.downTurns} with Letta down` +
+            (o.letta === 'server'
+              ? `, on the Letta stand-in and then on Letta's own server ${lettaServerVersion} (slowed: each model call of its agent steps takes ${d.slowByMs} ms; down: the server stopped, then started again with its data)`
+              : '')
         : `memory: ${d.healthyTurns} turns (no faults on live services)`,
     );
   }
@@ -360,15 +385,43 @@ export async function runBench(
           );
         } else if (s === 'memory') {
           scenarios.memory = [];
-          for (const journal of o.journals) {
-            if (journal === 'redis' && !redisServerPath()) {
-              exitCode = 1;
-              skipped.push({ scenario: s, reason: `redis journal: ${noRedisReason}` });
-              continue;
+          /** Letta's own server (`--letta server`): started before its first run, serving every journal's. */
+          let server: ServerLetta | null | undefined;
+          try {
+            for (const journal of o.journals) {
+              if (journal === 'redis' && !redisServerPath()) {
+                exitCode = 1;
+                skipped.push({ scenario: s, reason: `redis journal: ${noRedisReason}` });
+                continue;
+              }
+              scenarios.memory.push(
+                await runMemoryScenario(backend, { ...defaultMemoryScenarioOptions, journal, logger }, progress),
+              );
+              if (o.letta !== 'server') continue;
+              if (server === undefined) {
+                progress.phase(`memory: starting Letta's own server ${lettaServerVersion}`);
+                server = await startServerLetta({ profile: getProfile(o.profile), seed: backend.seed + 11 }).catch(
+                  (err: unknown) => {
+                    exitCode = 1;
+                    skipped.push({
+                      scenario: s,
+                      reason: `Letta's own server could not be started: ${err instanceof Error ? err.message : String(err)}`,
+                    });
+                    return null;
+                  },
+                );
+              }
+              if (server === null) continue;
+              scenarios.memory.push(
+                await runMemoryScenario(
+                  backend,
+                  { ...defaultMemoryScenarioOptions, journal, server, logger },
+                  progress,
+                ),
+              );
             }
-            scenarios.memory.push(
-              await runMemoryScenario(backend, { ...defaultMemoryScenarioOptions, journal, logger }, progress),
-            );
+          } finally {
+            await server?.close();
           }
         } else if (s === 'room') {
           scenarios.room = await runRoomScenario(
@@ -423,6 +476,9 @@ export async function runBench(
       lettaLanes: o.lanes,
       loadLevels: o.loadLevels,
       loadAudioTurns: o.loadAudioTurns,
+      ...(run.includes('memory') && o.letta === 'server'
+        ? { memoryLetta: ['stand-in', `Letta's own server ${lettaServerVersion}, model ${serverAgentModel}`] }
+        : {}),
       ...(run.includes('room')
         ? {
             roomTurns: o.roomTurns,

@@ -184,8 +184,13 @@ export interface MemoryPhase {
 /** Where the memory scenario's writer journals turns. */
 export type JournalKind = 'file' | 'redis';
 
+/** Which Letta the memory scenario wrote to: the stand-in (sim/) or Letta's own server (`--letta server`). */
+export type LettaKind = 'sim' | 'server';
+
 export interface MemoryScenarioResult {
   journal: JournalKind;
+  /** Absent: the backend's Letta (the stand-in, or live Letta with `--live`). */
+  letta?: LettaKind;
   writeMode: string;
   healthy: MemoryPhase;
   faults:

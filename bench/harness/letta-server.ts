@@ -75,7 +75,14 @@ export async function startLettaServer(o: LettaServerOptions): Promise<LettaServ
       );
     }
   };
-  const url = (await call('start')).trim().split('\n').at(-1) ?? '';
+  let url: string;
+  try {
+    url = (await call('start')).trim().split('\n').at(-1) ?? '';
+  } catch (err) {
+    // The script stops what it started when a start fails; the empty data folder is ours to remove.
+    rmSync(data, { recursive: true, force: true });
+    throw err;
+  }
   if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(url))
     throw new Error(`scripts/letta-server.sh start printed no URL (got "${url}")`);
   return {

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { BenchResults } from '../results.ts';
 import { chunkTimeline, distribution, esc, waterfall } from './charts.ts';
 import type { Table } from './format.ts';
-import { designLabel, headline, reportTables } from './tables.ts';
+import { designLabel, headline, lettaLabel, reportTables } from './tables.ts';
 
 function tableHtml(t: Table): string {
   const head = t.columns.map((c, i) => `<th class="${t.align[i] ?? 'l'}">${esc(c)}</th>`).join('');
@@ -60,10 +60,14 @@ export function renderHtml(r: BenchResults): string {
     );
   }
   if (s.memory) {
-    const series = s.memory.flatMap((m) => [
-      { label: `${m.journal}: healthy`, values: m.healthy.lagSamplesMs },
-      ...(m.faults.ran ? [{ label: `${m.journal}: slowed, then down`, values: m.faults.phase.lagSamplesMs }] : []),
-    ]);
+    const withServer = s.memory.some((m) => m.letta === 'server');
+    const series = s.memory.flatMap((m) => {
+      const run = withServer ? `${m.journal} · ${lettaLabel(m)}` : m.journal;
+      return [
+        { label: `${run}: healthy`, values: m.healthy.lagSamplesMs },
+        ...(m.faults.ran ? [{ label: `${run}: slowed, then down`, values: m.faults.phase.lagSamplesMs }] : []),
+      ];
+    });
     charts.push(
       figure('Memory lag (ms).', 'Turn finished → Letta acknowledged, every turn as a dot.', distribution(series)),
     );

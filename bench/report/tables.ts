@@ -169,37 +169,68 @@ function voiceTable(v: VoiceScenarioResult): Table {
   };
 }
 
+/** The Letta column's cell: the stand-in (sim/) or Letta's own server (`--letta server`). */
+export function lettaLabel(m: MemoryScenarioResult): string {
+  return m.letta === 'server' ? 'server' : 'stand-in';
+}
+
 function memoryTable(runs: MemoryScenarioResult[]): Table {
+  const withServer = runs.some((m) => m.letta === 'server');
   const rows: string[][] = [];
-  const notes: string[] = [];
+  const notes: string[] = withServer ? serverComparison(runs) : [];
   for (const m of runs) {
     const t = memoryRun(m);
-    rows.push(...t.rows);
-    notes.push(...t.notes.map((n) => (runs.length > 1 ? `${m.journal} journal: ${n}` : n)));
+    rows.push(...t.rows.map((r) => (withServer ? [lettaLabel(m), ...r] : r)));
+    const label = withServer
+      ? `${m.journal} journal, ${m.letta === 'server' ? "Letta's own server" : 'stand-in'}`
+      : `${m.journal} journal`;
+    notes.push(...t.notes.map((n) => (runs.length > 1 ? `${label}: ${n}` : n)));
   }
+  const columns = [
+    'journal',
+    'phase',
+    'turns',
+    'TTFT med',
+    'TTFT p95',
+    'lag med',
+    'lag p95',
+    'drain',
+    'retries',
+    'lost',
+    'dups',
+  ];
+  const align: Table['align'] = ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'];
   return {
     title: 'Memory: background writes to Letta (ms)',
-    columns: [
-      'journal',
-      'phase',
-      'turns',
-      'TTFT med',
-      'TTFT p95',
-      'lag med',
-      'lag p95',
-      'drain',
-      'retries',
-      'lost',
-      'dups',
-    ],
-    align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    columns: withServer ? ['Letta', ...columns] : columns,
+    align: withServer ? ['l', ...align] : align,
     rows,
     notes: [...new Set(notes)],
   };
 }
 
+/** Per journal, Letta's own server beside the stand-in: lag, lost and duplicated. */
+function serverComparison(runs: MemoryScenarioResult[]): string[] {
+  const out: string[] = [];
+  for (const server of runs.filter((m) => m.letta === 'server')) {
+    const sim = runs.find((m) => m.letta !== 'server' && m.journal === server.journal);
+    const pair = (of: (m: MemoryScenarioResult) => string): string => `${of(server)} vs ${sim ? of(sim) : '–'}`;
+    const faultLag = (m: MemoryScenarioResult): string => (m.faults.ran ? med(m.faults.phase.lag) : '–');
+    const lost = (m: MemoryScenarioResult): string => (m.faults.ran ? String(m.faults.lost) : '–');
+    const dups = (m: MemoryScenarioResult): string => (m.faults.ran ? String(m.faults.duplicates) : '–');
+    const ok = server.faults.ran && server.faults.lost === 0 && server.faults.duplicates === 0;
+    out.push(
+      `${server.journal} journal, Letta's own server vs the stand-in: lag med ${pair((m) => med(m.healthy.lag))} ms healthy, ` +
+        `${pair(faultLag)} ms under faults; lost ${pair(lost)}, duplicated ${pair(dups)}` +
+        (server.faults.ran ? (ok ? ' (as required)' : ' (REQUIRED: 0 and 0 on the server)') : ''),
+    );
+  }
+  return out;
+}
+
 /** One journal's rows (healthy, then the fault phase) and notes. */
 function memoryRun(m: MemoryScenarioResult): { rows: string[][]; notes: string[] } {
+  const server = m.letta === 'server';
   const rows: string[][] = [
     [
       m.journal,
@@ -220,7 +251,7 @@ function memoryRun(m: MemoryScenarioResult): { rows: string[][]; notes: string[]
     const f = m.faults;
     rows.push([
       m.journal,
-      `slowed +${f.slowedByMs} ms, then down`,
+      server ? `model calls ${f.slowedByMs} ms, then stopped` : `slowed +${f.slowedByMs} ms, then down`,
       String(f.phase.turns),
       med(f.phase.ttft),
       p95(f.phase.ttft),
@@ -232,14 +263,18 @@ function memoryRun(m: MemoryScenarioResult): { rows: string[][]; notes: string[]
       String(f.duplicates),
     ]);
     notes.push(
-      `Letta slowed for ${f.turnsSlowed} turns, then down for ${(f.downForMs / 1000).toFixed(1)} s (${f.turnsDown} turns); drain = Letta back up → every turn acknowledged`,
+      server
+        ? `each model call of Letta's agent steps took ${f.slowedByMs} ms to its first token for ${f.turnsSlowed} turns, then the server was stopped for ${(f.downForMs / 1000).toFixed(1)} s, its restart included (${f.turnsDown} turns); drain = server back up → every turn acknowledged`
+        : `Letta slowed for ${f.turnsSlowed} turns, then down for ${(f.downForMs / 1000).toFixed(1)} s (${f.turnsDown} turns); drain = Letta back up → every turn acknowledged`,
       `${f.turnsSubmitted} turns submitted: ${f.lost} lost, ${f.duplicates} duplicated (${f.lost === 0 && f.duplicates === 0 ? 'as required' : 'REQUIRED: 0 and 0'})`,
       `hybrid TTFT with Letta slowed/down vs healthy, same latency draw per turn: ${ms(f.ttftChange?.median, true)} ms median, ${ms(f.ttftChange?.p95, true)} ms p95`,
     );
     if (f.metrics)
       notes.push(
         `/metrics during the faults: backlog up to ${f.metrics.peak.backlog} turns, oldest pending up to ${f.metrics.peak.oldestPendingS.toFixed(1)} s, ${f.metrics.peak.retries} retries; ` +
-          `one batch (${f.deadLettered ?? 0} turn(s)) refused for good: dead letters ${f.metrics.afterDrain.deadLetters} after the drain, ${f.metrics.afterReplay.deadLetters} after replay-dead-letters, backlog ${f.metrics.afterReplay.backlog}`,
+          (server
+            ? `no batch refused for good (the server gets no 422): dead letters ${f.metrics.afterDrain.deadLetters} after the drain, backlog ${f.metrics.afterReplay.backlog} at the end`
+            : `one batch (${f.deadLettered ?? 0} turn(s)) refused for good: dead letters ${f.metrics.afterDrain.deadLetters} after the drain, ${f.metrics.afterReplay.deadLetters} after replay-dead-letters, backlog ${f.metrics.afterReplay.backlog}`),
       );
   } else {
     notes.push(`fault phase not run: ${m.faults.reason}`);

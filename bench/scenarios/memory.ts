@@ -10,6 +10,12 @@
  *    token must not notice. The product's /metrics is read all along.
  *
  * It runs on the file journal, or on a Redis journal (a redis-server of its own on 127.0.0.1).
+ *
+ * With `server` (`--letta server`) the same phases run against Letta's own server instead of the
+ * stand-in: slowed = every model call of Letta's agent steps waits `slowByMs` for its first token;
+ * down = the server (and its database) stopped, then started again with its data. No batch is
+ * refused for good there (the stand-in's 422 has no counterpart). Lost and duplicates are counted
+ * in the server's own store: its agent's user messages (and passages), read over its REST API.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +33,8 @@ import { promptAt } from '../prompts.ts';
 import { type JournalConfig, openJournal } from '../../src/memory/journal/open-journal.ts';
 import { watchMetrics } from '../metrics-watch.ts';
 import { startRedis } from '../redis-server.ts';
-import type { JournalKind, MemoryPhase, MemoryScenarioResult } from '../results.ts';
+import { type ServerLetta, lettaServerVersion, readServerStore } from '../letta-server-backend.ts';
+import type { JournalKind, LettaKind, MemoryPhase, MemoryScenarioResult } from '../results.ts';
 import { type LettaStandIn, nowMs } from '../../sim/index.ts';
 import { pairedDifferences, summarize } from '../stats.ts';
 
@@ -50,6 +57,8 @@ export interface MemoryScenarioOptions {
   /** Longest wait for the writer to drain. */
   drainTimeoutMs: number;
   journal: JournalKind;
+  /** Letta's own server instead of the backend's Letta (the stand-in); it stays running afterwards. */
+  server?: ServerLetta;
   logger: Logger;
 }
 
@@ -67,18 +76,27 @@ export const defaultMemoryScenarioOptions = {
 /** Tags a turn so that it can be found (and counted) in what Letta stored. */
 const tagged = (i: number) => `${promptAt(i)} [#${i}]`;
 
-/**
- * How many times each tagged caller line was stored for the agent. Only what the writer sent is
- * counted (user messages, passages): the memory agent's own replies quote it back.
- */
-export function countStoredTurns(standIn: LettaStandIn, agentId: string, turns: number): number[] {
-  const texts = [
+/** What the stand-in stored for the agent from the writer: user messages and passages. */
+function standInStoredTexts(standIn: LettaStandIn, agentId: string): string[] {
+  return [
     ...standIn.store
       .messages(agentId)
       .filter((m) => m.message_type === 'user_message')
       .map((m) => messageText('content' in m ? m.content : '')),
     ...standIn.store.passages(agentId).map((p) => p.text),
   ];
+}
+
+/**
+ * How many times each tagged caller line was stored for the agent. Only what the writer sent is
+ * counted (user messages, passages): the memory agent's own replies quote it back.
+ */
+export function countStoredTurns(standIn: LettaStandIn, agentId: string, turns: number): number[] {
+  return countTaggedTurns(standInStoredTexts(standIn, agentId), turns);
+}
+
+/** How many times each tagged caller line (`Caller: … [#i]`) occurs in the texts Letta stored. */
+export function countTaggedTurns(texts: readonly string[], turns: number): number[] {
   const counts = Array.from({ length: turns }, () => 0);
   for (const text of texts) {
     for (const m of text.matchAll(/Caller: [^\n]*?\[#(\d+)\]/g)) {
@@ -87,6 +105,55 @@ export function countStoredTurns(standIn: LettaStandIn, agentId: string, turns: 
     }
   }
   return counts;
+}
+
+/** What the fault phase does to Letta, and where it reads what Letta stored. */
+interface FaultTarget {
+  /** The phase's label in progress lines. */
+  slowedLabel: string;
+  slow(ms: number): Promise<void>;
+  /** Refuses the next write for good (a 422), or null when this Letta cannot be made to. */
+  refuseOnce: (() => Promise<void>) | null;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  /** What Letta stored for the agent from the writer, and a line on what it holds (or null). */
+  stored(agentId: string): Promise<{ texts: string[]; summary: string | null }>;
+  /** How lost and duplicates were counted. */
+  countedIn: string;
+}
+
+function standInTarget(standIn: LettaStandIn): FaultTarget {
+  return {
+    slowedLabel: 'Letta slowed',
+    slow: (ms) => standIn.faults.set({ kind: 'latency', ms }),
+    refuseOnce: () =>
+      standIn.faults.set({ kind: 'status', status: 422, count: 1, match: { method: 'POST', path: /\/messages$/ } }),
+    down: () => standIn.faults.set({ kind: 'down' }),
+    up: () => standIn.faults.clear(),
+    stored: async (agentId) => ({ texts: standInStoredTexts(standIn, agentId), summary: null }),
+    countedIn: 'what the Letta stand-in stored',
+  };
+}
+
+function serverTarget(s: ServerLetta): FaultTarget {
+  return {
+    slowedLabel: "Letta's model steps slowed",
+    slow: async (ms) => s.slowSteps(ms),
+    refuseOnce: null,
+    down: () => s.server.stop(),
+    up: async () => {
+      s.slowSteps(0);
+      await s.server.start();
+    },
+    stored: async (agentId) => {
+      const store = await readServerStore(s.client, agentId);
+      return {
+        texts: store.texts,
+        summary: `the server's store holds ${store.userMessages} user messages (${store.otids} distinct otids) and ${store.passages} passages for the caller's agent`,
+      };
+    },
+    countedIn: `Letta's own server's store (${lettaServerVersion}: its agent's user messages and passages, read back over its REST API)`,
+  };
 }
 
 interface Collected {
@@ -133,14 +200,16 @@ export async function runMemoryScenario(
   progress: Progress,
 ): Promise<MemoryScenarioResult> {
   const notes: string[] = [];
-  const canFault = backend.mode === 'sim';
+  const canFault = backend.mode === 'sim' || o.server !== undefined;
+  const lettaKind: LettaKind = o.server ? 'server' : 'sim';
+  const on = o.server ? ", Letta's own server" : '';
   const faultTurns = canFault ? o.slowedTurns + o.downTurns : 0;
   progress.plan(o.healthyTurns + faultTurns + (canFault ? 2 : 1));
-  progress.phase(`memory (${o.journal} journal): healthy Letta`);
+  progress.phase(`memory (${o.journal} journal${on}): healthy Letta`);
   const journalDir = mkdtempSync(join(tmpdir(), 'bench-memory-'));
   const redis = o.journal === 'redis' ? await startRedis() : undefined;
   const openai = await backend.openai(backend.seed);
-  const letta = await backend.letta(backend.seed + 11);
+  const letta = o.server?.endpoint ?? (await backend.letta(backend.seed + 11));
   const config = { ...backend.config, letta: { ...backend.config.letta, claimIdleMs: CLAIM_IDLE_MS } };
   const host = openMemoryHost({
     config,
@@ -191,9 +260,11 @@ export async function runMemoryScenario(
       drainMs: healthyDrain,
       retries: retriesBefore,
     };
-    if (!canFault || !letta.standIn) {
+    const target = o.server ? serverTarget(o.server) : letta.standIn ? standInTarget(letta.standIn) : null;
+    if (!canFault || !target) {
       return {
         journal: o.journal,
+        ...(o.server ? { letta: lettaKind } : {}),
         writeMode: backend.config.letta.writeMode,
         healthy,
         faults: {
@@ -203,7 +274,6 @@ export async function runMemoryScenario(
         notes,
       };
     }
-    const standIn = letta.standIn;
     // A second call by the same caller, on a fresh OpenAI stand-in with the same seed: its turn j
     // gets the latency draw of healthy turn j, so the two TTFTs compare turn by turn.
     const openai2 = await backend.openai(backend.seed);
@@ -212,27 +282,27 @@ export async function runMemoryScenario(
     closers.unshift(() => h2.close());
     const ctx2 = newContext();
     const retriesAtFaults = collected.retries;
-    progress.phase(`memory: Letta slowed by ${o.slowByMs} ms`);
+    progress.phase(`memory${on}: ${target.slowedLabel} by ${o.slowByMs} ms`);
     watch.resetPeak();
-    await standIn.faults.set({ kind: 'latency', ms: o.slowByMs });
+    await target.slow(o.slowByMs);
     // The first write of the phase is refused for good: a dead letter, replayed after the drain.
-    await standIn.faults.set({ kind: 'status', status: 422, count: 1, match: { method: 'POST', path: /\/messages$/ } });
+    await target.refuseOnce?.();
     const deadAt = collected.dead;
     const slowedTtft = await runTurns(h2, ctx2, o.healthyTurns, o.slowedTurns, o.pauseMs, progress);
-    progress.phase('memory: Letta down');
-    await standIn.faults.set({ kind: 'down' });
+    progress.phase(`memory${on}: Letta down`);
+    await target.down();
     const downAt = nowMs();
     const downTtft = await runTurns(h2, ctx2, o.healthyTurns + o.slowedTurns, o.downTurns, o.pauseMs, progress);
     const stillDown = o.minDownMs - (nowMs() - downAt);
     if (stillDown > 0) await sleep(stillDown);
-    progress.phase('memory: Letta back, draining');
-    await standIn.faults.clear();
+    progress.phase(`memory${on}: Letta back, draining`);
+    await target.up();
     const upAt = nowMs();
     const downForMs = upAt - downAt;
     const faultDrain = await drain(upAt);
     const peak = watch.peak();
     const afterDrain = await watch.read();
-    progress.phase('memory: replaying the dead letter');
+    progress.phase(`memory${on}: replaying the dead letter${target.refuseOnce ? '' : 's (none expected)'}`);
     const deadLettered = collected.dead - deadAt;
     await replayDeadLetters({ ...config.letta, journalDir, ...(redis ? { journalUrl: redis.url } : {}) }, o.logger);
     // A Redis journal's replayed turns belong to the replaying writer until they have sat idle.
@@ -242,7 +312,8 @@ export async function runMemoryScenario(
     const afterReplay = await watch.read();
     const total = o.healthyTurns + o.slowedTurns + o.downTurns;
     const agentId = await h2.caller?.agentId;
-    const counts = agentId === undefined ? [] : countStoredTurns(standIn, agentId, total);
+    const stored = agentId === undefined ? null : await target.stored(agentId);
+    const counts = stored === null ? [] : countTaggedTurns(stored.texts, total);
     const faultTtft = [...slowedTtft, ...downTtft];
     const phase: MemoryPhase = {
       turns: o.slowedTurns + o.downTurns,
@@ -253,10 +324,16 @@ export async function runMemoryScenario(
       retries: collected.retries - retriesAtFaults,
     };
     notes.push(
-      `lost and duplicates are counted in what the Letta stand-in stored, by a tag on each caller line (${backend.config.letta.writeMode} mode)`,
+      `lost and duplicates are counted in ${target.countedIn}, by a tag on each caller line (${backend.config.letta.writeMode} mode)`,
+      ...(stored?.summary ? [stored.summary] : []),
     );
+    if (o.server)
+      notes.push(
+        "the server's agent steps call an OpenAI stand-in with the profile's OpenAI latency, so its lag is Letta's own work plus that model time; the stand-in's Letta answers with the profile's Letta latency",
+      );
     return {
       journal: o.journal,
+      ...(o.server ? { letta: lettaKind } : {}),
       writeMode: backend.config.letta.writeMode,
       healthy,
       faults: {

@@ -3,6 +3,7 @@ import {
   type BenchResults,
   type LlmPathName,
   type LlmTurnRecord,
+  type MemoryScenarioResult,
   type VoiceTurnRecord,
   resultsFormat,
 } from '../../bench/results.ts';
@@ -233,4 +234,34 @@ export function sampleResults(): BenchResults {
       },
     },
   };
+}
+
+/**
+ * The sample's memory scenario run twice on the file journal, as `--letta server` runs it: the
+ * stand-in's result, then Letta's own server's, with known figures (one turn lost, none duplicated).
+ */
+export function sampleServerResults(): BenchResults {
+  const r = sampleResults();
+  const [sim] = r.scenarios.memory ?? [];
+  if (!sim?.faults.ran) throw new Error('the sample has a stand-in memory run with faults');
+  const server: MemoryScenarioResult = {
+    ...sim,
+    letta: 'server',
+    healthy: { ...sim.healthy, lag: summarize([1500, 1700]), lagSamplesMs: [1500, 1700], drainMs: 350 },
+    faults: {
+      ...sim.faults,
+      downForMs: 24_000,
+      phase: { ...sim.faults.phase, lag: summarize([26_000, 30_000]), lagSamplesMs: [26_000, 30_000], retries: 7 },
+      deadLettered: 0,
+      lost: 1,
+      duplicates: 0,
+      metrics: {
+        peak: { backlog: 5, oldestPendingS: 38.5, deadLetters: 0, acked: 15, retries: 7 },
+        afterDrain: { backlog: 0, oldestPendingS: 0, deadLetters: 0, acked: 15, retries: 7 },
+        afterReplay: { backlog: 0, oldestPendingS: 0, deadLetters: 0, acked: 15, retries: 7 },
+      },
+    },
+    notes: ["the server's store holds 6 user messages (6 distinct otids) and 0 passages for the caller's agent"],
+  };
+  return { ...r, scenarios: { ...r.scenarios, memory: [sim, server] } };
 }
