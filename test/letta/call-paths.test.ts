@@ -61,6 +61,8 @@ describe('a call through the caller’s Letta agent', () => {
     call = await startTextCall({ openai, identity: 'planner', tools: true });
     openai.setResponder(callsTool('plan my week', 'delegate_task', { task: 'Plan a week of exercise' }));
     await call.say('Could you plan my week?');
+    // The answer is given after the caller's next turn, never over it (as in a spoken call).
+    await call.say('Thanks, I will wait.');
     // Letta's agent answers the task (its model is the tier's OpenAI stand-in, which echoes it).
     await until(
       () =>
@@ -72,8 +74,12 @@ describe('a call through the caller’s Letta agent', () => {
       60_000,
       'the task result in the voice agent’s prompt',
     );
-    const texts = await serverUserTexts(await call.caller.agentId);
-    expect(texts.filter((t) => t.includes('Plan a week of exercise'))).toHaveLength(1);
+    // The task went to the agent once (the call's own turns, which quote it, are transcripts).
+    const tasks = (await serverUserTexts(await call.caller.agentId)).filter((t) =>
+      t.startsWith('[Task from a live voice call'),
+    );
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]).toContain('Plan a week of exercise');
   });
 
   it('answers the same while the server is down, and every turn reaches it once when it is back', async () => {
