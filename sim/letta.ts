@@ -1,20 +1,32 @@
 /**
  * A stand-in for the Letta REST API (`@letta-ai/letta-client` 1.12.1 talks to it unchanged):
  * the endpoints a voice worker uses, with the archived open-source server's (0.16.8) status codes
- * and bodies, an agent step that calls a real OpenAI-compatible model, step vs token streaming,
+ * and bodies, agent steps that call a real OpenAI-compatible model, step vs token streaming,
  * and injectable faults (latency, 5xx, hangs, resets, lost responses, refused connections).
+ * test/letta/differential.test.ts holds it to Letta's own server, call by call.
  *
- * Where it knowingly differs from that server:
- * - one model call per step; the agent has no tools, so `max_steps` is accepted and changes nothing;
- * - memory edits are deterministic (a `- <text>` line per user message appended to `human`, skipped
- *   when it would pass the block's limit) instead of the model's memory tools;
- * - no embeddings (`Passage.embedding` is null); archival search ranks by shared words;
- * - a second message-creating request (messages, async, capture) for an agent with one in flight
- *   gets 409, as Letta's conversation lock answers; the archived server only locks with Redis;
+ * Two options choose between behaviours on purpose:
+ * - `server`: 'cloud' (default) models Letta Cloud where it differs from Letta's own server: a
+ *   second message-creating request (messages, async, capture) for an agent with one in flight gets
+ *   409 (the conversation lock; the self-hosted messages endpoint takes none and runs both), message
+ *   search is served (self-hosted: 400 without Turbopuffer), and any `provider/model` handle is
+ *   accepted (self-hosted: only the handles it lists, `openai-proxy/<model>` behind a non-OpenAI
+ *   base URL). 'self-hosted' answers as Letta's own server does.
+ * - `memoryEdits`: 'notes' (default) makes one model call per step with no tools, then a
+ *   deterministic edit: a `- <text>` line per user message (per caller line of a transcript)
+ *   appended to `human`, skipped when it would pass the block's limit, so every test sees memory
+ *   change whatever its model answers. 'tools' does what the server does: the model is offered
+ *   Letta's memory tools, a step whose model calls one runs it (tool-call and tool-return messages)
+ *   and the loop goes on until the model answers in plain text (or `max_steps`).
+ *
+ * Where it still knowingly differs from that server:
+ * - `conversation_search` ranks by shared words; the agent's tools are not listed in AgentState;
+ * - a captured turn changes memory only for an agent with `enable_sleeptime`, through the 'notes'
+ *   edit (the server runs a sleep-time agent);
  * - a 'latency' fault delays a request before it reaches the agent (the network, a proxy, a queue):
  *   it is not yet a run; a 'hold' fault keeps an admitted request running (its run active, the
- *   agent locked) until released, as a slow agent step does;
- * - `background: true` streams in the foreground; every unknown agent is "Agent with ID … not found".
+ *   agent locked on 'cloud') until released, as a slow agent step does;
+ * - `background: true` streams in the foreground; dates carry milliseconds and `Z`.
  */
 import { serveFromCommandLine } from './cli.ts';
 import { createServer } from 'node:http';
@@ -29,6 +41,7 @@ import { FaultSet, faultBodies } from './letta/faults.ts';
 import type { LettaRequestLogEntry } from './letta/http.ts';
 import { HttpReply, InvalidJson, parseQuery, readBody } from './letta/http.ts';
 import { captureRoute, messageRoutes } from './letta/messages.ts';
+import { modelRoutes } from './letta/models.ts';
 import { runRoutes } from './letta/runs.ts';
 import { searchRoutes } from './letta/search.ts';
 import type { Deps, Route } from './letta/routes.ts';
@@ -56,6 +69,10 @@ export interface LettaStandInOptions {
   modelBaseUrl?: string;
   /** Default true; false makes the hidden `/messages/capture` route answer 404, like a server without it. */
   captureEndpoint?: boolean;
+  /** Whose behaviour where Letta Cloud and Letta's own server differ (see the header). Default 'cloud'. */
+  server?: 'cloud' | 'self-hosted';
+  /** How agent steps edit memory: 'notes' (default, deterministic) or 'tools' (the model's tool calls, as the server). */
+  memoryEdits?: 'notes' | 'tools';
 }
 
 export interface LettaStandIn extends StandIn {
@@ -91,12 +108,14 @@ export const lettaRoutes: readonly { method: string; path: string; hidden: boole
   ...messageRoutes,
   ...runRoutes,
   ...searchRoutes,
+  ...modelRoutes,
   captureRoute,
 ].map((r) => ({ method: r.method, path: r.path, hidden: r.hidden === true, outsideSubset: r.outsideSubset === true }));
 
 export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise<LettaStandIn> {
   const abort = new AbortController();
-  const store = new LettaStore(opts.modelBaseUrl ?? 'https://api.openai.com/v1');
+  const modelEndpoint = opts.modelBaseUrl ?? 'https://api.openai.com/v1';
+  const store = new LettaStore(modelEndpoint);
   const faults = new FaultSet();
   let holding: (() => void)[] = [];
   const releaseHeld = (): void => {
@@ -120,12 +139,17 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
           })
         : Promise.resolve(),
     apiKey: opts.apiKey,
+    server: opts.server ?? 'cloud',
+    memoryEdits: opts.memoryEdits ?? 'notes',
+    modelEndpoint,
+    startedAt: new Date(),
   };
   const routes: Route[] = [
     ...baseRoutes,
     ...messageRoutes,
     ...runRoutes,
     ...searchRoutes,
+    ...modelRoutes,
     ...(opts.captureEndpoint === false ? [] : [captureRoute]),
   ];
   const requests: LettaRequestLogEntry[] = [];
@@ -146,7 +170,7 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
         body = JSON.parse(raw);
         entry.body = body;
       } catch (e) {
-        body = new InvalidJson(e);
+        body = new InvalidJson(e, raw);
         entry.body = raw;
       }
     }
@@ -221,7 +245,8 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
     },
     store: {
       agents: () => store.records().map((r) => store.view(r)),
-      messages: (id) => [...must(id).messages],
+      // What was written to the agent: its system message (written by the stand-in itself) is left out.
+      messages: (id) => must(id).messages.filter((m) => m.id !== must(id).systemId),
       passages: (id) => [...must(id).passages],
       captures: (id) => [...must(id).captures],
       setBlock: (id, label, value) => void store.upsertBlock(must(id), label, { value }),
@@ -238,10 +263,14 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
 }
 
 if (import.meta.main) {
-  await serveFromCommandLine('letta', ['model-base-url'], (common, extra) =>
+  await serveFromCommandLine('letta', ['model-base-url', 'server', 'memory-edits'], (common, extra) =>
     startLettaStandIn({
       ...common,
       ...(extra['model-base-url'] !== undefined ? { modelBaseUrl: extra['model-base-url'] } : {}),
+      ...(extra.server === 'self-hosted' || extra.server === 'cloud' ? { server: extra.server } : {}),
+      ...(extra['memory-edits'] === 'tools' || extra['memory-edits'] === 'notes'
+        ? { memoryEdits: extra['memory-edits'] }
+        : {}),
     }),
   );
 }

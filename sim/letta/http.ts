@@ -148,12 +148,28 @@ export function valueError(loc: (string | number)[], message: string, input: unk
 // ---------------------------------------------------------------------------------------------
 // Request body and query.
 
+/** V8's JSON.parse messages → what Python's json module says at that place. */
+const PY_JSON_ERRORS: [RegExp, string, number][] = [
+  [/^Expected property name or '}'/, 'Expecting property name enclosed in double quotes', 0],
+  [/^Expected ',' or '[}\]]'/, "Expecting ',' delimiter", 0],
+  [/^Expected ':' after property name/, "Expecting ':' delimiter", 0],
+  [/^Unexpected non-whitespace character after JSON/, 'Extra data', 0],
+  [/^Bad escaped character/, 'Invalid \\escape', -1],
+  [/^Bad control character/, 'Invalid control character at', 0],
+  [/^Unterminated string/, 'Unterminated string starting at', 0],
+];
+
 /** A request body that is not JSON; answered as pydantic's `json_invalid` once the route is known. */
 export class InvalidJson {
   readonly position: number;
-  constructor(error: unknown) {
-    const m = /position (\d+)/.exec(error instanceof Error ? error.message : '');
-    this.position = m ? Number(m[1]) : 0;
+  readonly message: string;
+  constructor(error: unknown, raw: string) {
+    const text = error instanceof Error ? error.message : '';
+    const at = /position (\d+)/.exec(text);
+    const known = PY_JSON_ERRORS.find(([re]) => re.test(text));
+    this.message = known?.[1] ?? 'Expecting value';
+    if (/^Unexpected end of JSON input/.test(text)) this.position = raw.length;
+    else this.position = at ? Number(at[1]) + (known?.[2] ?? 0) : 0;
   }
 }
 
@@ -164,7 +180,7 @@ export function invalidJsonError(body: InvalidJson): HttpError {
       loc: ['body', body.position],
       msg: 'JSON decode error',
       input: {},
-      ctx: { error: 'Expecting value' },
+      ctx: { error: body.message },
     },
   ]);
 }

@@ -1,11 +1,12 @@
 /**
  * The model side of an agent step: the prompt a Letta agent compiles (system + memory blocks +
- * in-context history + new input), the call to an OpenAI-compatible model, and the memory edit
- * the stand-in makes after each turn.
+ * in-context history + the turn so far), the call to an OpenAI-compatible model (with Letta's
+ * memory tools offered, or none), and the deterministic memory edit of the stand-in's 'notes' mode.
  */
 import OpenAI from 'openai';
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { AgentRecord, BlockResponse, MessageCreate } from './store.ts';
+import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import type { AgentRecord, BlockResponse, LettaMessage } from './store.ts';
+import { compileSystem } from './system-prompt.ts';
 
 /** The reply when no model is configured. */
 export const ACK_TEXT = "Thanks, I've noted that.";
@@ -27,41 +28,56 @@ export function textOf(content: unknown): string {
     .join('');
 }
 
-function renderBlock(b: BlockResponse): string {
-  const label = b.label ?? 'block';
-  return [
-    `<${label}>`,
-    '<description>',
-    b.description ?? '',
-    '</description>',
-    '<metadata>',
-    `- chars_current=${b.value.length}`,
-    `- chars_limit=${b.limit ?? 100000}`,
-    '</metadata>',
-    '<value>',
-    b.value,
-    '</value>',
-    `</${label}>`,
-  ].join('\n');
+function chatMessage(m: LettaMessage): ChatCompletionMessageParam | undefined {
+  switch (m.message_type) {
+    case 'user_message':
+      return { role: 'user', content: textOf(m.content) };
+    case 'assistant_message':
+      return { role: 'assistant', content: textOf(m.content) };
+    case 'system_message':
+      return { role: 'system', content: m.content };
+    case 'tool_call_message': {
+      const calls = Array.isArray(m.tool_calls) ? m.tool_calls : [m.tool_call];
+      return {
+        role: 'assistant',
+        content: null,
+        tool_calls: calls.map((c) => ({
+          id: c.tool_call_id ?? '',
+          type: 'function' as const,
+          function: { name: c.name ?? '', arguments: c.arguments ?? '' },
+        })),
+      };
+    }
+    case 'tool_return_message':
+      return { role: 'tool', tool_call_id: m.tool_call_id, content: m.tool_return };
+    // Nothing the stand-in writes into an agent's context.
+    case 'reasoning_message':
+    case 'hidden_reasoning_message':
+    case 'approval_request_message':
+    case 'approval_response_message':
+    case 'summary_message':
+    case 'event_message':
+    case undefined:
+      return undefined;
+  }
 }
 
+/**
+ * What the model sees in a step: the system prompt compiled with the blocks as they are now, the
+ * agent's in-context history, then this turn's messages not yet persisted (its inputs, at first).
+ */
 export function buildPrompt(
   rec: AgentRecord,
   blocks: BlockResponse[],
-  inputs: MessageCreate[],
+  pending: LettaMessage[],
 ): ChatCompletionMessageParam[] {
-  const memory = blocks.length
-    ? `\n\n<memory_blocks>\nThe following memory blocks are currently engaged in your core memory unit:\n\n${blocks.map(renderBlock).join('\n\n')}\n</memory_blocks>`
-    : '';
-  const out: ChatCompletionMessageParam[] = [{ role: 'system', content: rec.base.system + memory }];
+  const out: ChatCompletionMessageParam[] = [{ role: 'system', content: compileSystem(rec.base.system, blocks) }];
   const inContext = new Set(rec.inContext);
-  for (const m of rec.messages) {
-    if (!inContext.has(m.id)) continue;
-    if (m.message_type === 'user_message') out.push({ role: 'user', content: textOf(m.content) });
-    else if (m.message_type === 'assistant_message') out.push({ role: 'assistant', content: textOf(m.content) });
-    else if (m.message_type === 'system_message') out.push({ role: 'system', content: m.content });
+  for (const m of [...rec.messages.filter((x) => inContext.has(x.id)), ...pending]) {
+    if (m.id === rec.systemId) continue;
+    const c = chatMessage(m);
+    if (c) out.push(c);
   }
-  for (const m of inputs) out.push({ role: m.role, content: textOf(m.content) });
   return out;
 }
 
@@ -101,18 +117,43 @@ function toLlmError(e: unknown): LlmError {
   return new LlmError(500, 'llm_error', 'An error occurred with the LLM request.', detail);
 }
 
+/** A tool call the model made: whole, or (`ToolCallDelta`) a piece of one as it streams. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+export interface ToolCallDelta {
+  index: number;
+  /** On the piece that opens the call. */
+  id?: string;
+  name?: string;
+  /** A fragment of the arguments' JSON. */
+  arguments?: string;
+}
+
 export interface ModelCall {
   client: OpenAI | undefined;
   model: string;
   messages: ChatCompletionMessageParam[];
+  /** Offered to the model; none: a plain completion. */
+  tools?: ChatCompletionTool[];
   /** Token streaming: call the model with `stream: true` and report each content delta. */
   stream: boolean;
   onDelta: (delta: string) => void;
+  onToolCallDelta?: (delta: ToolCallDelta) => void;
   signal: AbortSignal;
 }
 
+export interface ModelAnswer {
+  text: string;
+  toolCalls: ToolCall[];
+  usage: Usage;
+}
+
 /** Calls the model (blocking, or streaming for token streaming); throws LlmError. */
-export async function callModel(c: ModelCall): Promise<{ text: string; usage: Usage }> {
+export async function callModel(c: ModelCall): Promise<ModelAnswer> {
   // Used when the model reports no usage (or there is no model).
   const estimate = (text: string): Usage => {
     const prompt = estimateTokens(c.messages);
@@ -126,29 +167,49 @@ export async function callModel(c: ModelCall): Promise<{ text: string; usage: Us
   });
   if (!c.client) {
     if (c.stream) c.onDelta(ACK_TEXT);
-    return { text: ACK_TEXT, usage: estimate(ACK_TEXT) };
+    return { text: ACK_TEXT, toolCalls: [], usage: estimate(ACK_TEXT) };
   }
+  const tools = c.tools?.length ? { tools: c.tools } : {};
   try {
     if (!c.stream) {
-      const r = await c.client.chat.completions.create({ model: c.model, messages: c.messages }, { signal: c.signal });
-      const text = r.choices[0]?.message.content ?? '';
-      return { text, usage: r.usage ? reported(r.usage) : estimate(text) };
+      const r = await c.client.chat.completions.create(
+        { model: c.model, messages: c.messages, ...tools },
+        { signal: c.signal },
+      );
+      const message = r.choices[0]?.message;
+      const text = message?.content ?? '';
+      const toolCalls = (message?.tool_calls ?? []).flatMap((t) =>
+        t.type === 'function' ? [{ id: t.id, name: t.function.name, arguments: t.function.arguments }] : [],
+      );
+      return { text, toolCalls, usage: r.usage ? reported(r.usage) : estimate(text) };
     }
     const stream = await c.client.chat.completions.create(
-      { model: c.model, messages: c.messages, stream: true, stream_options: { include_usage: true } },
+      { model: c.model, messages: c.messages, ...tools, stream: true, stream_options: { include_usage: true } },
       { signal: c.signal },
     );
     let text = '';
+    const calls: ToolCall[] = [];
     let usage: Usage | undefined;
     for await (const chunk of stream) {
-      const delta = chunk.choices[0]?.delta.content;
-      if (delta) {
-        text += delta;
-        c.onDelta(delta);
+      const delta = chunk.choices[0]?.delta;
+      if (delta?.content) {
+        text += delta.content;
+        c.onDelta(delta.content);
+      }
+      for (const t of delta?.tool_calls ?? []) {
+        const call = (calls[t.index] ??= { id: '', name: '', arguments: '' });
+        const piece: ToolCallDelta = { index: t.index };
+        if (t.id) piece.id = call.id = t.id;
+        if (t.function?.name) piece.name = call.name = t.function.name;
+        if (t.function?.arguments) {
+          call.arguments += t.function.arguments;
+          piece.arguments = t.function.arguments;
+        }
+        c.onToolCallDelta?.(piece);
       }
       if (chunk.usage) usage = reported(chunk.usage);
     }
-    return { text, usage: usage ?? estimate(text) };
+    return { text, toolCalls: calls.filter(Boolean), usage: usage ?? estimate(text) };
   } catch (e) {
     throw toLlmError(e);
   }
@@ -161,7 +222,8 @@ function notesFrom(text: string): string[] {
 }
 
 /**
- * The memory edit a Letta agent would make with its memory tools, made deterministic: one line
+ * The 'notes' mode's memory edit, what a Letta agent would do with its memory tools made
+ * deterministic whatever the model answers: one line
  * `- <first 120 chars>` per user message (per caller line when the message is a call transcript)
  * appended to the `human` block. Like Letta's memory tools, an edit that would exceed the block's
  * limit is not made. Returns the new value, or undefined.

@@ -2,23 +2,27 @@
  * Message endpoints of the Letta stand-in: a turn through the agent (JSON, step-streamed or
  * token-streamed SSE, or async with a Run), the message history, and the hidden capture.
  */
-import { randomUUID } from 'node:crypto';
 import type {
   AssistantMessage,
   LettaResponse,
   LettaStreamingResponse,
   MessageType,
   SystemMessage,
+  ToolCallDelta,
+  ToolCallMessage,
   UserMessage,
 } from '@letta-ai/letta-client/resources/agents/messages';
+import type { ToolReturnMessage } from '@letta-ai/letta-client/resources/tools';
 import { nowMs, sleep } from '../server.ts';
-import { BUSY_DETAIL, HttpError, detailError, valueError } from './http.ts';
+import type { PydanticError } from './http.ts';
+import { BUSY_DETAIL, HttpError, detailError, missing, valueError } from './http.ts';
 import type { Usage } from './llm.ts';
 import { LlmError, buildPrompt, callModel, humanNote, textOf } from './llm.ts';
 import type { Ctx, Deps, Route } from './routes.ts';
-import { REPLIED, is1xSdk, requireAgent } from './routes.ts';
+import { REPLIED, agentNotFound, is1xSdk, requireAgent } from './routes.ts';
 import type { AgentRecord, LettaMessage, MessageCreate, Run } from './store.ts';
-import { isoNow, newId } from './store.ts';
+import { isoNow, newId, otidFor } from './store.ts';
+import { MEMORY_TOOLS, runTool, storedArguments } from './tools.ts';
 import type { Json } from './validate.ts';
 import { Checks, boolField, bodyObject, literalError, pageQuery, stringField, typeError } from './validate.ts';
 
@@ -39,18 +43,74 @@ const MESSAGE_TYPES: readonly MessageType[] = [
 /** The server's keepalive: a ping after this long without any event. */
 const KEEPALIVE_MS = 20_000;
 
+/** The server's DEFAULT_MAX_STEPS. */
+const DEFAULT_MAX_STEPS = 50;
+
 interface Turn {
   inputs: MessageCreate[];
   /** Approval / tool-return inputs: nothing is pending in the stand-in, so these are refused. */
   unsupported: boolean;
   includeTypes: MessageType[] | null;
+  maxSteps: number;
+}
+
+/** How pydantic names the members of LettaRequest's message union in an error's `loc`. */
+const MEMBER = {
+  message: 'function-after[generate_otid_if_missing(), MessageCreate]',
+  approval: 'function-after[migrate_deprecated_fields(), function-after[generate_otid_if_missing(), ApprovalCreate]]',
+  toolReturn: 'function-after[generate_otid_if_missing(), ToolReturnCreate]',
+};
+const CONTENT_LIST =
+  'list[tagged-union[TextContent,ImageContent,ToolCallContent,ToolReturnContent,ReasoningContent,RedactedReasoningContent,OmittedReasoningContent,SummarizedReasoningContent]]';
+
+function enumLiteral(loc: (string | number)[], expected: string, input: unknown): PydanticError {
+  return { type: 'literal_error', loc, msg: `Input should be ${expected}`, input, ctx: { expected } };
+}
+
+/**
+ * The errors of a `messages` item that is no valid MessageCreate: pydantic tries each member of the
+ * union (after a validator has defaulted `type` to 'message') and reports why each one failed.
+ */
+function messageItemErrors(raw: unknown, i: number): PydanticError[] {
+  const at = (member: string, ...rest: (string | number)[]) => ['body', 'messages', i, member, ...rest];
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    const msg = 'Input should be a valid dictionary or object to extract fields from';
+    return Object.values(MEMBER).map((m) => ({ type: 'model_attributes_type', loc: at(m), msg, input: raw }));
+  }
+  const m: Json = { ...(raw as Json), type: (raw as Json).type ?? 'message' };
+  const own: PydanticError[] = [];
+  if (m.role === undefined) own.push(missing(at(MEMBER.message, 'role'), m));
+  else if (m.role !== 'user' && m.role !== 'system' && m.role !== 'assistant')
+    own.push(
+      enumLiteral(
+        at(MEMBER.message, 'role'),
+        "<MessageRole.user: 'user'>, <MessageRole.system: 'system'> or <MessageRole.assistant: 'assistant'>",
+        m.role,
+      ),
+    );
+  if (m.content === undefined) own.push(missing(at(MEMBER.message, 'content'), m));
+  else if (typeof m.content !== 'string' && !Array.isArray(m.content)) {
+    own.push(
+      typeError('string_type', at(MEMBER.message, 'content', 'str'), 'Input should be a valid string', m.content),
+    );
+    own.push(
+      typeError('list_type', at(MEMBER.message, 'content', CONTENT_LIST), 'Input should be a valid list', m.content),
+    );
+  }
+  if (own.length === 0) return [];
+  return [
+    ...own,
+    enumLiteral(at(MEMBER.approval, 'type'), "<MessageCreateType.approval: 'approval'>", m.type),
+    enumLiteral(at(MEMBER.toolReturn, 'type'), "<MessageCreateType.tool_return: 'tool_return'>", m.type),
+    missing(at(MEMBER.toolReturn, 'tool_returns'), m),
+  ];
 }
 
 /** LettaRequest's body validation (input XOR messages, message shapes, return types). */
 function parseTurn(c: Checks, b: Json): Turn {
   const hasInput = b.input !== undefined && b.input !== null;
   const hasMessages = b.messages !== undefined && b.messages !== null;
-  const turn: Turn = { inputs: [], unsupported: false, includeTypes: null };
+  const turn: Turn = { inputs: [], unsupported: false, includeTypes: null, maxSteps: DEFAULT_MAX_STEPS };
   if (hasInput && hasMessages)
     c.errors.push(valueError(['body'], "Cannot specify both 'input' and 'messages'. Use one or the other.", b));
   else if (!hasInput && !hasMessages)
@@ -86,16 +146,7 @@ function parseTurn(c: Checks, b: Json): Turn {
         turn.unsupported = true;
         return;
       }
-      const loc = ['body', 'messages', i];
-      if (m.role === undefined)
-        c.errors.push({ type: 'missing', loc: [...loc, 'role'], msg: 'Field required', input: m });
-      else if (m.role !== 'user' && m.role !== 'system' && m.role !== 'assistant')
-        c.errors.push(literalError([...loc, 'role'], ['user', 'system', 'assistant'], m.role));
-      if (m.content === undefined)
-        c.errors.push({ type: 'missing', loc: [...loc, 'content'], msg: 'Field required', input: m });
-      else if (typeof m.content !== 'string' && !Array.isArray(m.content)) {
-        c.errors.push(typeError('string_type', [...loc, 'content'], 'Input should be a valid string', m.content));
-      }
+      c.errors.push(...messageItemErrors(raw, i));
       turn.inputs.push(m as unknown as MessageCreate);
     });
   }
@@ -114,10 +165,11 @@ function parseTurn(c: Checks, b: Json): Turn {
       msg: 'Input should be a valid integer',
       input: b.max_steps,
     });
-  }
+  } else if (typeof b.max_steps === 'number') turn.maxSteps = Math.max(1, b.max_steps);
   return turn;
 }
 
+/** A message this request sent, as the server persists it (its `otid` is the client's). */
 function inputMessage(m: MessageCreate, runId: string | null, stepId: string | null): LettaMessage {
   const head = { id: newId('message'), date: isoNow(), name: m.name ?? null };
   const tail = {
@@ -144,97 +196,193 @@ function inputMessage(m: MessageCreate, runId: string | null, stepId: string | n
   return { ...head, message_type: 'user_message', ...tail, content } satisfies UserMessage;
 }
 
-function usageStatistics(u: Usage): LettaResponse.Usage {
+/** The head of a message the agent itself produces: its `otid` derives from its id. */
+function produced(id: string, date: string, stepId: string | null, runId: string | null) {
+  return {
+    id,
+    date,
+    name: null,
+    otid: otidFor(id),
+    sender_id: null,
+    step_id: stepId,
+    is_err: null,
+    seq_id: null,
+    run_id: runId,
+  };
+}
+
+function usageStatistics(u: Usage, steps: number): LettaResponse.Usage {
   return {
     message_type: 'usage_statistics',
     completion_tokens: u.completion_tokens,
     prompt_tokens: u.prompt_tokens,
     total_tokens: u.total_tokens,
-    step_count: 1,
+    step_count: steps,
     run_ids: null,
-    cached_input_tokens: null,
-    cache_write_tokens: null,
-    reasoning_tokens: null,
+    cached_input_tokens: 0,
+    cache_write_tokens: 0,
+    reasoning_tokens: 0,
     context_tokens: u.prompt_tokens,
   };
 }
 
-/** The edit the agent makes to its `human` block after a turn (see `humanNote`). */
+/** The 'notes' mode's edit to the `human` block after a turn (see `humanNote`). */
 function noteTurn(deps: Deps, rec: AgentRecord, userTexts: string[]): void {
   const human = deps.store.blockByLabel(rec, 'human');
   const value = human && humanNote(human, userTexts);
   if (value !== undefined) deps.store.upsertBlock(rec, 'human', { value });
 }
 
-/** One message-creating request per agent at a time: a second one gets 409 (ConversationBusyError). */
+/**
+ * A Run for a message-creating request. On Letta Cloud (`server: 'cloud'`) one request per agent
+ * runs at a time and a second one gets 409 (ConversationBusyError); Letta's own server takes no
+ * lock on this endpoint and runs both.
+ */
 function acquire(deps: Deps, rec: AgentRecord, background: boolean, runType: string, turn: Turn): Run {
-  if (deps.busy.has(rec.base.id)) throw new HttpError(409, { detail: BUSY_DETAIL });
+  const locks = deps.server === 'cloud';
+  if (locks && deps.busy.has(rec.base.id)) throw new HttpError(409, { detail: BUSY_DETAIL });
   const run = deps.store.createRun(rec.base.id, background, runType, turn.includeTypes);
-  deps.busy.set(rec.base.id, run.id);
+  if (locks) deps.busy.set(rec.base.id, run.id);
   return run;
 }
 
+function release(deps: Deps, rec: AgentRecord, run: Run): void {
+  if (deps.busy.get(rec.base.id) === run.id) deps.busy.delete(rec.base.id);
+}
+
+/** Where a turn's messages go as they are made, for the two kinds of streaming. */
+interface TurnSink {
+  /** Token streaming: assistant text and tool-call pieces as the model produces them. */
+  piece?: (m: AssistantMessage | ToolCallMessage) => void;
+  /** Each message the step produced once it is done (step streaming), or only tool returns (token streaming). */
+  message: (m: LettaMessage) => void;
+}
+
 interface TurnResult {
-  assistant: AssistantMessage;
+  /** What the agent produced (tool calls, tool returns, replies), oldest first; not the inputs. */
+  messages: LettaMessage[];
   usage: Usage;
+  steps: number;
+  stopReason: 'end_turn' | 'max_steps';
+}
+
+function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+    completion_tokens: a.completion_tokens + b.completion_tokens,
+    total_tokens: a.total_tokens + b.total_tokens,
+  };
 }
 
 /**
- * One agent step: the agent loop's overhead (profile `letta.agentLoop`), the model call, then the
- * inputs and the reply are persisted and memory is edited, as Letta checkpoints at step end.
+ * An agent turn: the agent loop's overhead (profile `letta.agentLoop`), then steps. Each step calls
+ * the model and is persisted when it ends (its inputs with it), as Letta checkpoints at step end.
+ * In 'tools' mode the model is offered Letta's memory tools; a step whose model calls tools runs
+ * them (a tool-call and a tool-return message) and the loop goes on, until a step answers in plain
+ * text or `maxSteps` is reached. In 'notes' mode there is one step, then the deterministic note.
  */
 async function runTurn(
   deps: Deps,
   rec: AgentRecord,
   inputs: MessageCreate[],
   run: Run,
-  onDelta?: (m: AssistantMessage) => void,
+  maxSteps: number,
+  sink?: TurnSink,
 ): Promise<TurnResult> {
   const t0 = nowMs();
-  run.status = 'running';
+  const tools = deps.memoryEdits === 'tools' ? MEMORY_TOOLS : undefined;
   try {
     await sleep(deps.sample(deps.profile.letta.agentLoop), deps.signal);
-    const stepId = newId('step');
-    // Token deltas and the persisted reply share one id (clients join deltas by id).
-    const assistantId = newId('message');
-    const otid = randomUUID();
-    const date = isoNow();
-    const reply = (content: string): AssistantMessage => ({
-      id: assistantId,
-      date,
-      name: null,
-      message_type: 'assistant_message',
-      otid,
-      sender_id: null,
-      step_id: stepId,
-      is_err: null,
-      seq_id: null,
-      run_id: run.id,
-      content,
-    });
+    const out: LettaMessage[] = [];
+    let usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
     let firstAt: number | undefined;
-    const { text, usage } = await callModel({
-      client: deps.llm,
-      model: rec.base.llm_config.model,
-      messages: buildPrompt(rec, deps.store.blocksOf(rec), inputs),
-      stream: onDelta !== undefined,
-      signal: deps.signal,
-      onDelta: (d) => {
-        firstAt ??= nowMs();
-        onDelta?.(reply(d));
-      },
-    });
-    const assistant = reply(text);
-    deps.store.persist(rec, [...inputs.map((m) => inputMessage(m, run.id, stepId)), assistant], true);
-    noteTurn(
-      deps,
-      rec,
-      inputs.filter((m) => m.role === 'user').map((m) => textOf(m.content)),
-    );
+    let steps = 0;
+    let stopReason: TurnResult['stopReason'] = 'end_turn';
+    for (;;) {
+      steps++;
+      const stepId = newId('step');
+      const pending = steps === 1 ? inputs.map((m) => inputMessage(m, run.id, stepId)) : [];
+      // Token pieces and the persisted message share one id (clients join pieces by id).
+      const replyHead = produced(newId('message'), isoNow(), stepId, run.id);
+      const callHead = produced(newId('message'), isoNow(), stepId, run.id);
+      const callIds: string[] = [];
+      const answer = await callModel({
+        client: deps.llm,
+        model: rec.base.llm_config.model,
+        messages: buildPrompt(rec, deps.store.blocksOf(rec), pending),
+        ...(tools ? { tools } : {}),
+        stream: sink?.piece !== undefined,
+        signal: deps.signal,
+        onDelta: (d) => {
+          firstAt ??= nowMs();
+          sink?.piece?.({ ...replyHead, message_type: 'assistant_message', content: d });
+        },
+        onToolCallDelta: (d) => {
+          firstAt ??= nowMs();
+          if (d.id) callIds[d.index] = d.id;
+          const piece: ToolCallDelta = {
+            ...(d.name ? { name: d.name } : {}),
+            ...(d.arguments ? { arguments: d.arguments } : {}),
+            tool_call_id: callIds[d.index] ?? null,
+          };
+          // The server streams `tool_calls` as the same single piece, not an array.
+          sink?.piece?.({ ...callHead, message_type: 'tool_call_message', tool_call: piece, tool_calls: piece });
+        },
+      });
+      usage = addUsage(usage, answer.usage);
+      const made: LettaMessage[] = [];
+      const calls = tools ? answer.toolCalls : [];
+      if (calls.length > 0) {
+        const toolCalls = calls.map((c) => ({
+          name: c.name,
+          arguments: storedArguments(c.arguments),
+          tool_call_id: c.id,
+        }));
+        made.push({
+          ...callHead,
+          message_type: 'tool_call_message',
+          tool_call: toolCalls[0]!,
+          tool_calls: toolCalls,
+        } satisfies ToolCallMessage);
+        for (const c of calls) {
+          const result = runTool(deps.store, rec, c.name, c.arguments);
+          const ret = {
+            tool_return: result.text,
+            status: result.status,
+            tool_call_id: c.id,
+            stdout: null,
+            stderr: null,
+          };
+          made.push({
+            ...produced(newId('message'), isoNow(), stepId, run.id),
+            name: c.name,
+            message_type: 'tool_return_message',
+            ...ret,
+            tool_returns: [{ type: 'tool', ...ret }],
+          } satisfies ToolReturnMessage);
+        }
+      } else {
+        made.push({ ...replyHead, message_type: 'assistant_message', content: answer.text } satisfies AssistantMessage);
+      }
+      deps.store.persist(rec, [...pending, ...made], true);
+      out.push(...made);
+      for (const m of made) if (!sink?.piece || m.message_type === 'tool_return_message') sink?.message(m);
+      if (calls.length === 0) break;
+      if (steps >= maxSteps) {
+        stopReason = 'max_steps';
+        break;
+      }
+    }
+    if (!tools)
+      noteTurn(
+        deps,
+        rec,
+        inputs.filter((m) => m.role === 'user').map((m) => textOf(m.content)),
+      );
     const end = nowMs();
     Object.assign(run, {
       status: 'completed',
-      stop_reason: 'end_turn',
+      stop_reason: stopReason,
       completed_at: isoNow(),
       ttft_ns: Math.round(((firstAt ?? end) - t0) * 1e6),
       total_duration_ns: Math.round((end - t0) * 1e6),
@@ -242,9 +390,9 @@ async function runTurn(
     Object.assign(rec.base, {
       last_run_completion: run.completed_at,
       last_run_duration_ms: Math.round(end - t0),
-      last_stop_reason: 'end_turn',
+      last_stop_reason: stopReason,
     });
-    return { assistant, usage };
+    return { messages: out, usage, steps, stopReason };
   } catch (e) {
     Object.assign(run, {
       status: 'failed',
@@ -256,14 +404,19 @@ async function runTurn(
   }
 }
 
+function wanted(turn: Turn, m: { message_type?: string | null }): boolean {
+  return !turn.includeTypes || turn.includeTypes.includes(m.message_type as MessageType);
+}
+
 async function streamTurn(
   ctx: Ctx,
   rec: AgentRecord,
   turn: Turn,
   run: Run,
-  streamTokens: boolean,
-  includePings: boolean,
+  opts: { streamTokens: boolean; includePings: boolean; maxSteps: number },
 ): Promise<typeof REPLIED> {
+  // The server marks a streamed run running as the stream starts; a JSON or async one stays 'created' until done.
+  run.status = 'running';
   const sse = ctx.reply.sse();
   let lastSent = nowMs();
   const send = (e: LettaStreamingResponse): void => {
@@ -284,20 +437,18 @@ async function streamTurn(
       run_id: run.id,
     });
   // Since 2026-03 the server sends one ping immediately, so clients learn the run id early.
-  if (includePings) ping();
-  const keepalive = includePings ? setInterval(() => nowMs() - lastSent >= KEEPALIVE_MS && ping(), 1000) : undefined;
-  const wantsAssistant = !turn.includeTypes || turn.includeTypes.includes('assistant_message');
+  if (opts.includePings) ping();
+  const keepalive = opts.includePings
+    ? setInterval(() => nowMs() - lastSent >= KEEPALIVE_MS && ping(), 1000)
+    : undefined;
+  const forward = (m: LettaMessage): void => void (wanted(turn, m) && send(m as LettaStreamingResponse));
   try {
-    const r = await runTurn(
-      ctx.deps,
-      rec,
-      turn.inputs,
-      run,
-      streamTokens ? (m) => wantsAssistant && send(m) : undefined,
-    );
-    if (!streamTokens && wantsAssistant) send(r.assistant);
-    send({ message_type: 'stop_reason', stop_reason: 'end_turn' });
-    send(usageStatistics(r.usage));
+    const r = await runTurn(ctx.deps, rec, turn.inputs, run, opts.maxSteps, {
+      ...(opts.streamTokens ? { piece: forward } : {}),
+      message: forward,
+    });
+    send({ message_type: 'stop_reason', stop_reason: r.stopReason });
+    send(usageStatistics(r.usage, r.steps));
     sse.done();
   } catch (e) {
     // Before the first event the server can still answer with an HTTP error status.
@@ -350,13 +501,13 @@ async function sendMessage(ctx: Ctx): Promise<unknown> {
   const run = acquire(ctx.deps, rec, false, 'send_message', turn);
   try {
     await ctx.deps.hold(ctx.method, ctx.path);
-    if (streaming) return await streamTurn(ctx, rec, turn, run, streamTokens, includePings);
-    const r = await runTurn(ctx.deps, rec, turn.inputs, run);
-    const wants = !turn.includeTypes || turn.includeTypes.includes('assistant_message');
+    if (streaming)
+      return await streamTurn(ctx, rec, turn, run, { streamTokens, includePings, maxSteps: turn.maxSteps });
+    const r = await runTurn(ctx.deps, rec, turn.inputs, run, turn.maxSteps);
     const res: LettaResponse = {
-      messages: wants ? [r.assistant] : [],
-      stop_reason: { message_type: 'stop_reason', stop_reason: 'end_turn' },
-      usage: usageStatistics(r.usage),
+      messages: r.messages.filter((m) => wanted(turn, m)),
+      stop_reason: { message_type: 'stop_reason', stop_reason: r.stopReason },
+      usage: usageStatistics(r.usage, r.steps),
       logprobs: null,
       turns: null,
     };
@@ -364,7 +515,7 @@ async function sendMessage(ctx: Ctx): Promise<unknown> {
   } catch (e) {
     throw e instanceof LlmError ? new HttpError(e.status, e.body) : e;
   } finally {
-    ctx.deps.busy.delete(rec.base.id);
+    release(ctx.deps, rec, run);
   }
 }
 
@@ -382,9 +533,9 @@ async function sendAsync(ctx: Ctx): Promise<unknown> {
   const created = structuredClone(run);
   void ctx.deps
     .hold(ctx.method, ctx.path)
-    .then(() => runTurn(ctx.deps, rec, turn.inputs, run))
+    .then(() => runTurn(ctx.deps, rec, turn.inputs, run, turn.maxSteps))
     .catch(() => undefined)
-    .finally(() => ctx.deps.busy.delete(rec.base.id));
+    .finally(() => release(ctx.deps, rec, run));
   return created;
 }
 
@@ -394,7 +545,8 @@ async function listMessages(ctx: Ctx): Promise<unknown> {
   const { after, before, limit, order } = pageQuery(c);
   const types = c.literalList('include_return_message_types', MESSAGE_TYPES);
   c.done();
-  const rec = requireAgent(ctx, agentId);
+  const rec = ctx.deps.store.record(agentId);
+  if (!rec) throw detailError(404, 'Agent not found');
   let ms = order === 'asc' ? [...rec.messages] : [...rec.messages].reverse();
   if (after !== null) {
     const i = ms.findIndex((m) => m.id === after);
@@ -404,13 +556,17 @@ async function listMessages(ctx: Ctx): Promise<unknown> {
     const i = ms.findIndex((m) => m.id === before);
     if (i >= 0) ms = ms.slice(0, i);
   }
+  // The server pages stored messages, then converts and filters them by type, then (for `desc`)
+  // turns the page back into chronological order: `desc` picks the newest, oldest first.
+  if (limit !== null && limit > 0) ms = ms.slice(0, limit);
   if (types) ms = ms.filter((m) => types.includes(m.message_type as MessageType));
-  return limit !== null && limit > 0 ? ms.slice(0, limit) : ms;
+  return order === 'desc' ? ms.reverse() : ms;
 }
 
 /**
  * The hidden capture endpoint: persists the user messages and the reply without an agent step
- * (and outside the agent's context window), then makes the same memory edit as a turn.
+ * (and outside the agent's context window). Memory changes only through an agent's sleep-time
+ * agent (`enable_sleeptime`), which the stand-in stands in for with the 'notes' edit.
  */
 async function capture(ctx: Ctx): Promise<unknown> {
   const c = new Checks(ctx.query);
@@ -432,20 +588,22 @@ async function capture(ctx: Ctx): Promise<unknown> {
     c.errors.push(typeError('dict_type', ['body', 'response_dict'], 'Input should be a valid dictionary', resp));
   }
   c.done();
-  const rec = requireAgent(ctx, agentId);
-  if (ctx.deps.busy.has(rec.base.id)) throw new HttpError(409, { detail: BUSY_DETAIL });
+  const rec = ctx.deps.store.record(agentId);
+  if (!rec) throw agentNotFound(agentId);
+  if (ctx.deps.server === 'cloud' && ctx.deps.busy.has(rec.base.id)) throw new HttpError(409, { detail: BUSY_DETAIL });
   const userTexts = (b.request_messages as Json[]).filter((m) => m.role === 'user').map((m) => m.content);
   const replyText = (resp as Json).content;
   // The server builds TextContent(text=...) from these: anything but a string fails as a 500.
   if (!userTexts.every((t): t is string => typeof t === 'string') || typeof replyText !== 'string')
     throw new Error('content must be a string');
+  const reply = inputMessage({ role: 'assistant', content: replyText }, null, null);
   const toPersist = [
     ...userTexts.map((content) => inputMessage({ role: 'user', content }, null, null)),
-    inputMessage({ role: 'assistant', content: replyText }, null, null),
+    { ...reply, otid: otidFor(reply.id) },
   ];
   ctx.deps.store.persist(rec, toPersist, false);
   rec.captures.push(b);
-  noteTurn(ctx.deps, rec, userTexts);
+  if (rec.base.enable_sleeptime) noteTurn(ctx.deps, rec, userTexts);
   return { success: true, messages_created: toPersist.length, run_ids: [] };
 }
 

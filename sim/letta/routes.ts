@@ -5,62 +5,50 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { PassageSearchResponse } from '@letta-ai/letta-client/resources/agents/passages';
 import type { HealthResponse } from '@letta-ai/letta-client/resources/top-level';
-import type OpenAI from 'openai';
-import type { Dist, LatencyProfile } from '../profile.ts';
 import { sleep } from '../server.ts';
-import type { Reply } from './http.ts';
 import { HttpError, InvalidJson, detailError, invalidJsonError, valueError } from './http.ts';
-import type { AgentRecord, BlockResponse, LettaStore, Relation } from './store.ts';
-import { RELATIONS, isoNow } from './store.ts';
+import { checkHandles } from './models.ts';
+import type { AgentRecord, BlockResponse, Passage, Relation } from './store.ts';
+import { DEFAULT_ORG, DEFAULT_USER, RELATIONS, isoNow } from './store.ts';
 import type { Json } from './validate.ts';
 import { Checks, bodyObject, datetimeError, pageQuery, stringField, stringListField } from './validate.ts';
 
-export interface Deps {
-  store: LettaStore;
-  profile: LatencyProfile;
-  sample: (d: Dist) => number;
-  llm: OpenAI | undefined;
-  /** Aborted when the stand-in closes: ends waits and model calls. */
-  signal: AbortSignal;
-  /** Agent id → run id of the message-creating request in flight for it. */
-  busy: Map<string, string>;
-  /** Awaited by a message-creating request once it holds the agent: where a 'hold' fault keeps it running. */
-  hold: (method: string, path: string) => Promise<void>;
-  apiKey: string | undefined;
-}
+import type { Ctx, Deps, Offered, Route } from './context.ts';
 
-export interface Ctx {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  params: Record<string, string>;
-  query: Record<string, string[]>;
-  /** Parsed JSON body; undefined when the request had none. */
-  body: unknown;
-  reply: Reply;
-  deps: Deps;
-}
+export type { Ctx, Deps, Offered, Route };
 
 /** Returned by handlers that answered through `ctx.reply` themselves (SSE). */
 export const REPLIED = Symbol('replied');
 
-export interface Route {
-  method: 'GET' | 'POST' | 'PATCH';
-  /** The OpenAPI path template, e.g. `/v1/agents/{agent_id}`. */
-  path: string;
-  /** Profile delay applied before the handler: `read` = letta.read; `none` = none (the step handlers wait themselves). */
-  cost: 'none' | 'read';
-  /** Left out of Letta's published schema (`include_in_schema=False`). */
-  hidden?: boolean;
-  /** In Letta's published schema, but not in the voice-endpoint subset the conformance test reads. */
-  outsideSubset?: boolean;
-  handle: (ctx: Ctx) => Promise<unknown>;
-}
-
 const AGENT_VERSION = '0.16.8';
 
-function agentNotFound(agentId: string): HttpError {
+export function agentNotFound(agentId: string): HttpError {
   return detailError(404, `Agent with ID ${agentId} not found`);
+}
+
+/** Python's repr() of an aware UTC datetime. */
+function pyDatetime(d: Date): string {
+  const us = d.getUTCMilliseconds() * 1000;
+  const s = d.getUTCSeconds();
+  const parts = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes()];
+  if (s !== 0 || us !== 0) parts.push(s);
+  if (us !== 0) parts.push(us);
+  return `datetime.datetime(${parts.join(', ')}, tzinfo=datetime.timezone.utc)`;
+}
+
+/**
+ * The 404 of the endpoints that look the agent up with an access check (the core-memory blocks):
+ * the server prints the ids asked for and its default actor.
+ */
+function agentNoAccess(ctx: Ctx, agentId: string): HttpError {
+  const actor = `id='${DEFAULT_USER}' organization_id='${DEFAULT_ORG}' name='default_user' created_at=None updated_at=${pyDatetime(ctx.deps.startedAt)} is_deleted=False`;
+  return detailError(404, `Agent not found with id='['${agentId}']', access level in ['read'] for actor='${actor}'`);
+}
+
+function requireAgentAccess(ctx: Ctx, agentId: string): AgentRecord {
+  const rec = ctx.deps.store.record(agentId);
+  if (!rec) throw agentNoAccess(ctx, agentId);
+  return rec;
 }
 
 export function requireAgent(ctx: Ctx, agentId: string): AgentRecord {
@@ -178,9 +166,10 @@ async function createAgent(ctx: Ctx): Promise<unknown> {
     });
   }
   c.done();
-  const model = b.model;
-  if (typeof model === 'string' && !/^[^/]+\/.+$/.test(model))
-    throw detailError(400, 'The model handle should be in the format provider/model-name');
+  const model = typeof b.model === 'string' ? b.model : null;
+  if (model !== null && !/^[^/]+\/.+$/.test(model))
+    throw detailError(400, 'INVALID_ARGUMENT: The model handle should be in the format provider/model-name');
+  await checkHandles(ctx.deps, model, embedding);
   return ctx.deps.store.createAgent(b);
 }
 
@@ -197,7 +186,7 @@ async function listBlocks(ctx: Ctx): Promise<unknown> {
   const agentId = c.pathId('agent_id', ctx.params.agent_id ?? '');
   const { after, before, limit, order } = pageQuery(c);
   c.done();
-  const rec = requireAgent(ctx, agentId);
+  const rec = requireAgentAccess(ctx, agentId);
   // The server orders core-memory blocks by id and pages with id comparisons.
   const asc = order === 'asc';
   let blocks = ctx.deps.store.blocksOf(rec).sort((x, y) => (x.id < y.id ? -1 : 1) * (asc ? 1 : -1));
@@ -210,7 +199,7 @@ function blockOr404(ctx: Ctx, c: Checks): { rec: AgentRecord; block: BlockRespon
   const agentId = c.pathId('agent_id', ctx.params.agent_id ?? '');
   const label = ctx.params.block_label ?? '';
   c.done();
-  const rec = requireAgent(ctx, agentId);
+  const rec = requireAgentAccess(ctx, agentId);
   const block = ctx.deps.store.blockByLabel(rec, label);
   if (!block) throw detailError(404, `No block with label '${label}' found for agent '${agentId}'`);
   return { rec, block, label };
@@ -261,7 +250,45 @@ async function createPassage(ctx: Ctx): Promise<unknown> {
   c.done();
   const rec = requireAgent(ctx, agentId);
   const at = createdAt === null ? null : new Date(createdAt).toISOString();
-  return [ctx.deps.store.addPassage(rec, text ?? '', tags, at)];
+  const embedding = await embed(ctx.deps, rec, text ?? '');
+  // The server stores vectors padded with zeros to its largest dimension, 4096.
+  const padded = embedding && [...embedding, ...new Array<number>(Math.max(0, 4096 - embedding.length)).fill(0)];
+  return [ctx.deps.store.addPassage(rec, text ?? '', tags, at, padded)];
+}
+
+/** The agent's embedding of a text from the model server, as the server computes it; null without one. */
+async function embed(deps: Deps, rec: AgentRecord, text: string): Promise<number[] | null> {
+  const model = rec.base.embedding_config?.embedding_model;
+  if (!deps.llm || !model) return null;
+  try {
+    const r = await deps.llm.embeddings.create(
+      { model, input: text, encoding_format: 'float' },
+      { signal: deps.signal },
+    );
+    return r.data[0]?.embedding ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function cosine(a: readonly number[], b: readonly number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
+
+/** Passages oldest first by `created_at` (the turn's time when the writer gave one), then as stored. */
+function byCreatedAt(ps: Passage[]): Passage[] {
+  return ps
+    .map((p, i) => ({ p, i, t: Date.parse(p.created_at ?? '') }))
+    .sort((a, b) => a.t - b.t || a.i - b.i)
+    .map(({ p }) => p);
 }
 
 async function listPassages(ctx: Ctx): Promise<unknown> {
@@ -273,8 +300,10 @@ async function listPassages(ctx: Ctx): Promise<unknown> {
   const search = c.str('search');
   const ascending = c.bool('ascending', true);
   c.done();
-  const rec = requireAgent(ctx, agentId);
-  let ps = [...rec.passages];
+  // The server answers an unknown agent's archive with an empty list.
+  const rec = ctx.deps.store.record(agentId);
+  if (!rec) return [];
+  let ps = byCreatedAt(rec.passages);
   if (!ascending) ps.reverse();
   if (search !== null) ps = ps.filter((p) => p.text.toLowerCase().includes(search.toLowerCase()));
   return page(ps, after, before, limit);
@@ -300,10 +329,14 @@ async function searchPassages(ctx: Ctx): Promise<unknown> {
   const end = c.datetime('end_datetime');
   c.done();
   const rec = requireAgent(ctx, agentId);
+  // Ranked as the server ranks them, by the cosine of embeddings from the model server; without
+  // embeddings, by the words shared with the query. Newest first on ties.
   const q = words(query);
-  // No embeddings here: rank by shared words (a stand-in for vector similarity), newest first on ties.
+  const qv = rec.passages.every((p) => p.embedding) ? await embed(ctx.deps, rec, query) : null;
+  const score = (p: Passage): number =>
+    qv && p.embedding ? cosine(qv, p.embedding) : [...words(p.text)].filter((w) => q.has(w)).length;
   const scored = rec.passages
-    .map((p, i) => ({ p, i, score: [...words(p.text)].filter((w) => q.has(w)).length }))
+    .map((p, i) => ({ p, i, score: score(p) }))
     .filter(({ p }) => {
       const t = Date.parse(p.created_at ?? isoNow());
       const pt = p.tags ?? [];

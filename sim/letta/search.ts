@@ -1,9 +1,11 @@
 /**
  * Letta's message search (`POST /v1/messages/search`, a Letta Cloud feature): full-text search of
  * the messages of the organisation, optionally of one agent. No embeddings here: user and assistant
- * messages rank by the words they share with the query, newest first on ties.
+ * messages rank by the words they share with the query, newest first on ties. Letta's own server
+ * (`server: 'self-hosted'`) has no message search without Turbopuffer and answers 400.
  */
 import type { MessageSearchResponse } from '@letta-ai/letta-client/resources/messages';
+import { detailError } from './http.ts';
 import type { Ctx, Route } from './routes.ts';
 import { words } from './routes.ts';
 import { Checks, bodyObject, stringField } from './validate.ts';
@@ -15,6 +17,8 @@ async function searchMessages(ctx: Ctx): Promise<unknown> {
   const agentId = stringField(c, b, ['body'], 'agent_id', false);
   const limit = typeof b.limit === 'number' && b.limit > 0 ? b.limit : 50;
   c.done();
+  if (ctx.deps.server === 'self-hosted')
+    throw detailError(400, 'Message search requires message embedding, OpenAI, and Turbopuffer to be enabled.');
   const q = words(query);
   const records = ctx.deps.store.records().filter((r) => !agentId || r.base.id === agentId);
   const found: { score: number; at: string; result: MessageSearchResponse[number] }[] = [];

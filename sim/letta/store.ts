@@ -7,8 +7,9 @@ import type { AgentCreateParams, AgentState, MessageCreate } from '@letta-ai/let
 import type { Block } from '@letta-ai/letta-client/resources/agents/blocks';
 import type { BlockResponse, CreateBlock } from '@letta-ai/letta-client/resources/blocks/blocks';
 import type { Passage } from '@letta-ai/letta-client/resources/passages';
-import type { Message as LettaMessage, Run } from '@letta-ai/letta-client/resources/agents/messages';
+import type { Message as LettaMessage, Run, SystemMessage } from '@letta-ai/letta-client/resources/agents/messages';
 import type { EmbeddingConfig, LlmConfig } from '@letta-ai/letta-client/resources/models/models';
+import { compileSystem } from './system-prompt.ts';
 
 export type { AgentCreateParams, AgentState, BlockResponse, LettaMessage, MessageCreate, Passage, Run };
 
@@ -20,8 +21,21 @@ export function isoNow(): string {
   return new Date().toISOString();
 }
 
-/** The archived server's default actor (single-user self-hosted mode). */
-const DEFAULT_USER = 'user-00000000-0000-4000-8000-000000000000';
+/**
+ * The `otid` the server gives a message it creates itself (a reply, a tool call, a captured turn):
+ * the message id's UUID with its low seven bits set to the message's index in its step (0 here),
+ * as `Message.generate_otid_from_id`. Messages a client sends keep the client's `otid`.
+ */
+export function otidFor(messageId: string): string {
+  const hex = messageId.replace(/^message-/, '').replaceAll('-', '');
+  const last = (Number.parseInt(hex.slice(-2), 16) & 0x80).toString(16).padStart(2, '0');
+  const h = hex.slice(0, -2) + last;
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The archived server's default actor and organisation (single-user self-hosted mode). */
+export const DEFAULT_USER = 'user-00000000-0000-4000-8000-000000000000';
+export const DEFAULT_ORG = 'org-00000000-0000-4000-8000-000000000000';
 const DEFAULT_MODEL = 'openai/gpt-4o-mini';
 const DEFAULT_SYSTEM =
   'You are a helpful assistant with long-term memory. Your core memory blocks are shown below; they hold what you know about the user and yourself.';
@@ -46,8 +60,13 @@ export interface AgentRecord {
   createdSeq: number;
   blockIds: string[];
   tags: string[];
-  /** Everything persisted for this agent, oldest first (in-context or not). */
+  /**
+   * Everything persisted for this agent, oldest first (in-context or not). The first is the
+   * agent's system message, written at creation and recompiled whenever a block changes.
+   */
   messages: LettaMessage[];
+  /** Id of the agent's system message (`messages[0]`, `inContext[0]`). */
+  systemId: string;
   /** Ids of the messages the agent's own steps see (captured turns are not among them). */
   inContext: string[];
   passages: Passage[];
@@ -55,22 +74,24 @@ export interface AgentRecord {
   archiveId: string;
 }
 
-function llmConfigFor(handle: string, endpoint: string, contextWindow: number | null | undefined): LlmConfig {
+export function llmConfigFor(handle: string, endpoint: string, contextWindow: number | null | undefined): LlmConfig {
   const model = handle.slice(handle.indexOf('/') + 1);
+  const provider = handle.slice(0, handle.indexOf('/'));
   return {
     model,
     display_name: null,
     // The stand-in always reaches its model through an OpenAI-compatible endpoint.
     model_endpoint_type: 'openai',
     model_endpoint: endpoint,
-    provider_name: handle.slice(0, handle.indexOf('/')),
+    // `openai-proxy/<model>` is the server's OpenAI provider behind another base URL.
+    provider_name: provider === 'openai-proxy' ? 'openai' : provider,
     provider_category: 'base',
     model_wrapper: null,
     context_window: contextWindow ?? 128000,
     put_inner_thoughts_in_kwargs: false,
     handle,
-    temperature: 0.7,
-    max_tokens: 4096,
+    temperature: 1,
+    max_tokens: 16384,
     enable_reasoner: false,
     reasoning_effort: null,
     max_reasoning_tokens: 0,
@@ -89,11 +110,11 @@ function llmConfigFor(handle: string, endpoint: string, contextWindow: number | 
   };
 }
 
-function embeddingConfigFor(handle: string): EmbeddingConfig {
+export function embeddingConfigFor(handle: string, endpoint: string): EmbeddingConfig {
   const model = handle.slice(handle.indexOf('/') + 1);
   return {
     embedding_endpoint_type: 'openai',
-    embedding_endpoint: 'https://api.openai.com/v1',
+    embedding_endpoint: endpoint,
     embedding_model: model,
     embedding_dim: model === 'text-embedding-3-large' ? 3072 : 1536,
     embedding_chunk_size: 300,
@@ -123,8 +144,9 @@ function blockFrom(b: CreateBlock): BlockResponse {
     metadata: b.metadata ?? {},
     hidden: b.hidden ?? null,
     id: newId('block'),
-    created_by_id: DEFAULT_USER,
-    last_updated_by_id: DEFAULT_USER,
+    // The server leaves these unset on blocks created with an agent, and on label updates.
+    created_by_id: null,
+    last_updated_by_id: null,
     tags: b.tags ?? [],
   };
 }
@@ -135,7 +157,6 @@ export class LettaStore {
   private readonly runsById = new Map<string, Run>();
   private readonly modelEndpoint: string;
   private agentSeq = 0;
-  private messageSeq = 0;
 
   constructor(modelEndpoint: string) {
     this.modelEndpoint = modelEndpoint;
@@ -145,7 +166,8 @@ export class LettaStore {
     const now = isoNow();
     const id = newId('agent');
     const model = p.model ?? p.llm_config?.handle ?? DEFAULT_MODEL;
-    const embeddingConfig = p.embedding_config ?? (p.embedding ? embeddingConfigFor(p.embedding) : null);
+    const embeddingConfig =
+      p.embedding_config ?? (p.embedding ? embeddingConfigFor(p.embedding, this.modelEndpoint) : null);
     const blocks = (p.memory_blocks ?? []).map((b) => blockFrom(b));
     for (const b of blocks) this.blocksById.set(b.id, b);
     const attached = (p.block_ids ?? []).filter((bid) => this.blocksById.has(bid));
@@ -165,10 +187,11 @@ export class LettaStore {
       model,
       embedding: p.embedding ?? embeddingConfig?.handle ?? null,
       model_settings: {
+        max_output_tokens: 16384,
+        parallel_tool_calls: true,
         provider_type: 'openai',
-        temperature: 0.7,
-        max_output_tokens: 4096,
-        parallel_tool_calls: false,
+        temperature: 1,
+        reasoning: { reasoning_effort: 'minimal' },
         response_format: null,
         strict: false,
       },
@@ -183,7 +206,8 @@ export class LettaStore {
         prompt_template: '',
       },
       blocks: [],
-      // The stand-in executes no tools, so it attaches none (a real agent gets Letta's base tools).
+      // Not listed (the server attaches conversation_search, memory_insert and memory_replace;
+      // the stand-in runs the two memory tools when `memoryEdits` is 'tools').
       tools: [],
       sources: [],
       tags: [],
@@ -205,21 +229,37 @@ export class LettaStore {
       last_run_duration_ms: null,
       last_stop_reason: null,
       timezone: p.timezone ?? 'UTC',
-      max_files_open: p.max_files_open ?? 5,
-      per_file_view_window_char_limit: p.per_file_view_window_char_limit ?? 15000,
+      max_files_open: p.max_files_open ?? 10,
+      per_file_view_window_char_limit: p.per_file_view_window_char_limit ?? 25000,
       hidden: p.hidden ?? null,
+    };
+    // The server writes the agent's system message (its compiled system prompt) at creation.
+    const system: SystemMessage = {
+      id: newId('message'),
+      date: now,
+      name: null,
+      message_type: 'system_message',
+      otid: null,
+      sender_id: null,
+      step_id: null,
+      is_err: null,
+      seq_id: null,
+      run_id: null,
+      content: '',
     };
     const rec: AgentRecord = {
       base,
       createdSeq: ++this.agentSeq,
       blockIds: [...blocks.map((b) => b.id), ...attached],
       tags: [...new Set(p.tags ?? [])],
-      messages: [],
-      inContext: [],
+      messages: [system],
+      systemId: system.id,
+      inContext: [system.id],
       passages: [],
       captures: [],
       archiveId: newId('archive'),
     };
+    this.recompileSystem(rec);
     this.agentsById.set(id, rec);
     return this.view(rec, ALL_RELATIONS);
   }
@@ -257,36 +297,52 @@ export class LettaStore {
     return this.blocksOf(rec).find((b) => b.label === label);
   }
 
-  /** Test hook and PATCH: set a block's fields, creating the block (attached) when the label is new. */
+  /**
+   * Test hook, PATCH and the agent's memory edits: set a block's fields, creating the block
+   * (attached) when the label is new. The system message is recompiled, as the server rebuilds it.
+   */
   upsertBlock(rec: AgentRecord, label: string, update: Partial<BlockResponse>): BlockResponse {
     const existing = this.blockByLabel(rec, label);
-    if (existing) {
-      Object.assign(existing, update, { last_updated_by_id: DEFAULT_USER });
-      return existing;
+    let block: BlockResponse;
+    if (existing) block = Object.assign(existing, update);
+    else {
+      block = { ...blockFrom({ label, value: update.value ?? '' }), ...update };
+      this.blocksById.set(block.id, block);
+      rec.blockIds.push(block.id);
     }
-    const created = { ...blockFrom({ label, value: update.value ?? '' }), ...update };
-    this.blocksById.set(created.id, created);
-    rec.blockIds.push(created.id);
-    return created;
+    this.recompileSystem(rec);
+    return block;
   }
 
-  /** Persists messages (oldest first), numbering them like the server's `seq_id`. */
+  /** The system message's content: the agent's system prompt with its memory blocks as they are now. */
+  recompileSystem(rec: AgentRecord): void {
+    const system = rec.messages.find((m) => m.id === rec.systemId);
+    if (system?.message_type === 'system_message') system.content = compileSystem(rec.base.system, this.blocksOf(rec));
+  }
+
+  /** Persists messages (oldest first). The server sends `seq_id` null in its responses. */
   persist(rec: AgentRecord, messages: LettaMessage[], inContext: boolean): void {
     for (const m of messages) {
-      m.seq_id = ++this.messageSeq;
       rec.messages.push(m);
       if (inContext) rec.inContext.push(m.id);
     }
   }
 
-  addPassage(rec: AgentRecord, text: string, tags: string[] | null, createdAt: string | null): Passage {
+  addPassage(
+    rec: AgentRecord,
+    text: string,
+    tags: string[] | null,
+    createdAt: string | null,
+    embedding: number[] | null = null,
+  ): Passage {
     const now = isoNow();
-    const p: Passage = {
+    const p: Passage & { organization_id: string } = {
       created_by_id: DEFAULT_USER,
       last_updated_by_id: DEFAULT_USER,
       created_at: createdAt ?? now,
       updated_at: now,
       is_deleted: false,
+      organization_id: DEFAULT_ORG,
       archive_id: rec.archiveId,
       source_id: null,
       file_id: null,
@@ -295,8 +351,8 @@ export class LettaStore {
       tags,
       id: newId('passage'),
       text,
-      // Embeddings are not computed here; the schema allows null.
-      embedding: null,
+      // From the model server when there is one (see routes.ts); the schema allows null.
+      embedding,
       embedding_config: rec.base.embedding_config ?? null,
     };
     rec.passages.push(p);

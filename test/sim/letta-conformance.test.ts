@@ -248,6 +248,8 @@ suite(title, () => {
     expect(lettaRoutes.filter((r) => r.outsideSubset).map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /v1/runs/',
       'POST /v1/messages/search',
+      'GET /v1/models/',
+      'GET /v1/models/embedding',
     ]);
     expect(lettaRoutes.filter((r) => r.hidden).map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /v1/agents/{agent_id}/messages/capture',
@@ -343,25 +345,37 @@ suite(title, () => {
     conforms422('PATCH', one, badValue.body);
   });
 
+  /**
+   * The server's passages carry `organization_id`, which the schema's Passage (no additional
+   * properties) does not describe: checked here, then left out for the schema.
+   */
+  function servedPassages(body: unknown): unknown {
+    const ps = body as Json[];
+    for (const p of ps) expect(p.organization_id).toMatch(/^org-/);
+    return ps.map(({ organization_id: _org, ...p }) => p);
+  }
+
   it('archival memory', async () => {
     const base = '/v1/agents/{agent_id}/archival-memory';
     conforms(
       'POST',
       base,
       200,
-      await ok(letta.agents.passages.create(agentId, { text: 'User: I like tea', tags: ['turn'] })),
+      servedPassages(await ok(letta.agents.passages.create(agentId, { text: 'User: I like tea', tags: ['turn'] }))),
     );
     conforms(
       'POST',
       base,
       200,
-      await ok(letta.agents.passages.create(agentId, { text: 'dated', created_at: '2026-01-02T03:04:05Z' })),
+      servedPassages(
+        await ok(letta.agents.passages.create(agentId, { text: 'dated', created_at: '2026-01-02T03:04:05Z' })),
+      ),
     );
     const noText = await raw('POST', `/v1/agents/${agentId}/archival-memory`, { tags: ['turn'] });
     expect(noText.status).toBe(422);
     conforms422('POST', base, noText.body);
 
-    conforms('GET', base, 200, await ok(letta.agents.passages.list(agentId, { ascending: false })));
+    conforms('GET', base, 200, servedPassages(await ok(letta.agents.passages.list(agentId, { ascending: false }))));
     const badAsc = await raw('GET', `/v1/agents/${agentId}/archival-memory?ascending=perhaps`);
     conforms422('GET', base, badAsc.body);
 
@@ -450,6 +464,39 @@ suite(title, () => {
     conforms422('GET', base, badTypes.body);
   });
 
+  it("messages with Letta's memory tools (memoryEdits: 'tools'): tool calls and returns, JSON and streamed", async () => {
+    const base = '/v1/agents/{agent_id}/messages';
+    const tools = await startLettaStandIn({ modelBaseUrl: openai.url, memoryEdits: 'tools' });
+    try {
+      const client = new Letta({ baseURL: tools.url, apiKey: 'test', maxRetries: 0 });
+      const agent = await client.agents.create({ memory_blocks: [{ label: 'human', value: 'Nothing yet.' }] });
+      const json = (await ok(client.agents.messages.create(agent.id, { input: 'My name is Ada. I keep bees.' }))) as {
+        messages: Json[];
+      };
+      expect(json.messages.map((m) => m.message_type)).toEqual([
+        'tool_call_message',
+        'tool_return_message',
+        'assistant_message',
+      ]);
+      conforms('POST', base, 200, json);
+      // A new fact each time: the model files only what the block does not hold yet.
+      for (const [tokens, fact] of [
+        [true, 'I live in Oslo.'],
+        [false, 'I love jazz.'],
+      ] as const) {
+        const res = await client.agents.messages
+          .create(agent.id, { input: fact, streaming: true, stream_tokens: tokens })
+          .asResponse();
+        const types = conformsStream(await res.text());
+        expect(types).toContain('tool_call_message');
+        expect(types).toContain('tool_return_message');
+      }
+      conforms('GET', base, 200, await ok(client.agents.messages.list(agent.id, { order: 'asc' })));
+    } finally {
+      await tools.close();
+    }
+  });
+
   it('async messages and runs', async () => {
     const run = (await ok(letta.agents.messages.createAsync(agentId, { input: 'Later' }))) as { id: string };
     conforms('POST', '/v1/agents/{agent_id}/messages/async', 200, run);
@@ -493,6 +540,32 @@ suite(title, () => {
     expect(bad.status).toBe(422);
     assertValid(validator('as-served 422', AS_SERVED.requestValidation), bad.body, 'runs list 422');
     record('GET', '/v1/runs/', 422);
+  });
+
+  it('models lists (outside the subset): every item a Model / EmbeddingModel of the client, with a handle', async () => {
+    const llms = (await ok(letta.models.list())) as Json[];
+    expect(llms.length).toBeGreaterThan(0);
+    for (const m of llms) expect(m).toMatchObject({ handle: expect.stringMatching(/^[^/]+\/.+/), model_type: 'llm' });
+    record('GET', '/v1/models/', 200);
+    const bad = await raw('GET', '/v1/models/?provider_category=nope');
+    expect(bad.status).toBe(422);
+    assertValid(validator('as-served 422', AS_SERVED.requestValidation), bad.body, 'models list 422');
+    record('GET', '/v1/models/', 422);
+
+    const embeddings = (await ok(letta.models.embeddings.list())) as Json[];
+    expect(embeddings.map((m) => m.handle)).toContain('openai/text-embedding-3-small');
+    for (const m of embeddings) expect(m).toMatchObject({ model_type: 'embedding', embedding_dim: expect.any(Number) });
+    record('GET', '/v1/models/embedding', 200);
+    // It takes no parameters: the error it can answer is the 401 of a secured server.
+    const secured = await startLettaStandIn({ apiKey: 'secret' });
+    try {
+      const denied = await fetch(`${secured.url}/v1/models/embedding`);
+      expect(denied.status).toBe(401);
+      assertValid(validator('as-served detail', AS_SERVED.detail), await denied.json(), 'embedding models 401');
+      record('GET', '/v1/models/embedding', 401);
+    } finally {
+      await secured.close();
+    }
   });
 
   it('capture (hidden from the schema): the archived server shapes', async () => {

@@ -296,7 +296,10 @@ describe('Letta stand-in: agent steps', () => {
 
     const listed = await letta.agents.messages.list(agent.id, { limit: 10 });
     expect(listed.items.some((m) => m.otid === otid)).toBe(true);
-    expect(listed.items[0]?.message_type).toBe('assistant_message');
+    // As the server: the agent's system message first; `desc` (the default) picks the newest, oldest first.
+    expect(listed.items.map((m) => m.message_type)).toEqual(['system_message', 'user_message', 'assistant_message']);
+    const newest = await letta.agents.messages.list(agent.id, { limit: 1, order: 'desc' });
+    expect(newest.items.map((m) => m.message_type)).toEqual(['assistant_message']);
 
     expect((await letta.agents.blocks.retrieve('human', { agent_id: agent.id })).value).toBe(
       'Name: Ada\n- I like green tea',
@@ -479,7 +482,7 @@ describe('Letta stand-in: agent steps', () => {
     expect(await failure(letta.runs.retrieve('run-nope'))).toBeInstanceOf(NotFoundError);
   });
 
-  it('captures a turn without a model call, outside the context window, and notes it in the human block', async () => {
+  it('captures a turn without a model call, outside the context window; only a sleep-time agent notes it', async () => {
     const s = await standIn();
     const letta = client(s);
     const agent = await newAgent(letta);
@@ -501,8 +504,15 @@ describe('Letta stand-in: agent steps', () => {
       ['user_message', 'My favourite colour is teal'],
       ['assistant_message', 'Teal is lovely!'],
     ]);
-    expect((await letta.agents.retrieve(agent.id)).message_ids).toEqual([]);
-    expect(s.store.blocks(agent.id).find((b) => b.label === 'human')?.value).toBe(
+    // In context: only the agent's system message.
+    expect((await letta.agents.retrieve(agent.id)).message_ids).toHaveLength(1);
+    expect(s.store.blocks(agent.id).find((b) => b.label === 'human')?.value).toBe('Name: Ada');
+    const sleepy = await letta.agents.create({
+      memory_blocks: [{ label: 'human', value: 'Name: Ada' }],
+      enable_sleeptime: true,
+    });
+    await letta.post(`/v1/agents/${sleepy.id}/messages/capture`, { body });
+    expect(s.store.blocks(sleepy.id).find((b) => b.label === 'human')?.value).toBe(
       'Name: Ada\n- My favourite colour is teal',
     );
 
@@ -512,6 +522,118 @@ describe('Letta stand-in: agent steps', () => {
     expect(await failure(other.post(`/v1/agents/${otherAgent.id}/messages/capture`, { body }))).toBeInstanceOf(
       NotFoundError,
     );
+  });
+});
+
+describe("Letta stand-in: Letta's own server's behaviours (memoryEdits: 'tools'; server: 'self-hosted')", () => {
+  it('runs the memory tool the model calls, then answers: tool call, tool return and reply, each persisted', async () => {
+    const s = await standIn({ memoryEdits: 'tools' });
+    const letta = client(s);
+    const agent = await newAgent(letta);
+    const res = await letta.agents.messages.create(agent.id, {
+      messages: [{ role: 'user', content: 'Hello, my name is Alice and I keep bees.' }],
+    });
+    expect(res.messages.map((m) => m.message_type)).toEqual([
+      'tool_call_message',
+      'tool_return_message',
+      'assistant_message',
+    ]);
+    const [call, ret] = res.messages;
+    // Arguments as the server stores them (Python's json.dumps), the block's new value as the return.
+    expect(call).toMatchObject({
+      tool_call: {
+        name: 'memory_insert',
+        arguments:
+          '{"label": "human", "new_string": "The caller\'s name is Alice.\\nThe caller keeps bees.", "insert_line": -1}',
+      },
+    });
+    const human = "Name: Ada\nThe caller's name is Alice.\nThe caller keeps bees.";
+    expect(ret).toMatchObject({ name: 'memory_insert', status: 'success', tool_return: human });
+    expect(res.usage.step_count).toBe(2);
+    expect((await letta.agents.blocks.retrieve('human', { agent_id: agent.id })).value).toBe(human);
+    // Messages the agent makes carry an otid derived from their own id.
+    for (const m of res.messages) expect(m.otid?.slice(0, 30)).toBe(m.id.slice(8, 38));
+    expect(s.store.messages(agent.id).map((m) => m.message_type)).toEqual([
+      'user_message',
+      'tool_call_message',
+      'tool_return_message',
+      'assistant_message',
+    ]);
+
+    // Nothing to file: one step, memory unchanged.
+    const plain = await letta.agents.messages.create(agent.id, { input: 'Thanks.' });
+    expect(plain.messages.map((m) => m.message_type)).toEqual(['assistant_message']);
+    expect((await letta.agents.blocks.retrieve('human', { agent_id: agent.id })).value).toBe(human);
+  });
+
+  it('streams tool-call pieces, the tool return and the reply deltas (tokens), or each message after its step', async () => {
+    const s = await standIn({ memoryEdits: 'tools' });
+    const letta = client(s);
+    const agent = await newAgent(letta);
+    const tokens = await collect(
+      await letta.agents.messages.create(agent.id, { input: 'I live in Oslo.', streaming: true, stream_tokens: true }),
+    );
+    const types = tokens.map((e) => e.message_type);
+    expect(types[0]).toBe('ping');
+    expect(types.filter((t) => t === 'tool_return_message')).toHaveLength(1);
+    const pieces = tokens.filter((e) => e.message_type === 'tool_call_message');
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces[0]).toMatchObject({ tool_call: { name: 'memory_insert' }, tool_calls: { name: 'memory_insert' } });
+    expect(pieces.map((p) => ('tool_call' in p ? (p.tool_call.arguments ?? '') : '')).join('')).toBe(
+      '{"label":"human","new_string":"The caller lives in Oslo.","insert_line":-1}',
+    );
+    expect(types.indexOf('tool_return_message')).toBeLessThan(types.indexOf('assistant_message'));
+    expect(types.slice(-2)).toEqual(['stop_reason', 'usage_statistics']);
+
+    const steps = await collect(
+      await letta.agents.messages.create(agent.id, { input: 'I love jazz.', streaming: true }),
+    );
+    expect(steps.map((e) => e.message_type)).toEqual([
+      'ping',
+      'tool_call_message',
+      'tool_return_message',
+      'assistant_message',
+      'stop_reason',
+      'usage_statistics',
+    ]);
+  });
+
+  it('takes no lock (two writes for one agent both run), has no message search, and refuses handles it does not list', async () => {
+    const slow = await startOpenAIStandIn({ respond: () => ({ content: 'slow reply', ttftMs: 200 }) });
+    try {
+      const s = await standIn({ server: 'self-hosted', modelBaseUrl: slow.url });
+      const letta = client(s);
+      const agent = await letta.agents.create({
+        model: 'openai-proxy/gpt-4.1-mini',
+        embedding: 'openai/text-embedding-3-small',
+      });
+      const both = await Promise.allSettled([
+        letta.agents.messages.create(agent.id, { input: 'one' }),
+        letta.agents.messages.create(agent.id, { input: 'two' }),
+      ]);
+      expect(both.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+
+      const search = await failure(letta.messages.search({ query: 'one', agent_id: agent.id }));
+      expect(search).toBeInstanceOf(BadRequestError);
+
+      const handles = (await letta.models.list()).map((m) => m.handle);
+      expect(handles).toContain('letta/letta-free');
+      expect(handles).toContain('openai-proxy/gpt-4.1-mini');
+      expect((await letta.models.embeddings.list()).map((m) => m.handle)).toContain('openai/text-embedding-3-small');
+      const refused = await failure(letta.agents.create({ model: 'openai/gpt-4.1-mini' }));
+      expect(refused).toBeInstanceOf(NotFoundError);
+      expect((refused as NotFoundError).error).toEqual({
+        detail: 'NOT_FOUND: Handle openai/gpt-4.1-mini not found, must be one of []',
+      });
+      const noEmbedding = await failure(
+        letta.agents.create({ model: 'openai-proxy/gpt-4.1-mini', embedding: 'openai/text-embedding-9' }),
+      );
+      expect((noEmbedding as BadRequestError).error).toEqual({
+        detail: 'INVALID_ARGUMENT: Embedding model openai/text-embedding-9 not found',
+      });
+    } finally {
+      await slow.close();
+    }
   });
 });
 
