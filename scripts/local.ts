@@ -69,7 +69,7 @@ const children: Child[] = [];
 const standIns: StandIn[] = [];
 let stopping = false;
 /** The fixed ports of this run, checked again once everything has stopped. */
-let needs: PortNeed[] = [];
+let ours: PortNeed[] = [];
 
 function logFile(name: string): { path: string; fd: number } {
   const path = join(logDir, `${name}.log`);
@@ -186,9 +186,9 @@ function portFree(need: PortNeed): Promise<boolean> {
   });
 }
 
-async function portsInUse(needs: PortNeed[]): Promise<PortNeed[]> {
+async function portsInUse(wanted: PortNeed[]): Promise<PortNeed[]> {
   const busy: PortNeed[] = [];
-  for (const n of needs) if (!(await portFree(n))) busy.push(n);
+  for (const n of wanted) if (!(await portFree(n))) busy.push(n);
   return busy;
 }
 
@@ -228,6 +228,7 @@ async function main(): Promise<string> {
   const env = mergeEnv(process.env, dotEnv);
   say(`npm run local: a spoken conversation on this machine (logs in ${rel(logDir)}/)`);
 
+  let needs: PortNeed[];
   try {
     needs = localPorts(env);
   } catch (err) {
@@ -236,6 +237,7 @@ async function main(): Promise<string> {
   const busy = await portsInUse(needs);
   for (const b of busy) status('ports', portInUseMessage(b));
   if (busy.length) throw new Abort();
+  ours = needs;
   const port = (setting: string) => needs.find((n) => n.setting === setting)!.port;
 
   const media = mediaAddress(env);
@@ -389,9 +391,10 @@ async function main(): Promise<string> {
 
 async function shutDown(code: number): Promise<never> {
   if (stopping) return new Promise<never>(() => undefined);
+  if (ours.length === 0 && standIns.length === 0) process.exit(code);
   say('stopping ...');
   await stopAll();
-  const left = await portsInUse(needs);
+  const left = await portsInUse(ours);
   if (left.length) for (const n of left) say(`  still in use after stopping: port ${n.port}/${n.protocol} (${n.name})`);
   else say(`stopped: every process it started has exited, and none of its ports is in use`);
   process.exit(code);
