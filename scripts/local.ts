@@ -94,26 +94,71 @@ function startChild(
     detached: true,
   });
   if (onLine) {
-    let rest = '';
-    const take = (d: Buffer) => {
-      writeFileSync(fd, d);
-      const lines = (rest + d.toString()).split('\n');
-      rest = lines.pop() ?? '';
-      for (const l of lines) onLine(l);
+    const lines = (stream: NodeJS.ReadableStream | null) => {
+      let rest = '';
+      stream?.on('data', (d: Buffer) => {
+        writeFileSync(fd, d);
+        const got = (rest + d.toString()).split('\n');
+        rest = got.pop() ?? '';
+        for (const l of got) onLine(l);
+      });
     };
-    proc.stdout?.on('data', take);
-    proc.stderr?.on('data', take);
+    lines(proc.stdout);
+    lines(proc.stderr);
   }
+  // 'close', not 'exit': output still in the pipes is written before the log file closes.
   const exited = new Promise<void>((resolve) =>
-    proc.once('exit', (code, signal) => {
+    proc.once('close', (code, signal) => {
       closeSync(fd);
       if (!stopping) status(name, `exited (${signal ?? `code ${code}`}): see ${rel(join(logDir, `${log}.log`))}`);
       resolve();
     }),
   );
+  if (proc.pid) recordGroup(proc.pid, [cmd, ...argv].join(' '));
   const child = { name, proc, stopSignal, exited };
   children.push(child);
   return child;
+}
+
+/**
+ * The process groups of this run, in a file: a launcher killed outright (SIGKILL) cannot stop its
+ * children, so the next run stops what the file names first, if it is still the same command.
+ */
+const groupsFile = join(cacheDir, 'process-groups.json');
+const groups: { pgid: number; cmdline: string }[] = [];
+function recordGroup(pgid: number, cmdline: string): void {
+  groups.push({ pgid, cmdline });
+  writeFileSync(groupsFile, JSON.stringify(groups));
+}
+
+function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+async function stopLeftovers(): Promise<void> {
+  if (!existsSync(groupsFile)) return;
+  let left: { pgid: number; cmdline: string }[] = [];
+  try {
+    left = JSON.parse(readFileSync(groupsFile, 'utf8')) as typeof left;
+  } catch {
+    // An unreadable file names nothing.
+  }
+  for (const g of left) {
+    // Same pid and the same command: still the earlier run's process, not a reused pid.
+    if (cmdlineOf(g.pgid) !== g.cmdline) continue;
+    status('leftovers', `stopping process group ${g.pgid} of an earlier run (${g.cmdline.slice(0, 60)})`);
+    try {
+      process.kill(-g.pgid, 'SIGKILL');
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  await sleep(500);
+  writeFileSync(groupsFile, '[]');
 }
 
 function signalGroup(c: Child, sig: NodeJS.Signals | 0): boolean {
@@ -227,6 +272,7 @@ async function main(): Promise<string> {
   const dotEnv = existsSync(envPath) ? parseEnv(readFileSync(envPath, 'utf8')) : {};
   const env = mergeEnv(process.env, dotEnv);
   say(`npm run local: a spoken conversation on this machine (logs in ${rel(logDir)}/)`);
+  await stopLeftovers();
 
   let needs: PortNeed[];
   try {
@@ -394,6 +440,7 @@ async function shutDown(code: number): Promise<never> {
   if (ours.length === 0 && standIns.length === 0) process.exit(code);
   say('stopping ...');
   await stopAll();
+  writeFileSync(groupsFile, '[]');
   const left = await portsInUse(ours);
   if (left.length) for (const n of left) say(`  still in use after stopping: port ${n.port}/${n.protocol} (${n.name})`);
   else say(`stopped: every process it started has exited, and none of its ports is in use`);
@@ -401,6 +448,11 @@ async function shutDown(code: number): Promise<never> {
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void shutDown(0));
+// A fault of the launcher itself must not leave its children running.
+process.on('uncaughtException', (err) => {
+  say(`npm run local: ${err.stack ?? String(err)}`);
+  void shutDown(1);
+});
 
 try {
   const page = await main();
