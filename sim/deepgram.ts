@@ -33,6 +33,13 @@ export interface DeepgramStandInOptions {
   apiKey?: string;
   /** The Nth utterance detected gets the Nth transcript; see `setTranscripts`. */
   transcripts?: ScriptedTranscript[];
+  /**
+   * `stand-in` (default): one script for the stand-in's lifetime, continued across connections,
+   * empty finals past its end. `connection`: every new `/v1/listen` connection starts the script
+   * again from its first entry, and past the end it starts over, so every call (a local
+   * conversation's second call, say) hears the whole script and never an empty final.
+   */
+  scriptScope?: 'stand-in' | 'connection';
 }
 
 export interface UtteranceRecord {
@@ -98,7 +105,8 @@ export interface DeepgramStandIn extends StandIn {
   /**
    * Replaces the script and restarts it: the Nth utterance detected from now on (across all
    * connections) gets `t[N]`; past the end, or for an empty entry, the final is empty, as
-   * Deepgram's is for noise.
+   * Deepgram's is for noise. Under `scriptScope: 'connection'`, connections opened from now on
+   * each start the new script from its beginning.
    */
   setTranscripts(t: ScriptedTranscript[]): void;
   utterances: UtteranceRecord[];
@@ -165,6 +173,23 @@ export async function startDeepgramStandIn(opts: DeepgramStandInOptions = {}): P
     interimMs: () => draw(profile.deepgram.interimInterval),
     confidence: () => 0.9 + 0.0999 * wordRand(),
   };
+  /** A script of the connection's own: from the first entry, starting over past the end. */
+  const perConnection = (): Shared => {
+    const base = [...script];
+    let own = [...base];
+    let at = 0;
+    return {
+      ...shared,
+      nextTranscript: () => {
+        if (at >= own.length) {
+          own = [...base];
+          at = 0;
+        }
+        return own[at++] ?? '';
+      },
+      continueWith: (rest) => void own.splice(at, 0, rest),
+    };
+  };
 
   const connections = new Set<Connection>();
   const requestIds = new WeakMap<IncomingMessage, string>();
@@ -203,7 +228,13 @@ export async function startDeepgramStandIn(opts: DeepgramStandInOptions = {}): P
     requestIds.set(req, requestId);
     wss.handleUpgrade(req, socket, head, (ws) => {
       entry.status = 101;
-      const conn = new Connection(ws, index, entry, checked, shared);
+      const conn = new Connection(
+        ws,
+        index,
+        entry,
+        checked,
+        opts.scriptScope === 'connection' ? perConnection() : shared,
+      );
       connections.add(conn);
       ws.once('close', () => connections.delete(conn));
     });
@@ -701,10 +732,15 @@ function round(x: number, digits: number): number {
 }
 
 if (import.meta.main) {
-  await serveFromCommandLine('deepgram', ['transcripts'], (common, extra) =>
-    startDeepgramStandIn({
+  await serveFromCommandLine('deepgram', ['transcripts', 'script-scope'], (common, extra) => {
+    const scope = extra['script-scope'];
+    if (scope !== undefined && scope !== 'stand-in' && scope !== 'connection') {
+      throw new Error(`--script-scope must be stand-in or connection, not ${JSON.stringify(scope)}`);
+    }
+    return startDeepgramStandIn({
       ...common,
       ...(extra.transcripts !== undefined ? { transcripts: extra.transcripts.split('|') } : {}),
-    }),
-  );
+      ...(scope !== undefined ? { scriptScope: scope } : {}),
+    });
+  });
 }

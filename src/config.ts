@@ -16,6 +16,7 @@ export interface Config {
     agentName?: string;
     loadThreshold?: number;
     numIdleProcesses?: number;
+    healthPort?: number;
   };
   openai: { apiKey?: string; baseURL: string; model: string };
   deepgram: { apiKey?: string; baseURL: string };
@@ -158,6 +159,7 @@ function toConfig(p: Parsed): Config {
       agentName: p.LIVEKIT_AGENT_NAME,
       loadThreshold: p.LIVEKIT_LOAD_THRESHOLD,
       numIdleProcesses: p.LIVEKIT_NUM_IDLE_PROCESSES,
+      healthPort: p.WORKER_HEALTH_PORT,
     }),
     openai: { ...defined({ apiKey: p.OPENAI_API_KEY }), baseURL: p.OPENAI_BASE_URL, model: p.OPENAI_MODEL },
     deepgram: { ...defined({ apiKey: p.DEEPGRAM_API_KEY }), baseURL: p.DEEPGRAM_BASE_URL },

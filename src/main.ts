@@ -23,6 +23,7 @@ cli.runApp(
     ...(config.livekit.agentName !== undefined ? { agentName: config.livekit.agentName } : {}),
     ...(config.livekit.loadThreshold !== undefined ? { loadThreshold: config.livekit.loadThreshold } : {}),
     ...(config.livekit.numIdleProcesses !== undefined ? { numIdleProcesses: config.livekit.numIdleProcesses } : {}),
+    ...(config.livekit.healthPort !== undefined ? { port: config.livekit.healthPort } : {}),
     logLevel: config.logLevel,
   }),
 );

@@ -399,6 +399,30 @@ describe('Deepgram stand-in driven by the LiveKit Deepgram plugin', () => {
     ]);
   });
 
+  it("starts the script again on each connection, and over past its end, under scriptScope 'connection'", async () => {
+    standIn = await startDeepgramStandIn({ profile: profiles.instant, scriptScope: 'connection' });
+    standIn.setTranscripts(['first', 'second']);
+    const heard: string[][] = [];
+    for (let call = 0; call < 2; call++) {
+      const hello = speechAudio('hello.wav', 500);
+      const { session } = openSession(standIn.url);
+      // Three utterances in one stream: the script has two, so the third starts it over.
+      for (let n = 1; n <= 3; n++) {
+        await pushRealtime(session, hello.audio);
+        await waitFor(() => count(session.events, END_OF_SPEECH) === n, 3000, `END_OF_SPEECH #${n}`);
+      }
+      session.stream.endInput();
+      await session.done;
+      heard.push(session.events.filter((e) => e.type === FINAL_TRANSCRIPT).map((e) => e.text ?? ''));
+    }
+    // The second call is not left with empty finals: it hears the script from the start.
+    expect(heard).toEqual([
+      ['first', 'second', 'first'],
+      ['first', 'second', 'first'],
+    ]);
+    expect(standIn.utterances.map((u) => u.connection)).toEqual([0, 0, 0, 1, 1, 1]);
+  });
+
   it('refuses a wrong API key with 401, which the plugin surfaces as a non-recoverable error', async () => {
     standIn = await startDeepgramStandIn({ profile: profiles.instant, apiKey: 'right-key' });
     const { sttInstance, session } = openSession(standIn.url, 'wrong-key');
