@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -11,5 +12,8 @@ export default defineConfig({
     // The pipeline tests run real VAD inference and several local servers: keep the 2 cores for one file at a time.
     fileParallelism: false,
     pool: 'forks',
+    // Node's compile cache for the test processes and the processes the tests start (the CLIs, the
+    // worker, the crash fixtures): each of those would compile the same modules again otherwise.
+    env: { NODE_COMPILE_CACHE: join(import.meta.dirname, '.cache', 'node-compile') },
   },
 });

@@ -11,15 +11,33 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * Node's compile cache, when the test run sets one (vitest.config.ts does): a child started with
+ * it skips compiling what an earlier child already compiled. It changes how fast a process starts,
+ * nothing it does.
+ */
+export const compileCacheEnv: Record<string, string> = process.env.NODE_COMPILE_CACHE
+  ? { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE }
+  : {};
+
 /** Environment with only what a process needs to run, plus the given settings. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...extra };
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...compileCacheEnv, ...extra };
 }
 
-export function runNode(
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; input?: string; killAfterMs?: number } = {},
-): Promise<RunResult> {
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** SIGKILL after this long (default 60 s). */
+  timeoutMs?: number;
+  input?: string;
+  /** SIGTERM after this long. */
+  killAfterMs?: number;
+  /** SIGTERM as soon as the output so far (stdout and stderr together) satisfies this. */
+  stopWhen?: (output: string) => boolean;
+}
+
+export function runNode(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     // process.execPath: the same Node the tests run on (the project's Node 24).
     const child = spawn(process.execPath, args, {
@@ -29,8 +47,24 @@ export function runNode(
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let output = '';
+    let stopping = false;
+    const seen = (d: Buffer) => {
+      if (!opts.stopWhen || stopping) return;
+      output += d.toString();
+      if (opts.stopWhen(output)) {
+        stopping = true;
+        child.kill('SIGTERM');
+      }
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      seen(d);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      seen(d);
+    });
     if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
     const limit = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type JournalRecord, parseJournal } from '../../src/memory/journal/file-format.ts';
 import { JournalFile, claimOrphanFiles, pendingTurnsIn } from '../../src/memory/journal/process-file.ts';
-import { projectRoot, runNode } from '../helpers/run.ts';
+import { compileCacheEnv, projectRoot, runNode } from '../helpers/run.ts';
 import { WARN, makeTurn, recordingLogger, tempDir } from './helpers.ts';
 
 const AGENT = 'agent-00000000-0000-4000-8000-000000000001';
@@ -170,7 +170,7 @@ describe('turn journal', () => {
       names.push(name);
       writeFileSync(join(dir, name), lines([{ op: 'turn', turn: makeTurn(AGENT, i) }]));
     }
-    const env = { PATH: process.env.PATH ?? '', DIR: dir, START_AT: String(Date.now() + 1500) };
+    const env = { PATH: process.env.PATH ?? '', ...compileCacheEnv, DIR: dir, START_AT: String(Date.now() + 1500) };
     const script = join(projectRoot, 'test/memory/fixtures/claim.ts');
     const [r1, r2] = await Promise.all([runNode([script], { env }), runNode([script], { env })]);
     expect(r1.code, r1.stderr).toBe(0);

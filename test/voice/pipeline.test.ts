@@ -12,6 +12,7 @@ import { createReplyLLM } from '../../src/voice/services.ts';
 import { inProcessEotExecutor } from '../../src/voice/end-of-turn.ts';
 import { createVoiceSession, loadVad } from '../../src/voice/session-factory.ts';
 import { defaultSpeechSettings as speech } from '../../src/voice/speech-settings.ts';
+import { messageText } from '../helpers/scripted-model.ts';
 import { type SpeechStandIns, startSpeechStandIns } from '../helpers/stand-ins.ts';
 import { readWav, speechFixture } from '../../bench/harness/speech.ts';
 
@@ -62,7 +63,11 @@ function messages(session: voice.AgentSession) {
 describe('the voice pipeline without a room', () => {
   it('hears a spoken question, answers it, and measures the turn', async () => {
     const hello = speechFixture('hello.wav');
-    const stand = await startSpeechStandIns({ transcripts: [hello.transcript] });
+    // A short echo of what the model was sent: the reply plays out in real time before the turn ends.
+    const stand = await startSpeechStandIns({
+      transcripts: [hello.transcript],
+      respond: (req) => ({ content: `You said: ${messageText(req.messages.findLast((m) => m.role === 'user'))}` }),
+    });
     const { session, agent } = sessionFor(stand);
     const call = await startRoomlessCall({ session, agent });
     try {
@@ -100,13 +105,14 @@ describe('the voice pipeline without a room', () => {
 
   it('stops when the caller speaks over the reply, keeping only what was heard', async () => {
     const hello = speechFixture('hello.wav');
-    const roman = speechFixture('roman-empire.wav');
+    // The interruption: speech over the reply, a turn of its own (a short one: the rest is waiting).
+    const weather = speechFixture('weather-paris.wav');
     const longReply =
       'Once upon a time there was a very long answer that went on and on, covering every detail of the question, ' +
       'then adding more detail about those details, and then a few more thoughts for good measure, so that nobody ' +
       'could possibly listen to all of it without wanting to say something in the middle of it.';
     const stand = await startSpeechStandIns({
-      transcripts: [hello.transcript, roman.transcript],
+      transcripts: [hello.transcript, weather.transcript],
       respond: (req, i) => (i === 0 ? { content: longReply } : { content: `Sure: ${String(req.messages.length)}.` }),
     });
     const { session, agent } = sessionFor(stand);
@@ -117,7 +123,7 @@ describe('the voice pipeline without a room', () => {
       await speaking;
       // Past the framework's 3 s echo-cancellation warm-up, during which it ignores barge-in.
       await new Promise((r) => setTimeout(r, 3500));
-      await call.mic.say(readWav(roman.path).samples);
+      await call.mic.say(readWav(weather.path).samples);
       const first = await call.nextTurn(0);
 
       expect(first.interrupted).toBe(true);
@@ -133,7 +139,7 @@ describe('the voice pipeline without a room', () => {
       expect(assistant).toEqual({ role: 'assistant', text: first.assistantText, interrupted: true });
       // The interruption is a turn of its own and gets its own reply.
       const second = await call.nextTurn(1);
-      expect(second.userText).toBe(roman.transcript);
+      expect(second.userText).toBe(weather.transcript);
     } finally {
       await call.close();
       await stand.close();
