@@ -6,16 +6,8 @@
  */
 import type { Logger } from '../../telemetry/logger.ts';
 import type { Turn } from '../turn.ts';
-import {
-  JournalFile,
-  type JournalOptions,
-  allPendingTurns,
-  appendDeadLetter,
-  claimOrphanFiles,
-  pendingTurnsIn,
-  readDeadLetters,
-  requeueDeadLetterFile,
-} from './process-file.ts';
+import { JournalFile, type JournalOptions, allPendingTurns, claimOrphanFiles, pendingTurnsIn } from './process-file.ts';
+import { appendDeadLetter, readDeadLetters, requeueDeadLetterFile } from './dead-letter-file.ts';
 import {
   type AgentHold,
   type DeadLetter,

@@ -15,7 +15,6 @@ import { type FileHandle, mkdir, open, readFile, readdir, rename, stat, unlink }
 import { join, resolve } from 'node:path';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { Turn } from '../turn.ts';
-import type { DeadLetter } from './journal.ts';
 import {
   type FilePending,
   type JournalRecord,
@@ -44,8 +43,6 @@ export const defaultJournalOptions = {
 const FILE_RE = /^(\d+)-(\d+)-([0-9a-z]+)\.jsonl$/;
 const TMP_RE = /^\.(\d+-(\d+)-[0-9a-z]+\.jsonl)\.tmp$/;
 
-export const deadLetterFile = 'dead-letter.jsonl';
-
 /** Paths held by journals of this process: never orphans while held. */
 const held = new Set<string>();
 
@@ -53,7 +50,7 @@ function newFileName(): string {
   return `${Date.now()}-${process.pid}-${randomBytes(6).toString('hex')}.jsonl`;
 }
 
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();
@@ -348,86 +345,4 @@ export function allPendingTurns(dir: string, logger?: Logger): Turn[] {
     out.push(...p.batches.flatMap((b) => b.turns), ...p.turns);
   }
   return out.sort((a, b) => a.userAt - b.userAt || a.finishedAt - b.finishedAt);
-}
-
-/** The dead letters in `dir`, in the order they were written; corrupt lines are skipped and reported. */
-export async function readDeadLetters(dir: string, logger?: Logger, file = deadLetterFile): Promise<DeadLetter[]> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, file), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const out: DeadLetter[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    try {
-      const d = JSON.parse(line) as DeadLetter;
-      if (typeof d.batchId === 'string' && typeof d.agentId === 'string' && Array.isArray(d.turns)) {
-        out.push(d);
-        return;
-      }
-    } catch {
-      // Reported below.
-    }
-    logger?.warn({ event: 'dead_letter_corrupt_line', line: i + 1 }, `skipped corrupt line ${i + 1} of ${file}`);
-  });
-  return out;
-}
-
-/**
- * Puts every dead letter back into the journal as the batch it was (same id), so that a writer
- * sends it again once its cause is fixed. The letters file is renamed first (atomic: letters that
- * come meanwhile start a new file), then the batches are journaled, then the renamed file goes.
- * Exactly once even if this is interrupted and run again: a requeued batch is in doubt, and its
- * writer finds it in Letta (its otid) before sending it a second time.
- */
-export async function requeueDeadLetterFile(
-  dir: string,
-  opts: JournalOptions = {},
-): Promise<{ letters: number; turns: number }> {
-  const taken = `dead-letter.requeue-${Date.now()}-${process.pid}.jsonl`;
-  try {
-    await rename(join(dir, deadLetterFile), join(dir, taken));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) =>
-    /^dead-letter\.requeue-.+\.jsonl$/.test(n),
-  );
-  let letters = 0;
-  let turns = 0;
-  for (const name of names.sort()) {
-    const dead = await readDeadLetters(dir, opts.logger, name);
-    const file = JournalFile.create(dir, opts);
-    try {
-      for (const d of dead) {
-        for (const turn of d.turns) await file.append({ op: 'turn', turn });
-        const turnIds = d.turns.map((t) => t.id);
-        await file.append({ op: 'batch', batchId: d.batchId, agentId: d.agentId, turnIds, at: 0 });
-        letters += 1;
-        turns += d.turns.length;
-      }
-    } finally {
-      await file.close();
-    }
-    await unlink(join(dir, name));
-    await syncDir(dir);
-  }
-  return { letters, turns };
-}
-
-/** Appends one entry to `dead-letter.jsonl` (one write call, so concurrent processes don't interleave lines). */
-export async function appendDeadLetter(dir: string, entry: DeadLetter): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, deadLetterFile);
-  const fh = await open(path, 'a');
-  try {
-    await fh.write(`${JSON.stringify(entry)}\n`);
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  return path;
 }
