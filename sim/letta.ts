@@ -42,6 +42,7 @@ import type { LettaRequestLogEntry } from './letta/http.ts';
 import { HttpReply, InvalidJson, parseQuery, readBody } from './letta/http.ts';
 import { captureRoute, messageRoutes } from './letta/messages.ts';
 import { modelRoutes } from './letta/models.ts';
+import { passageRoutes } from './letta/passages.ts';
 import { runRoutes } from './letta/runs.ts';
 import { searchRoutes } from './letta/search.ts';
 import type { Deps, Route } from './letta/routes.ts';
@@ -105,6 +106,7 @@ export interface LettaStandIn extends StandIn {
  */
 export const lettaRoutes: readonly { method: string; path: string; hidden: boolean; outsideSubset: boolean }[] = [
   ...baseRoutes,
+  ...passageRoutes,
   ...messageRoutes,
   ...runRoutes,
   ...searchRoutes,
@@ -146,6 +148,7 @@ export async function startLettaStandIn(opts: LettaStandInOptions = {}): Promise
   };
   const routes: Route[] = [
     ...baseRoutes,
+    ...passageRoutes,
     ...messageRoutes,
     ...runRoutes,
     ...searchRoutes,

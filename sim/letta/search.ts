@@ -7,7 +7,7 @@
 import type { MessageSearchResponse } from '@letta-ai/letta-client/resources/messages';
 import { detailError } from './http.ts';
 import type { Ctx, Route } from './routes.ts';
-import { words } from './routes.ts';
+import { words } from './passages.ts';
 import { Checks, bodyObject, stringField } from './validate.ts';
 
 async function searchMessages(ctx: Ctx): Promise<unknown> {
