@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { concatSamples, silence } from '../../bench/harness/speech.ts';
+import type { PageSetup } from '../../src/config.ts';
 import { createWebServer } from '../../src/web/server.ts';
 import { projectRoot } from '../helpers/run.ts';
 import { type Stage, recording, startStage } from '../../bench/harness/room-stage.ts';
@@ -65,13 +66,19 @@ interface Opened {
 }
 
 /** The web server for this stage, and Chromium with `samples` as its microphone, on the page. */
-async function openPage(s: Stage, agentName: string, samples: Int16Array): Promise<Opened> {
+async function openPage(s: Stage, agentName: string, samples: Int16Array, setup?: PageSetup): Promise<Opened> {
   dir = await mkdtemp(join(tmpdir(), 'join-page-'));
   const mic = join(dir, 'mic.wav');
   await writeFile(mic, wav(samples));
   const log: string[] = [];
   web = createWebServer(
-    { livekitUrl: s.server.url, apiKey: s.server.apiKey, apiSecret: s.server.apiSecret, agentName },
+    {
+      livekitUrl: s.server.url,
+      apiKey: s.server.apiKey,
+      apiSecret: s.server.apiSecret,
+      agentName,
+      ...(setup ? { setup } : {}),
+    },
     (line) => log.push(line),
   );
   await new Promise<void>((resolve) => web!.listen(0, '127.0.0.1', resolve));
@@ -106,10 +113,12 @@ describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
     const hello = recording('hello.wav');
     stage.deepgram.setTranscripts([hello.transcript]);
     // The file plays from the moment capture opens: silence first lets the greeting finish.
+    // As npm run local runs it: every service a stand-in, so recognition is simulated.
     const { page, errors, log } = await openPage(
       stage,
       agentName,
       concatSamples(silence(8000, rate), hello.samples, silence(8000, rate)),
+      { standIns: ['openai', 'deepgram', 'elevenlabs', 'letta'], simulatedSpeech: [hello.transcript] },
     );
     // A caller the agent already knows: the page's kept identity, and a block in their Letta agent.
     const identity = 'erin';
@@ -120,12 +129,18 @@ describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
     });
     await page.evaluate((id) => localStorage.setItem('joinpage.identity', id), identity);
     await page.reload();
+    // Before joining, the caller is told what the stand-in will "hear" in their place.
+    await page.locator('#simulated-lines li', { hasText: hello.transcript }).waitFor({ timeout: 10_000 });
+    expect(await page.textContent('#simulated')).toContain('Speech recognition is simulated');
+    expect(await page.textContent('#stand-ins')).toContain('OpenAI, Deepgram, ElevenLabs, Letta');
     await page.click('#join-button');
     await page.locator('#memory-section', { hasText: 'Erin keeps bees on her roof.' }).waitFor({ timeout: 30_000 });
 
     await page.waitForSelector('#agent-level[data-heard="true"]', { timeout: 60_000 });
-    const userLine = page.locator('#transcript li.user:not(.interim)', { hasText: hello.transcript });
+    // The caller's line is the stand-in's script, and says so.
+    const userLine = page.locator('#transcript li.user.simulated:not(.interim)', { hasText: hello.transcript });
     await userLine.waitFor({ timeout: 60_000 });
+    expect(await userLine.textContent()).toMatch(/^Simulated recognition \(not your words\):/);
     const reply = `You said: ${hello.transcript.replace(/[.!?]+$/, '')}`;
     await page.locator('#transcript li.agent', { hasText: reply }).waitFor({ timeout: 60_000 });
     expect(await page.locator('#transcript li.agent').count()).toBeGreaterThanOrEqual(2);

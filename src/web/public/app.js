@@ -33,7 +33,15 @@ const ui = {
   chat: $('chat'),
   chatText: $('chat-text'),
   audio: $('audio'),
+  setup: $('setup'),
+  standIns: $('stand-ins'),
+  simulated: $('simulated'),
+  simulatedLines: $('simulated-lines'),
 };
+
+const serviceNames = { openai: 'OpenAI', deepgram: 'Deepgram', elevenlabs: 'ElevenLabs', letta: 'Letta' };
+/** With the Deepgram stand-in, the caller's lines are its script, not their words. */
+let recognitionSimulated = false;
 
 // The identity is the key to what the agent remembers: kept, so the next visit is the same caller.
 const identity = localStorage.getItem('joinpage.identity') ?? `caller-${crypto.randomUUID()}`;
@@ -48,6 +56,26 @@ let levelTimer;
 const lines = new Map();
 /** This call's turn figures, for the chart. */
 const turns = [];
+
+/** What the page server says about this setup (npm run local: which services are stand-ins). */
+async function showSetup() {
+  const setup = await fetch('/api/setup')
+    .then((r) => (r.ok ? r.json() : null))
+    .catch(() => null);
+  if (!setup || setup.stand_ins.length === 0) return;
+  const names = setup.stand_ins.map((s) => serviceNames[s] ?? s);
+  ui.standIns.textContent = `Local stand-ins (no key in .env) for: ${names.join(', ')}. Replies and voices are simulated by them.`;
+  recognitionSimulated = setup.simulated_speech.length > 0;
+  ui.simulated.hidden = !recognitionSimulated;
+  ui.simulatedLines.replaceChildren(
+    ...setup.simulated_speech.map((line) => {
+      const li = document.createElement('li');
+      li.textContent = line;
+      return li;
+    }),
+  );
+  ui.setup.hidden = false;
+}
 
 function say(text) {
   ui.status.textContent = text;
@@ -192,7 +220,9 @@ async function showTranscription(reader) {
   try {
     for await (const chunk of reader) {
       text += chunk;
-      showLine(segment, mine ? 'user' : 'agent', text, !mine || attrs['lk.transcription_final'] === 'true');
+      showLine(segment, mine ? 'user' : 'agent', text, !mine || attrs['lk.transcription_final'] === 'true', {
+        simulated: mine && recognitionSimulated,
+      });
     }
   } catch {
     // A stream cut off by leaving the room: what arrived stays.
@@ -203,15 +233,22 @@ function micTrackSid() {
   return room?.localParticipant.getTrackPublication(Track.Source.Microphone)?.trackSid;
 }
 
-function showLine(key, who, text, final) {
+function showLine(key, who, text, final, { simulated = false } = {}) {
   let li = lines.get(key);
   if (!li) {
     li = document.createElement('li');
     lines.set(key, li);
     ui.transcript.append(li);
   }
-  li.className = `${who}${final ? '' : ' interim'}`;
-  li.textContent = text;
+  li.className = `${who}${final ? '' : ' interim'}${simulated ? ' simulated' : ''}`;
+  if (simulated) {
+    const tag = document.createElement('span');
+    tag.className = 'tag';
+    tag.textContent = 'Simulated recognition (not your words):';
+    li.replaceChildren(tag, document.createTextNode(text));
+  } else {
+    li.textContent = text;
+  }
   li.scrollIntoView({ block: 'nearest' });
 }
 
@@ -345,3 +382,5 @@ ui.chat.addEventListener('submit', async (e) => {
 });
 
 document.addEventListener('click', () => void room?.startAudio());
+
+void showSetup();
