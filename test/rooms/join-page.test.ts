@@ -142,8 +142,9 @@ describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
     await userLine.waitFor({ timeout: 60_000 });
     expect(await userLine.textContent()).toMatch(/^Simulated recognition \(not your words\):/);
     const reply = `You said: ${hello.transcript.replace(/[.!?]+$/, '')}`;
-    await page.locator('#transcript li.agent', { hasText: reply }).waitFor({ timeout: 60_000 });
-    expect(await page.locator('#transcript li.agent').count()).toBeGreaterThanOrEqual(2);
+    // Final only if the agent's stream says so at its end (lk.transcription_final in its trailer).
+    await page.locator('#transcript li.agent:not(.interim)', { hasText: reply }).waitFor({ timeout: 60_000 });
+    expect(await page.locator('#transcript li.agent:not(.interim)').count()).toBeGreaterThanOrEqual(2);
     // The spoken turn's figures, sent by the worker on voice-agent.turn: all four measured.
     const row = page.locator('#latency-rows tr[data-complete="true"]').first();
     await row.waitFor({ timeout: 30_000 });

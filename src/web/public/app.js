@@ -209,21 +209,25 @@ function watchLevel(track) {
 
 /**
  * The caller's words come as one short stream per interim or final result (each the segment's
- * whole text so far); the agent's as one stream per segment, written as it is spoken. Either way
- * the newest stream's text is the segment's text.
+ * whole text so far); the agent's as one stream per segment, written as it is spoken, final once
+ * its trailer says so. Either way the newest stream's text is the segment's text, and a line is
+ * final only when its stream says `lk.transcription_final`, as LiveKit's own components read it.
  */
 async function showTranscription(reader) {
   const attrs = reader.info.attributes ?? {};
   const mine = attrs['lk.transcribed_track_id'] === micTrackSid();
   const segment = attrs['lk.segment_id'] ?? reader.info.id;
+  const who = mine ? 'user' : 'agent';
+  const show = (final) => showLine(segment, who, text, final, { simulated: mine && recognitionSimulated });
+  const isFinal = () => (reader.info.attributes ?? {})['lk.transcription_final'] === 'true';
   let text = '';
   try {
     for await (const chunk of reader) {
       text += chunk;
-      showLine(segment, mine ? 'user' : 'agent', text, !mine || attrs['lk.transcription_final'] === 'true', {
-        simulated: mine && recognitionSimulated,
-      });
+      show(isFinal());
     }
+    // The trailer, merged into the stream's attributes at its end, marks a complete agent line.
+    show(isFinal());
   } catch {
     // A stream cut off by leaving the room: what arrived stays.
   }
