@@ -24,7 +24,7 @@ import { projectRoot } from '../helpers/run.ts';
 import { type Stage, recording, startStage } from '../../bench/harness/room-stage.ts';
 
 const chromiumPath = '/usr/bin/chromium';
-/** Where the screenshot goes (git-ignored); docs/deploy.md shows its copy, docs/join-page.png. */
+/** Where the screenshot goes (git-ignored); README.md and docs/deploy.md show its copy, docs/join-page.png. */
 const screenshotPath = join(projectRoot, '.cache', 'join-page.png');
 const rate = 16_000;
 
@@ -133,10 +133,19 @@ describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
     await page.locator('#simulated-lines li', { hasText: hello.transcript }).waitFor({ timeout: 10_000 });
     expect(await page.textContent('#simulated')).toContain('Speech recognition is simulated');
     expect(await page.textContent('#stand-ins')).toContain('OpenAI, Deepgram, ElevenLabs, Letta');
+    await page.fill('#name', 'Erin Bee');
     await page.click('#join-button');
-    await page.locator('#memory-section', { hasText: 'Erin keeps bees on her roof.' }).waitFor({ timeout: 30_000 });
+    // On screen, the caller is their display name, never the identity that keys their memory.
+    await page.locator('#status', { hasText: 'Connected as Erin Bee.' }).waitFor({ timeout: 30_000 });
+    expect(await page.textContent('#caller-name')).toBe('Erin Bee');
+    // The memory panel: the caller's block as plain text, not the prompt's framing or the agent's persona.
+    await page.locator('#memory-about', { hasText: 'Erin keeps bees on her roof.' }).waitFor({ timeout: 30_000 });
+    expect((await page.textContent('#memory-about'))?.trim()).toBe('Erin keeps bees on her roof.');
+    expect(await page.textContent('#memory')).not.toMatch(/<human>|caller_memory|persona/i);
 
+    // The agent's voice at a glance: its bars follow the greeting's level and show its state.
     await page.waitForSelector('#agent-level[data-heard="true"]', { timeout: 60_000 });
+    expect(await page.getAttribute('#agent-level', 'data-state')).toMatch(/listening|thinking|speaking/);
     // The caller's line is the stand-in's script, and says so.
     const userLine = page.locator('#transcript li.user.simulated:not(.interim)', { hasText: hello.transcript });
     await userLine.waitFor({ timeout: 60_000 });
@@ -155,7 +164,18 @@ describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
         .map(Number)
         .every((n) => Number.isInteger(n) && n >= 0),
     ).toBe(true);
-    expect(await page.locator('#latency-chart rect').count()).toBeGreaterThanOrEqual(2);
+    // The chart: the turn's stages stacked in one column, a millisecond axis, the turn's number, a legend.
+    expect(await page.locator('#latency-chart g.turn rect').count()).toBeGreaterThanOrEqual(3);
+    expect(await page.locator('#latency-chart g.turn line.e2e').count()).toBeGreaterThanOrEqual(1);
+    const ticks = await page.locator('#latency-chart text.tick').allTextContents();
+    expect(ticks).toContain('ms');
+    expect(ticks).toContain('0');
+    expect(await page.locator('#latency-legend li').allTextContents()).toEqual([
+      'End of turn',
+      'LLM first token',
+      'TTS first byte',
+      'To first audio',
+    ]);
     // The spoken turn reaches Letta while the call goes on, and the panel says after how long.
     await page.locator('#memory-turns li[data-state="acked"]').first().waitFor({ timeout: 60_000 });
     expect(await page.textContent('#agent-state')).toMatch(/listening|thinking|speaking/);

@@ -28,7 +28,10 @@ const ui = {
   latencyRows: $('latency-rows'),
   memory: $('memory'),
   memoryStatus: $('memory-status'),
-  memorySection: $('memory-section'),
+  memoryAbout: $('memory-about'),
+  memoryEarlier: $('memory-earlier'),
+  memoryEarlierTurns: $('memory-earlier-turns'),
+  callerName: $('caller-name'),
   memoryTurns: $('memory-turns'),
   chat: $('chat'),
   chatText: $('chat-text'),
@@ -127,7 +130,10 @@ async function join() {
     }
     ui.join.hidden = true;
     ui.call.hidden = false;
-    say(`Connected as ${identity}.`);
+    // The display name, never the identity (a random key that only keeps the caller's memory).
+    const shown = room.localParticipant.name || 'you (no name given)';
+    ui.callerName.textContent = shown;
+    say(`Connected as ${shown}.`);
     agentTimer = setTimeout(() => {
       if (!agent()) problem(`No agent joined within ${agentWaitMs / 1000} s. Is the worker (npm run dev) running?`);
     }, agentWaitMs);
@@ -190,21 +196,32 @@ function agent() {
 function showAgentState() {
   const a = agent();
   if (a) clearTimeout(agentTimer);
-  ui.agentState.textContent = a ? (a.attributes['lk.agent.state'] ?? 'joined') : 'not here';
+  const state = a ? (a.attributes['lk.agent.state'] ?? 'joined') : 'not here';
+  ui.agentState.textContent = state;
+  // The voice bars' colour and motion follow the state (see style.css), as in LiveKit's starters.
+  ui.agentLevel.dataset.state = state.replace(' ', '-');
   if (a && ui.problem.textContent.startsWith('No agent')) problem('');
 }
 
-/** The agent's audio level from the receiver's own statistics (no Web Audio needed). */
+/**
+ * The agent's audio level from the receiver's own statistics (no Web Audio needed), drawn as five
+ * bars: the middle ones tallest, all scaled by the level.
+ */
 function watchLevel(track) {
   clearInterval(levelTimer);
+  const bars = [...ui.agentLevel.children];
+  const shape = [0.5, 0.8, 1, 0.8, 0.5];
   levelTimer = setInterval(async () => {
     const stats = await track.receiver?.getStats();
     stats?.forEach((s) => {
       if (s.type !== 'inbound-rtp' || typeof s.audioLevel !== 'number') return;
-      ui.agentLevel.value = s.audioLevel;
+      // audioLevel is linear amplitude; speech sits around 0.05-0.3, so a square root spreads it out.
+      const level = Math.min(1, Math.sqrt(s.audioLevel) * 1.6);
+      ui.agentLevel.setAttribute('aria-valuenow', s.audioLevel.toFixed(3));
+      bars.forEach((bar, i) => (bar.style.height = `${Math.round(15 + 85 * level * shape[i])}%`));
       if (s.audioLevel > heardLevel) ui.agentLevel.dataset.heard = 'true';
     });
-  }, 200);
+  }, 100);
 }
 
 /**
@@ -278,26 +295,72 @@ function showTurn(json) {
   drawChart();
 }
 
-/** End to end per turn, as bars scaled to the slowest turn so far. */
+const svgNs = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attrs, text) {
+  const el = document.createElementNS(svgNs, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+/** A round step for the axis: 1, 2 or 5 times a power of ten, about four ticks to the top. */
+function tickStep(top) {
+  const raw = top / 4;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw);
+}
+
+/**
+ * Each turn a column of its stages stacked (end of turn, LLM first token, TTS first byte, then the
+ * rest up to the agent's first audio), with a millisecond axis, the turn numbers under the columns,
+ * and a mark at end to end. With preemptive generation the LLM starts before the turn ends, so the
+ * stages can add up to more than end to end: the mark shows the real figure.
+ */
 function drawChart() {
-  const ns = 'http://www.w3.org/2000/svg';
-  const slowest = Math.max(1, ...turns.map((t) => t.e2e_ms ?? 0));
-  const width = 300 / Math.max(turns.length, 10);
-  ui.latencyChart.replaceChildren(
-    ...turns.map((t, i) => {
-      const bar = document.createElementNS(ns, 'rect');
-      const h = ((t.e2e_ms ?? 0) / slowest) * 58;
-      bar.setAttribute('x', String(i * width + 1));
-      bar.setAttribute('y', String(60 - h));
-      bar.setAttribute('width', String(width - 2));
-      bar.setAttribute('height', String(h));
-      if (t.interrupted) bar.setAttribute('class', 'interrupted');
-      const title = document.createElementNS(ns, 'title');
-      title.textContent = `turn ${t.turn}: ${t.e2e_ms ?? '–'} ms end to end`;
-      bar.append(title);
-      return bar;
-    }),
-  );
+  const box = { left: 40, right: 312, top: 8, bottom: 118 };
+  const stagesOf = (t) => {
+    const parts = [t.end_of_turn_ms ?? 0, t.llm_ttft_ms ?? 0, t.tts_ttfb_ms ?? 0];
+    const sum = parts.reduce((a, b) => a + b, 0);
+    return [...parts, Math.max(0, (t.e2e_ms ?? 0) - sum)];
+  };
+  const highest = Math.max(100, ...turns.map((t) => Math.max(t.e2e_ms ?? 0, ...[stagesOf(t).reduce((a, b) => a + b)])));
+  const step = tickStep(highest);
+  const top = Math.ceil(highest / step) * step;
+  const y = (ms) => box.bottom - (ms / top) * (box.bottom - box.top);
+  const slot = (box.right - box.left) / Math.max(turns.length, 8);
+  const parts = [];
+  for (let v = 0; v <= top; v += step) {
+    parts.push(svg('line', { x1: box.left, x2: box.right, y1: y(v), y2: y(v), class: 'grid' }));
+    parts.push(svg('text', { x: box.left - 4, y: y(v) + 3, class: 'tick', 'text-anchor': 'end' }, String(v)));
+  }
+  parts.push(svg('text', { x: 2, y: box.top - 1, class: 'tick' }, 'ms'));
+  const classes = ['stage-eot', 'stage-llm', 'stage-tts', 'stage-rest'];
+  const names = ['end of turn', 'LLM first token', 'TTS first byte', 'to first audio'];
+  turns.forEach((t, i) => {
+    const x = box.left + i * slot + slot * 0.15;
+    const w = slot * 0.7;
+    const column = svg('g', { class: t.interrupted ? 'turn interrupted' : 'turn', 'data-turn': t.turn });
+    let base = 0;
+    stagesOf(t).forEach((ms, k) => {
+      if (ms <= 0) return;
+      const rect = svg('rect', { x, y: y(base + ms), width: w, height: y(base) - y(base + ms), class: classes[k] });
+      rect.append(svg('title', {}, `turn ${t.turn}: ${names[k]} ${ms} ms`));
+      column.append(rect);
+      base += ms;
+    });
+    if (typeof t.e2e_ms === 'number') {
+      const mark = svg('line', { x1: x - 2, x2: x + w + 2, y1: y(t.e2e_ms), y2: y(t.e2e_ms), class: 'e2e' });
+      mark.append(svg('title', {}, `turn ${t.turn}: ${t.e2e_ms} ms end to end`));
+      column.append(mark);
+    }
+    column.append(svg('text', { x: x + w / 2, y: box.bottom + 12, class: 'tick', 'text-anchor': 'middle' }, t.turn));
+    parts.push(column);
+  });
+  parts.push(svg('line', { x1: box.left, x2: box.right, y1: box.bottom, y2: box.bottom, class: 'axis' }));
+  parts.push(svg('line', { x1: box.left, x2: box.left, y1: box.top, y2: box.bottom, class: 'axis' }));
+  parts.push(svg('text', { x: (box.left + box.right) / 2, y: 139, class: 'tick', 'text-anchor': 'middle' }, 'turn'));
+  ui.latencyChart.replaceChildren(...parts);
 }
 
 const readStatus = {
@@ -314,8 +377,17 @@ function showMemory(json) {
   const m = JSON.parse(json);
   ui.memory.hidden = false;
   if (m.kind === 'start') {
-    ui.memoryStatus.textContent = `${readStatus[m.status] ?? m.status}${m.section ? '' : ' Nothing yet.'}`;
-    ui.memorySection.textContent = m.section ?? '';
+    const known = m.about_you || m.earlier_turns.length > 0;
+    ui.memoryStatus.textContent = `${readStatus[m.status] ?? m.status}${known ? '' : ' Nothing about you yet.'}`;
+    ui.memoryAbout.textContent = m.about_you ?? '';
+    ui.memoryEarlierTurns.replaceChildren(
+      ...m.earlier_turns.map((t) => {
+        const li = document.createElement('li');
+        li.textContent = `You: ${t.caller} — Agent: ${t.agent}`;
+        return li;
+      }),
+    );
+    ui.memoryEarlier.hidden = m.earlier_turns.length === 0;
     return;
   }
   const ids = m.kind === 'journaled' ? [m.turn_id] : m.turn_ids;
@@ -346,6 +418,9 @@ async function leave() {
   ui.latency.hidden = true;
   ui.memory.hidden = true;
   ui.memoryTurns.replaceChildren();
+  ui.memoryAbout.textContent = '';
+  ui.memoryEarlierTurns.replaceChildren();
+  ui.memoryEarlier.hidden = true;
   ui.audio.replaceChildren();
   ui.mute.setAttribute('aria-pressed', 'false');
   ui.mute.textContent = 'Mute';
