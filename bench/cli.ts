@@ -130,7 +130,7 @@ With no options, run measures the headline figures (about 2 minutes on two cores
 Letta in the path, time to first token (llm) and end to end (voice, the default speech settings).
 
 Options of run:
-  --full                  the full set (about 9 minutes on two cores): llm, voice with the baseline
+  --full                  the full set (about 8.5 minutes on two cores): llm, voice with the baseline
                           setting and ${fullRunOptions.pauseClips} pause recordings, memory and load
   --scenario NAME[,NAME]  llm, voice, memory, load, room (default: llm,voice; with --full all but room that
                           the mode can run; room starts LiveKit's server and the worker, in a network
