@@ -10,20 +10,20 @@
  * skips and says why.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { concatSamples, silence } from '../../bench/harness/speech.ts';
 import type { PageSetup } from '../../src/config.ts';
 import { createWebServer } from '../../src/web/server.ts';
+import { chromiumPath, launchWithMicrophone } from '../helpers/chromium.ts';
 import { projectRoot } from '../helpers/run.ts';
 import { type Stage, recording, startStage } from '../../bench/harness/room-stage.ts';
 
-const chromiumPath = '/usr/bin/chromium';
 /** Where the screenshot goes (git-ignored); README.md and docs/deploy.md show its copy, docs/join-page.png. */
 const screenshotPath = join(projectRoot, '.cache', 'join-page.png');
 const rate = 16_000;
@@ -41,24 +41,6 @@ afterEach(async () => {
   browser = web = stage = dir = undefined;
 });
 
-/** 16-bit mono PCM WAV: Chromium's fake capture device reads only files. */
-function wav(samples: Int16Array): Buffer {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + samples.byteLength, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(rate, 24);
-  header.writeUInt32LE(rate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(samples.byteLength, 40);
-  return Buffer.concat([header, Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)]);
-}
-
 interface Opened {
   page: Page;
   errors: string[];
@@ -68,8 +50,6 @@ interface Opened {
 /** The web server for this stage, and Chromium with `samples` as its microphone, on the page. */
 async function openPage(s: Stage, agentName: string, samples: Int16Array, setup?: PageSetup): Promise<Opened> {
   dir = await mkdtemp(join(tmpdir(), 'join-page-'));
-  const mic = join(dir, 'mic.wav');
-  await writeFile(mic, wav(samples));
   const log: string[] = [];
   web = createWebServer(
     {
@@ -82,23 +62,7 @@ async function openPage(s: Stage, agentName: string, samples: Int16Array, setup?
     (line) => log.push(line),
   );
   await new Promise<void>((resolve) => web!.listen(0, '127.0.0.1', resolve));
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      // This machine refuses every outside connection: Chromium must not try any.
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${mic}%noloop`,
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  browser = await launchWithMicrophone(join(dir, 'mic.wav'), samples);
   const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));

@@ -174,6 +174,7 @@ function newRoom() {
   r.on(RoomEvent.Disconnected, () => {
     say('Disconnected.');
     ui.agentState.textContent = 'not here';
+    ui.agentLevel.dataset.state = 'not-here';
   });
   r.on(RoomEvent.AudioPlaybackStatusChanged, () => {
     if (!r.canPlaybackAudio) problem('The browser blocked sound: press Reconnect or anywhere on the page.');
