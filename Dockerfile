@@ -2,7 +2,7 @@
 # LiveKit Cloud; `docker build -t voice-agent .` builds it anywhere. The project runs its
 # TypeScript directly on Node 24, so there is nothing to compile: `npm run build` is the type check.
 
-# Node 24 (the major of `engines` and of the tests) on Debian slim, for every stage, so the native
+# Node 24 (the major of the `node` devDependency and of the tests) on Debian slim, for every stage, so the native
 # packages (onnxruntime-node, @livekit/rtc-node, local inference) are installed for the platform
 # they run on.
 FROM node:24-trixie-slim AS base
@@ -11,10 +11,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
+# onnxruntime-node skips its CUDA download (its CPU binaries are bundled) whatever the image's npm:
+# package.json's allowScripts denies it only on an npm that reads allowScripts.
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false ONNXRUNTIME_NODE_INSTALL=skip
 
-# Production dependencies only. .npmrc makes onnxruntime-node skip its CUDA download (its CPU
-# binaries are bundled). The `node` devDependency, which gives development machines Node 24, is
+# Production dependencies only. The `node` devDependency, which gives development machines Node 24, is
 # left out: the base image is Node 24.
 FROM base AS prod-deps
 COPY package.json package-lock.json .npmrc ./

@@ -79,11 +79,11 @@ export interface RunOptions {
 }
 
 /**
- * Defaults sized so that a run with no flags finishes well inside 5 minutes on 2 cores: the four
- * llm paths run side by side (the letta paths as 4 agents of 5 turns each); spoken turns take
- * real time (speech, then the reply played out), so voice and load speak fewer of them.
+ * `--full`: every scenario but room, and the voice scenario's baseline setting and pause recordings
+ * too. The four llm paths run side by side (the letta paths as 4 agents of 5 turns each); spoken
+ * turns take real time (speech, then the reply played out), so voice and load speak fewer of them.
  */
-export const defaultRunOptions: RunOptions = {
+export const fullRunOptions: RunOptions = {
   scenarios: null,
   profile: 'seed',
   seed: 1,
@@ -107,6 +107,18 @@ export const defaultRunOptions: RunOptions = {
   quiet: false,
 };
 
+/**
+ * A run with no flags: the headline figures only, in about two minutes on 2 cores. The hybrid
+ * against Letta in the path: time to first token (llm, every path) and end to end (voice, the
+ * product's speech settings, no pause recordings).
+ */
+export const defaultRunOptions: RunOptions = {
+  ...fullRunOptions,
+  scenarios: ['llm', 'voice'],
+  voiceSettings: ['default'],
+  pauseClips: 0,
+};
+
 export const usage = `Usage:
   npm run bench [-- run] [options]     run the benchmark (no keys needed: built-in stand-ins)
   npm run bench -- report FILE [--html FILE]
@@ -114,16 +126,23 @@ export const usage = `Usage:
   npm run bench -- readme [FILE] [--readme bench/README.md]
                                        put a results file's tables into bench/README.md (default: newest)
 
+With no options, run measures the headline figures (about 2 minutes on two cores): the hybrid against
+Letta in the path, time to first token (llm) and end to end (voice, the default speech settings).
+
 Options of run:
-  --scenario NAME[,NAME]  llm, voice, memory, load, room (default: all but room that the mode can run;
-                          room starts LiveKit's server and the worker, in a network namespace of its own)
+  --full                  the full set (about 8.5 minutes on two cores): llm, voice with the baseline
+                          setting and ${fullRunOptions.pauseClips} pause recordings, memory and load
+  --scenario NAME[,NAME]  llm, voice, memory, load, room (default: llm,voice; with --full all but room that
+                          the mode can run; room starts LiveKit's server and the worker, in a network
+                          namespace of its own)
   --profile NAME          stand-in latency profile: ${Object.keys(profiles).join(', ')} (default ${defaultRunOptions.profile})
   --seed N                seeds the stand-ins' latency draws; same seed, same draws (default ${defaultRunOptions.seed})
   --turns N               llm turns per path (default ${defaultRunOptions.turns})
   --voice-turns N         spoken turns per design in the voice scenario (default ${defaultRunOptions.voiceTurns})
   --voice-settings LIST   speech settings of the hybrid voice calls, run one after the other
-                          (bench/voice-settings.ts; "levers" = all of them; default ${defaultRunOptions.voiceSettings.join(',')})
-  --pause-clips N         pause recordings spoken per setting, for false cut-offs (default ${defaultRunOptions.pauseClips}; 0: none)
+                          (bench/voice-settings.ts; "levers" = all of them; default ${defaultRunOptions.voiceSettings.join(',')};
+                          with --full ${fullRunOptions.voiceSettings.join(',')})
+  --pause-clips N         pause recordings spoken per setting, for false cut-offs (default ${defaultRunOptions.pauseClips}, with --full ${fullRunOptions.pauseClips}; 0: none)
   --lanes N               Letta agents side by side per letta path (default ${defaultRunOptions.lanes})
   --load-levels LIST      concurrent calls per load level (default ${defaultRunOptions.loadLevels.join(',')})
   --load-audio-turns N    spoken turns per call at each load level (default ${defaultRunOptions.loadAudioTurns})
@@ -200,6 +219,7 @@ export function parseCommand(argv: string[]): Command {
       html: { type: 'string' },
       'no-html': { type: 'boolean' },
       quiet: { type: 'boolean' },
+      full: { type: 'boolean' },
       readme: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -214,8 +234,8 @@ export function parseCommand(argv: string[]): Command {
   if (verb === 'readme') return { verb, file: arg ?? null, readme: values.readme ?? benchReadme };
   if (verb !== 'run') throw new Error(`unknown verb "${verb}" (run, report, readme)`);
   if (arg !== undefined) throw new Error(`unexpected argument "${arg}"`);
-  const d = defaultRunOptions;
-  let scenarios: ScenarioName[] | null = null;
+  const d = values.full ? fullRunOptions : defaultRunOptions;
+  let scenarios: ScenarioName[] | null = d.scenarios;
   if (values.scenario !== undefined) {
     scenarios = values.scenario.split(',').map((s) => s.trim()) as ScenarioName[];
     const unknown = scenarios.filter((s) => !scenarioNames.includes(s));
@@ -234,12 +254,15 @@ export function parseCommand(argv: string[]): Command {
   const letta = values.letta ?? d.letta;
   if (letta !== 'sim' && letta !== 'server')
     throw new Error(`--letta must be sim or server (got ${JSON.stringify(letta)})`);
+  // Options of the memory scenario alone bring it into a run that names no scenario.
+  if (values.scenario === undefined && scenarios !== null && (letta === 'server' || journal === 'redis'))
+    scenarios = [...scenarios, 'memory'];
   if (letta === 'server' && values.live)
     throw new Error(
       "--letta server runs Letta's own server beside the stand-ins; --live measures the configured Letta",
     );
   if (letta === 'server' && scenarios !== null && !scenarios.includes('memory'))
-    throw new Error('--letta applies to the memory scenario: add memory to --scenario');
+    throw new Error('--letta applies to the memory scenario: add memory to --scenario, or --full');
   return {
     verb: 'run',
     options: {

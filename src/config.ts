@@ -40,9 +40,22 @@ export interface Config {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   tracesEndpoint?: string;
   metrics: { host: string; port: number | 'off'; otlpEndpoint?: string };
-  web: { host: string; port: number; authToken?: string };
+  web: {
+    host: string;
+    port: number;
+    authToken?: string;
+    /** What the join page is told about this setup (npm run local sets it). */
+    setup: PageSetup;
+  };
   /** Values that must never reach a log. */
   secrets: string[];
+}
+
+export interface PageSetup {
+  /** Services that are stand-ins from sim/. */
+  standIns: string[];
+  /** What the Deepgram stand-in will "hear", in order; empty when recognition is real. */
+  simulatedSpeech: string[];
 }
 
 export interface ConfigProblem {
@@ -191,10 +204,26 @@ function toConfig(p: Parsed): Config {
       port: p.METRICS_PORT,
       ...defined({ otlpEndpoint: p.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT }),
     },
-    web: { host: p.WEB_HOST, port: p.WEB_PORT, ...defined({ authToken: p.WEB_AUTH_TOKEN }) },
+    web: {
+      host: p.WEB_HOST,
+      port: p.WEB_PORT,
+      ...defined({ authToken: p.WEB_AUTH_TOKEN }),
+      setup: {
+        standIns: listOf(p.WEB_STAND_INS, ','),
+        simulatedSpeech: listOf(p.WEB_SIMULATED_SPEECH, '|'),
+      },
+    },
     logLevel: p.LOG_LEVEL,
     secrets,
   };
+}
+
+/** A separated list's non-blank items, trimmed. */
+function listOf(raw: string | undefined, separator: string): string[] {
+  return (raw ?? '')
+    .split(separator)
+    .map((t) => t.trim())
+    .filter(Boolean);
 }
 
 /** The speech settings; timings left unset follow the chosen turn detector. */

@@ -216,6 +216,20 @@ export const settings = {
     doc: 'Bearer token every token request to npm run web must carry (Authorization: Bearer ...). Required when WEB_HOST is not a loopback address: a token for an identity hears what the agent remembers about that caller.',
     secret: true,
   },
+  WEB_STAND_INS: {
+    schema: z
+      .string()
+      .regex(
+        /^\s*((openai|deepgram|elevenlabs|letta)\s*(,\s*|$))*$/,
+        'a comma-separated list of openai, deepgram, elevenlabs, letta',
+      )
+      .optional(),
+    doc: 'Set by npm run local: the services that are stand-ins from sim/ (comma-separated: openai, deepgram, elevenlabs, letta), which the join page names. Unset: the page names none.',
+  },
+  WEB_SIMULATED_SPEECH: {
+    schema: z.string().optional(),
+    doc: 'Set by npm run local when the Deepgram stand-in hears the caller: what it will "hear", in order, |-separated. The join page then says that speech recognition is simulated, lists these lines, and marks the caller\'s lines as simulated.',
+  },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof settings;

@@ -37,9 +37,10 @@ export interface TranscriptionSegment {
   speaker: 'caller' | 'agent' | 'unknown';
   text: string;
   /**
-   * The caller's words come as one short stream per interim or final result, marked by
-   * `lk.transcription_final`; the agent's come as one stream per segment, written as it is
-   * spoken, whose header says not final: a stream that has ended is its whole segment.
+   * `lk.transcription_final` once the stream has ended. The caller's words come as one short
+   * stream per interim or final result; the agent's as one stream per segment, written as it is
+   * spoken, whose header says not final and whose trailer says final (src/patches: rtc-node and
+   * the framework send it, rtc-node's reader merges it), as LiveKit's own clients read it.
    */
   final: boolean;
 }
@@ -98,7 +99,7 @@ export class Caller {
           this.transcriptions.push({
             speaker,
             text,
-            final: speaker === 'agent' || attrs['lk.transcription_final'] === 'true',
+            final: attrs['lk.transcription_final'] === 'true',
           });
           this.#notify();
         },

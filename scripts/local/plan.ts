@@ -215,6 +215,19 @@ export function livekitServerConfig(i: ServerConfigInput): Record<string, unknow
 }
 
 /**
+ * The join page's settings: the services that are stand-ins, and with the Deepgram stand-in what
+ * it will "hear", so the page says recognition is simulated rather than showing those words as
+ * the caller's.
+ */
+export function pageSettings(services: Record<Service, Source>, script: string[]): Record<string, string> {
+  const standIns = (Object.keys(services) as Service[]).filter((s) => services[s] === 'stand-in');
+  return {
+    WEB_STAND_INS: standIns.join(','),
+    WEB_SIMULATED_SPEECH: services.deepgram === 'stand-in' ? script.join('|') : '',
+  };
+}
+
+/**
  * The worker's settings in local mode, on top of the merged environment: LiveKit from the local
  * server, each stand-in's URL and key, and load settings for a busy machine.
  */

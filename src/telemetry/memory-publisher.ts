@@ -1,19 +1,28 @@
 /**
- * The caller's memory, shown to that caller: what the agent knew at the start of the call (the
- * bounded memory section it put in the prompt) and each of the caller's turns as it becomes durable
+ * The caller's memory, shown to that caller: what the agent knew about them at the start of the
+ * call (their Letta memory block, `human`, as plain text, without the prompt's framing or the
+ * agent's persona, and their earlier turns not yet in Letta) and each of the turns as it becomes durable
  * (journaled) and reaches Letta (acknowledged, with its lag). JSON messages on the text-stream
  * topic `voice-agent.memory`, sent to that caller only. Transcripts stay out: the page has them.
  */
 import type { EventEmitter } from 'node:events';
 import type { TurnWriterEvents } from '../memory/writer/writer-events.ts';
 import type { MemoryContext } from '../voice/memory-context.ts';
-import { renderMemory } from '../voice/prompt.ts';
+import type { MemorySnapshot } from '../voice/memory-context.ts';
 
 export const memoryTopic = 'voice-agent.memory';
 
 export type MemoryMessage =
-  /** `status`: the read finished within its budget, late (used from the turn after it arrived), or failed. */
-  | { kind: 'start'; status: 'in-time' | 'late' | 'failed'; section: string | null }
+  /**
+   * `status`: the read finished within its budget, late (used from the turn after it arrived), or
+   * failed. `about_you`: the caller's memory block; `earlier_turns`: their turns Letta has not taken in yet.
+   */
+  | {
+      kind: 'start';
+      status: 'in-time' | 'late' | 'failed';
+      about_you: string | null;
+      earlier_turns: { caller: string; agent: string }[];
+    }
   | { kind: 'journaled'; turn_id: string }
   | { kind: 'acked'; turn_ids: string[]; lag_ms: number[] };
 
@@ -21,6 +30,27 @@ export interface MemorySource {
   context: MemoryContext;
   agentId: Promise<string>;
   ready: Promise<'in-time' | 'late' | 'failed'>;
+}
+
+/** The block Letta keeps about the person it talks to (its default memory layout names it so). */
+const callerBlock = 'human';
+
+/** What the agent knows about the caller, readable: their block and earlier turns, within `maxChars`. */
+export function aboutTheCaller(
+  snapshot: MemorySnapshot,
+  maxChars: number,
+): { about_you: string | null; earlier_turns: { caller: string; agent: string }[] } {
+  const block = snapshot.blocks.find((b) => b.label === callerBlock)?.value.trim() ?? '';
+  const aboutYou = block.length > maxChars ? `${block.slice(0, maxChars - 1)}…` : block;
+  let budget = maxChars - aboutYou.length;
+  const turns: { caller: string; agent: string }[] = [];
+  // The newest first: they are the ones the caller remembers saying.
+  for (const t of [...snapshot.recentTurns].reverse()) {
+    budget -= t.user.length + t.assistant.length;
+    if (budget < 0) break;
+    turns.unshift({ caller: t.user, agent: t.assistant });
+  }
+  return { about_you: aboutYou || null, earlier_turns: turns };
 }
 
 /**
@@ -45,7 +75,7 @@ export function publishMemory(
     if (e.agentId === agentId) post({ kind: 'acked', turn_ids: e.turnIds, lag_ms: e.lagMs });
   };
   memory.ready.then((status) => {
-    if (!stopped) post({ kind: 'start', status, section: renderMemory(memory.context.snapshot(), maxChars) });
+    if (!stopped) post({ kind: 'start', status, ...aboutTheCaller(memory.context.snapshot(), maxChars) });
   }, onError);
   memory.agentId.then(
     (id) => {

@@ -17,6 +17,7 @@ const server = createWebServer(
     apiSecret: requireSetting(config.livekit.apiSecret, 'LIVEKIT_API_SECRET'),
     ...(config.livekit.agentName !== undefined ? { agentName: config.livekit.agentName } : {}),
     ...(config.web.authToken !== undefined ? { authToken: config.web.authToken } : {}),
+    setup: config.web.setup,
   },
   log,
 );

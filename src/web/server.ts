@@ -1,6 +1,7 @@
 /**
  * The join page's HTTP server: the page's static files, livekit-client's browser bundle straight
- * from node_modules (no build step), and the token endpoint. node:http is enough for three routes.
+ * from node_modules (no build step), the token endpoint, and what the page is told about the
+ * setup (which services are stand-ins). node:http is enough for these few routes.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -8,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clientUrl } from '../cli/token.ts';
+import type { PageSetup } from '../config.ts';
 import { answerTokenRequest, maxBodyBytes, type TokenEndpointOptions } from './token-endpoint.ts';
 
 const publicDir = fileURLToPath(new URL('./public/', import.meta.url));
@@ -41,7 +43,12 @@ function pageHeaders(livekitUrl: string): Record<string, string> {
 
 export type RequestLog = (line: string) => void;
 
-export function createWebServer(opts: TokenEndpointOptions, log: RequestLog): Server {
+export type WebServerOptions = TokenEndpointOptions & {
+  /** Stand-ins and simulated speech the page must name; none when unset. */
+  setup?: PageSetup;
+};
+
+export function createWebServer(opts: WebServerOptions, log: RequestLog): Server {
   return createServer((req, res) => {
     handle(req, res, opts, log).catch((err: unknown) => {
       log(`web: ${req.method} ${req.url}: ${(err as Error).message}`);
@@ -51,8 +58,15 @@ export function createWebServer(opts: TokenEndpointOptions, log: RequestLog): Se
   });
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, opts: TokenEndpointOptions, log: RequestLog) {
+async function handle(req: IncomingMessage, res: ServerResponse, opts: WebServerOptions, log: RequestLog) {
   const path = new URL(req.url ?? '/', 'http://page').pathname;
+  if (path === '/api/setup' && req.method === 'GET') {
+    // Nothing secret: which services are stand-ins, and what the Deepgram stand-in will "hear".
+    const setup = opts.setup ?? { standIns: [], simulatedSpeech: [] };
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' });
+    res.end(JSON.stringify({ stand_ins: setup.standIns, simulated_speech: setup.simulatedSpeech }));
+    return;
+  }
   if (path === '/api/token') {
     const declared = Number(req.headers['content-length'] ?? 0);
     // Refused before reading: an oversized body is never buffered.

@@ -32,13 +32,15 @@ describe('--letta', () => {
     expect(options(['--letta', 'sim']).letta).toBe('sim');
     expect(options(['--scenario', 'memory', '--letta', 'server']).letta).toBe('server');
     expect(options(['--letta', 'server']).letta).toBe('server');
+    // Asked with no scenario named: memory joins the headline run.
+    expect(options(['--letta', 'server']).scenarios).toEqual(['llm', 'voice', 'memory']);
   });
 
   it('refuses anything else, with the choices', () => {
     expect(() => parseCommand(['--letta', 'cloud'])).toThrow('--letta must be sim or server (got "cloud")');
     expect(() => parseCommand(['--letta', 'server', '--live'])).toThrow(/--live measures the configured Letta/);
     expect(() => parseCommand(['--scenario', 'llm', '--letta', 'server'])).toThrow(
-      '--letta applies to the memory scenario: add memory to --scenario',
+      '--letta applies to the memory scenario: add memory to --scenario, or --full',
     );
   });
 });

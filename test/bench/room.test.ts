@@ -71,6 +71,14 @@ describe('the room options', () => {
       roomIdleProcesses: 6,
     });
     expect(parseCommand([]).verb === 'run' && parseCommand([])).toMatchObject({ options: { roomIdleProcesses: null } });
+    // No flags: the headline figures only; --full: every scenario the mode can run but room.
+    expect(parseCommand([])).toMatchObject({
+      options: { scenarios: ['llm', 'voice'], voiceSettings: ['default'], pauseClips: 0 },
+    });
+    expect(parseCommand(['--full'])).toMatchObject({
+      options: { scenarios: null, voiceSettings: ['baseline', 'default'], pauseClips: 10 },
+    });
+    expect(parseCommand(['--full', '--scenario', 'llm'])).toMatchObject({ options: { scenarios: ['llm'] } });
     expect(needsRooms(['--scenario', 'voice,room'])).toBe(true);
     expect(needsRooms(['--scenario', 'room', '--live'])).toBe(false);
     expect(needsRooms([])).toBe(false);

@@ -1,7 +1,7 @@
 /**
  * Checks the Dockerfile against the project without a Docker engine: what it copies exists (and is
  * not dropped by .dockerignore), the scripts it runs exist, it starts the way `npm start` does, on
- * the Node major of `engines`, as a non-root user, and the runtime image holds every module the
+ * the Node major that runs the project (the `node` devDependency), as a non-root user, and the runtime image holds every module the
  * worker, the job entry and the CLIs import.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -61,7 +61,7 @@ function dockerignore(text: string): (path: string) => boolean {
 
 const read = (rel: string) => readFileSync(join(projectRoot, rel), 'utf8');
 const pkg = JSON.parse(read('package.json')) as {
-  engines: { node: string };
+  devDependencies: { node: string };
   scripts: Record<string, string>;
   dependencies: Record<string, string>;
 };
@@ -196,8 +196,8 @@ describe('Dockerfile', () => {
     expect(stages.flatMap((s) => s.problems)).toEqual([]);
   });
 
-  it('builds every stage on the Node major of engines, and runs on Debian slim', () => {
-    const major = /\d+/.exec(pkg.engines.node)?.[0];
+  it('builds every stage on the Node major that runs the project, and runs on Debian slim', () => {
+    const major = /\d+/.exec(pkg.devDependencies.node)?.[0];
     for (const s of stages) expect(s.image).toMatch(new RegExp(`^node:${major}(?:[.-]|$)`));
     expect(runtime.image).toMatch(/-slim$/);
     expect(runtime.image).not.toMatch(/alpine/);

@@ -10,20 +10,21 @@
  * skips and says why.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { concatSamples, silence } from '../../bench/harness/speech.ts';
+import type { PageSetup } from '../../src/config.ts';
 import { createWebServer } from '../../src/web/server.ts';
+import { chromiumPath, launchWithMicrophone } from '../helpers/chromium.ts';
 import { projectRoot } from '../helpers/run.ts';
 import { type Stage, recording, startStage } from '../../bench/harness/room-stage.ts';
 
-const chromiumPath = '/usr/bin/chromium';
-/** Where the screenshot goes (git-ignored); docs/deploy.md shows its copy, docs/join-page.png. */
+/** Where the screenshot goes (git-ignored); README.md and docs/deploy.md show its copy, docs/join-page.png. */
 const screenshotPath = join(projectRoot, '.cache', 'join-page.png');
 const rate = 16_000;
 
@@ -40,24 +41,6 @@ afterEach(async () => {
   browser = web = stage = dir = undefined;
 });
 
-/** 16-bit mono PCM WAV: Chromium's fake capture device reads only files. */
-function wav(samples: Int16Array): Buffer {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + samples.byteLength, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(rate, 24);
-  header.writeUInt32LE(rate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(samples.byteLength, 40);
-  return Buffer.concat([header, Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)]);
-}
-
 interface Opened {
   page: Page;
   errors: string[];
@@ -65,33 +48,21 @@ interface Opened {
 }
 
 /** The web server for this stage, and Chromium with `samples` as its microphone, on the page. */
-async function openPage(s: Stage, agentName: string, samples: Int16Array): Promise<Opened> {
+async function openPage(s: Stage, agentName: string, samples: Int16Array, setup?: PageSetup): Promise<Opened> {
   dir = await mkdtemp(join(tmpdir(), 'join-page-'));
-  const mic = join(dir, 'mic.wav');
-  await writeFile(mic, wav(samples));
   const log: string[] = [];
   web = createWebServer(
-    { livekitUrl: s.server.url, apiKey: s.server.apiKey, apiSecret: s.server.apiSecret, agentName },
+    {
+      livekitUrl: s.server.url,
+      apiKey: s.server.apiKey,
+      apiSecret: s.server.apiSecret,
+      agentName,
+      ...(setup ? { setup } : {}),
+    },
     (line) => log.push(line),
   );
   await new Promise<void>((resolve) => web!.listen(0, '127.0.0.1', resolve));
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      // This machine refuses every outside connection: Chromium must not try any.
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${mic}%noloop`,
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  browser = await launchWithMicrophone(join(dir, 'mic.wav'), samples);
   const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -106,10 +77,12 @@ describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
     const hello = recording('hello.wav');
     stage.deepgram.setTranscripts([hello.transcript]);
     // The file plays from the moment capture opens: silence first lets the greeting finish.
+    // As npm run local runs it: every service a stand-in, so recognition is simulated.
     const { page, errors, log } = await openPage(
       stage,
       agentName,
       concatSamples(silence(8000, rate), hello.samples, silence(8000, rate)),
+      { standIns: ['openai', 'deepgram', 'elevenlabs', 'letta'], simulatedSpeech: [hello.transcript] },
     );
     // A caller the agent already knows: the page's kept identity, and a block in their Letta agent.
     const identity = 'erin';
@@ -120,15 +93,31 @@ describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
     });
     await page.evaluate((id) => localStorage.setItem('joinpage.identity', id), identity);
     await page.reload();
+    // Before joining, the caller is told what the stand-in will "hear" in their place.
+    await page.locator('#simulated-lines li', { hasText: hello.transcript }).waitFor({ timeout: 10_000 });
+    expect(await page.textContent('#simulated')).toContain('Speech recognition is simulated');
+    expect(await page.textContent('#stand-ins')).toContain('OpenAI, Deepgram, ElevenLabs, Letta');
+    await page.fill('#name', 'Erin Bee');
     await page.click('#join-button');
-    await page.locator('#memory-section', { hasText: 'Erin keeps bees on her roof.' }).waitFor({ timeout: 30_000 });
+    // On screen, the caller is their display name, never the identity that keys their memory.
+    await page.locator('#status', { hasText: 'Connected as Erin Bee.' }).waitFor({ timeout: 30_000 });
+    expect(await page.textContent('#caller-name')).toBe('Erin Bee');
+    // The memory panel: the caller's block as plain text, not the prompt's framing or the agent's persona.
+    await page.locator('#memory-about', { hasText: 'Erin keeps bees on her roof.' }).waitFor({ timeout: 30_000 });
+    expect((await page.textContent('#memory-about'))?.trim()).toBe('Erin keeps bees on her roof.');
+    expect(await page.textContent('#memory')).not.toMatch(/<human>|caller_memory|persona/i);
 
+    // The agent's voice at a glance: its bars follow the greeting's level and show its state.
     await page.waitForSelector('#agent-level[data-heard="true"]', { timeout: 60_000 });
-    const userLine = page.locator('#transcript li.user:not(.interim)', { hasText: hello.transcript });
+    expect(await page.getAttribute('#agent-level', 'data-state')).toMatch(/listening|thinking|speaking/);
+    // The caller's line is the stand-in's script, and says so.
+    const userLine = page.locator('#transcript li.user.simulated:not(.interim)', { hasText: hello.transcript });
     await userLine.waitFor({ timeout: 60_000 });
+    expect(await userLine.textContent()).toMatch(/^Simulated recognition \(not your words\):/);
     const reply = `You said: ${hello.transcript.replace(/[.!?]+$/, '')}`;
-    await page.locator('#transcript li.agent', { hasText: reply }).waitFor({ timeout: 60_000 });
-    expect(await page.locator('#transcript li.agent').count()).toBeGreaterThanOrEqual(2);
+    // Final only if the agent's stream says so at its end (lk.transcription_final in its trailer).
+    await page.locator('#transcript li.agent:not(.interim)', { hasText: reply }).waitFor({ timeout: 60_000 });
+    expect(await page.locator('#transcript li.agent:not(.interim)').count()).toBeGreaterThanOrEqual(2);
     // The spoken turn's figures, sent by the worker on voice-agent.turn: all four measured.
     const row = page.locator('#latency-rows tr[data-complete="true"]').first();
     await row.waitFor({ timeout: 30_000 });
@@ -139,7 +128,18 @@ describe.skipIf(!existsSync(chromiumPath))('the join page in Chromium', () => {
         .map(Number)
         .every((n) => Number.isInteger(n) && n >= 0),
     ).toBe(true);
-    expect(await page.locator('#latency-chart rect').count()).toBeGreaterThanOrEqual(2);
+    // The chart: the turn's stages stacked in one column, a millisecond axis, the turn's number, a legend.
+    expect(await page.locator('#latency-chart g.turn rect').count()).toBeGreaterThanOrEqual(3);
+    expect(await page.locator('#latency-chart g.turn line.e2e').count()).toBeGreaterThanOrEqual(1);
+    const ticks = await page.locator('#latency-chart text.tick').allTextContents();
+    expect(ticks).toContain('ms');
+    expect(ticks).toContain('0');
+    expect(await page.locator('#latency-legend li').allTextContents()).toEqual([
+      'End of turn',
+      'LLM first token',
+      'TTS first byte',
+      'To first audio',
+    ]);
     // The spoken turn reaches Letta while the call goes on, and the panel says after how long.
     await page.locator('#memory-turns li[data-state="acked"]').first().waitFor({ timeout: 60_000 });
     expect(await page.textContent('#agent-state')).toMatch(/listening|thinking|speaking/);

@@ -13,6 +13,7 @@ import {
   mediaAddress,
   mediaSituation,
   mergeEnv,
+  pageSettings,
   portInUseMessage,
   transcripts,
   workerSettings,
@@ -148,5 +149,18 @@ describe('npm run local: the plan', () => {
   it('scripts what the Deepgram stand-in hears: LOCAL_TRANSCRIPTS, else a default', () => {
     expect(transcripts({})).toEqual(defaultTranscripts);
     expect(transcripts({ LOCAL_TRANSCRIPTS: 'Hi there | How are you?|' })).toEqual(['Hi there', 'How are you?']);
+  });
+
+  it('tells the page which services are stand-ins and, only with the Deepgram stand-in, what it will hear', () => {
+    const all = chooseServices({});
+    expect(pageSettings(all, ['One.', 'Two.'])).toEqual({
+      WEB_STAND_INS: 'openai,deepgram,elevenlabs,letta',
+      WEB_SIMULATED_SPEECH: 'One.|Two.',
+    });
+    const realDeepgram = chooseServices({ DEEPGRAM_API_KEY: 'dg-key' });
+    expect(pageSettings(realDeepgram, ['One.'])).toEqual({
+      WEB_STAND_INS: 'openai,elevenlabs,letta',
+      WEB_SIMULATED_SPEECH: '',
+    });
   });
 });

@@ -1,17 +1,25 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { TurnWriterEvents } from '../../src/memory/writer/writer-events.ts';
-import { type MemoryMessage, publishMemory } from '../../src/telemetry/memory-publisher.ts';
+import { aboutTheCaller, type MemoryMessage, publishMemory } from '../../src/telemetry/memory-publisher.ts';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('memory panel messages for the caller', () => {
-  it("sends the prompt's memory section at the start, then only this caller's turns as journaled and acknowledged", async () => {
+  it("sends the caller's memory block at the start, then only this caller's turns as journaled and acknowledged", async () => {
     const writer = new EventEmitter<TurnWriterEvents>();
     const sent: MemoryMessage[] = [];
     const stop = publishMemory(
       {
-        context: { snapshot: () => ({ blocks: [{ label: 'human', value: 'Erin keeps bees.' }], recentTurns: [] }) },
+        context: {
+          snapshot: () => ({
+            blocks: [
+              { label: 'persona', value: 'I am a helpful voice assistant.' },
+              { label: 'human', value: ' Erin keeps bees. ' },
+            ],
+            recentTurns: [{ user: 'My hive swarmed.', assistant: 'Oh no!', at: 1, interrupted: false }],
+          }),
+        },
         agentId: Promise.resolve('agent-erin'),
         ready: Promise.resolve('in-time'),
       },
@@ -23,8 +31,13 @@ describe('memory panel messages for the caller', () => {
       },
     );
     await tick();
-    expect(sent[0]).toMatchObject({ kind: 'start', status: 'in-time' });
-    expect(sent[0]?.kind === 'start' && sent[0].section).toContain('Erin keeps bees.');
+    // Readable: the block's text alone, no prompt framing, not the agent's persona.
+    expect(sent[0]).toEqual({
+      kind: 'start',
+      status: 'in-time',
+      about_you: 'Erin keeps bees.',
+      earlier_turns: [{ caller: 'My hive swarmed.', agent: 'Oh no!' }],
+    });
 
     writer.emit('queued', { agentId: 'agent-erin', turnId: 't1', queueDepth: 1 });
     writer.emit('queued', { agentId: 'agent-other', turnId: 'x1', queueDepth: 2 });
@@ -43,7 +56,7 @@ describe('memory panel messages for the caller', () => {
     expect(sent).toHaveLength(3);
   });
 
-  it('says so when the read failed, with no section', async () => {
+  it('says so when the read failed, with nothing about the caller', async () => {
     const sent: MemoryMessage[] = [];
     publishMemory(
       {
@@ -57,6 +70,14 @@ describe('memory panel messages for the caller', () => {
       () => undefined,
     );
     await tick();
-    expect(sent).toEqual([{ kind: 'start', status: 'failed', section: null }]);
+    expect(sent).toEqual([{ kind: 'start', status: 'failed', about_you: null, earlier_turns: [] }]);
+  });
+
+  it('keeps within the size bound: the block cut short, then only the newest earlier turns that fit', () => {
+    const turn = (n: number) => ({ user: `question ${n}`, assistant: `answer ${n}`, at: n, interrupted: false });
+    const long = aboutTheCaller({ blocks: [{ label: 'human', value: 'x'.repeat(50) }], recentTurns: [turn(1)] }, 20);
+    expect(long).toEqual({ about_you: `${'x'.repeat(19)}…`, earlier_turns: [] });
+    const some = aboutTheCaller({ blocks: [], recentTurns: [turn(1), turn(2), turn(3)] }, 40);
+    expect(some.earlier_turns.map((t) => t.caller)).toEqual(['question 2', 'question 3']);
   });
 });

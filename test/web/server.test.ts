@@ -40,6 +40,28 @@ describe('npm run web over HTTP', () => {
     expect(await bundle.text()).toContain('class TokenSourceEndpoint');
   });
 
+  it('tells the page which services are stand-ins and what simulated recognition will hear', async () => {
+    // This server was given no setup: the page names no stand-in.
+    expect(await (await fetch(`${base}/api/setup`)).json()).toEqual({ stand_ins: [], simulated_speech: [] });
+    const local = createWebServer(
+      {
+        livekitUrl: 'ws://127.0.0.1:7880',
+        apiKey: 'devkey',
+        apiSecret,
+        setup: { standIns: ['deepgram', 'letta'], simulatedSpeech: ['Hello.', 'Bye.'] },
+      },
+      () => undefined,
+    );
+    await new Promise<void>((resolve) => local.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(local.address() as AddressInfo).port}/api/setup`);
+      expect(await res.json()).toEqual({ stand_ins: ['deepgram', 'letta'], simulated_speech: ['Hello.', 'Bye.'] });
+    } finally {
+      local.closeAllConnections();
+      await new Promise((resolve) => local.close(resolve));
+    }
+  });
+
   it('serves nothing outside its fixed routes', async () => {
     for (const path of ['/package.json', '/../package.json', '/public/index.html', '/%2e%2e/.env']) {
       expect((await fetch(`${base}${path}`)).status).toBe(404);

@@ -176,7 +176,7 @@ describe('npm run web configuration', () => {
 
   it('needs only the LiveKit settings, on 127.0.0.1:3000 by default', () => {
     const c = loadConfig('web', livekit);
-    expect(c.web).toEqual({ host: '127.0.0.1', port: 3000 });
+    expect(c.web).toEqual({ host: '127.0.0.1', port: 3000, setup: { standIns: [], simulatedSpeech: [] } });
   });
 
   it('refuses any address but loopback without a WEB_AUTH_TOKEN of 32 characters or more', () => {
@@ -187,6 +187,23 @@ describe('npm run web configuration', () => {
     const c = loadConfig('web', { ...livekit, WEB_HOST: '0.0.0.0', WEB_AUTH_TOKEN: authToken });
     expect(c.web.authToken).toBe(authToken);
     expect(c.secrets).toContain(authToken);
-    expect(loadConfig('web', { ...livekit, WEB_HOST: '::1', WEB_PORT: '0' }).web).toEqual({ host: '::1', port: 0 });
+    expect(loadConfig('web', { ...livekit, WEB_HOST: '::1', WEB_PORT: '0' }).web).toEqual({
+      host: '::1',
+      port: 0,
+      setup: { standIns: [], simulatedSpeech: [] },
+    });
+  });
+
+  it('reads what npm run local tells the page: the stand-ins and what simulated recognition will hear', () => {
+    const c = loadConfig('web', {
+      ...livekit,
+      WEB_STAND_INS: 'deepgram, letta',
+      WEB_SIMULATED_SPEECH: 'Hello there. | What do you remember?|',
+    });
+    expect(c.web.setup).toEqual({
+      standIns: ['deepgram', 'letta'],
+      simulatedSpeech: ['Hello there.', 'What do you remember?'],
+    });
+    expect(() => loadConfig('web', { ...livekit, WEB_STAND_INS: 'deepgram,whisper' })).toThrow(/WEB_STAND_INS/);
   });
 });

@@ -28,12 +28,23 @@ const ui = {
   latencyRows: $('latency-rows'),
   memory: $('memory'),
   memoryStatus: $('memory-status'),
-  memorySection: $('memory-section'),
+  memoryAbout: $('memory-about'),
+  memoryEarlier: $('memory-earlier'),
+  memoryEarlierTurns: $('memory-earlier-turns'),
+  callerName: $('caller-name'),
   memoryTurns: $('memory-turns'),
   chat: $('chat'),
   chatText: $('chat-text'),
   audio: $('audio'),
+  setup: $('setup'),
+  standIns: $('stand-ins'),
+  simulated: $('simulated'),
+  simulatedLines: $('simulated-lines'),
 };
+
+const serviceNames = { openai: 'OpenAI', deepgram: 'Deepgram', elevenlabs: 'ElevenLabs', letta: 'Letta' };
+/** With the Deepgram stand-in, the caller's lines are its script, not their words. */
+let recognitionSimulated = false;
 
 // The identity is the key to what the agent remembers: kept, so the next visit is the same caller.
 const identity = localStorage.getItem('joinpage.identity') ?? `caller-${crypto.randomUUID()}`;
@@ -48,6 +59,26 @@ let levelTimer;
 const lines = new Map();
 /** This call's turn figures, for the chart. */
 const turns = [];
+
+/** What the page server says about this setup (npm run local: which services are stand-ins). */
+async function showSetup() {
+  const setup = await fetch('/api/setup')
+    .then((r) => (r.ok ? r.json() : null))
+    .catch(() => null);
+  if (!setup || setup.stand_ins.length === 0) return;
+  const names = setup.stand_ins.map((s) => serviceNames[s] ?? s);
+  ui.standIns.textContent = `Local stand-ins (no key in .env) for: ${names.join(', ')}. Replies and voices are simulated by them.`;
+  recognitionSimulated = setup.simulated_speech.length > 0;
+  ui.simulated.hidden = !recognitionSimulated;
+  ui.simulatedLines.replaceChildren(
+    ...setup.simulated_speech.map((line) => {
+      const li = document.createElement('li');
+      li.textContent = line;
+      return li;
+    }),
+  );
+  ui.setup.hidden = false;
+}
 
 function say(text) {
   ui.status.textContent = text;
@@ -99,7 +130,10 @@ async function join() {
     }
     ui.join.hidden = true;
     ui.call.hidden = false;
-    say(`Connected as ${identity}.`);
+    // The display name, never the identity (a random key that only keeps the caller's memory).
+    const shown = room.localParticipant.name || 'you (no name given)';
+    ui.callerName.textContent = shown;
+    say(`Connected as ${shown}.`);
     agentTimer = setTimeout(() => {
       if (!agent()) problem(`No agent joined within ${agentWaitMs / 1000} s. Is the worker (npm run dev) running?`);
     }, agentWaitMs);
@@ -140,6 +174,7 @@ function newRoom() {
   r.on(RoomEvent.Disconnected, () => {
     say('Disconnected.');
     ui.agentState.textContent = 'not here';
+    ui.agentLevel.dataset.state = 'not-here';
   });
   r.on(RoomEvent.AudioPlaybackStatusChanged, () => {
     if (!r.canPlaybackAudio) problem('The browser blocked sound: press Reconnect or anywhere on the page.');
@@ -162,38 +197,55 @@ function agent() {
 function showAgentState() {
   const a = agent();
   if (a) clearTimeout(agentTimer);
-  ui.agentState.textContent = a ? (a.attributes['lk.agent.state'] ?? 'joined') : 'not here';
+  const state = a ? (a.attributes['lk.agent.state'] ?? 'joined') : 'not here';
+  ui.agentState.textContent = state;
+  // The voice bars' colour and motion follow the state (see style.css), as in LiveKit's starters.
+  ui.agentLevel.dataset.state = state.replace(' ', '-');
   if (a && ui.problem.textContent.startsWith('No agent')) problem('');
 }
 
-/** The agent's audio level from the receiver's own statistics (no Web Audio needed). */
+/**
+ * The agent's audio level from the receiver's own statistics (no Web Audio needed), drawn as five
+ * bars: the middle ones tallest, all scaled by the level.
+ */
 function watchLevel(track) {
   clearInterval(levelTimer);
+  const bars = [...ui.agentLevel.children];
+  const shape = [0.5, 0.8, 1, 0.8, 0.5];
   levelTimer = setInterval(async () => {
     const stats = await track.receiver?.getStats();
     stats?.forEach((s) => {
       if (s.type !== 'inbound-rtp' || typeof s.audioLevel !== 'number') return;
-      ui.agentLevel.value = s.audioLevel;
+      // audioLevel is linear amplitude; speech sits around 0.05-0.3, so a square root spreads it out.
+      const level = Math.min(1, Math.sqrt(s.audioLevel) * 1.6);
+      ui.agentLevel.setAttribute('aria-valuenow', s.audioLevel.toFixed(3));
+      bars.forEach((bar, i) => (bar.style.height = `${Math.round(15 + 85 * level * shape[i])}%`));
       if (s.audioLevel > heardLevel) ui.agentLevel.dataset.heard = 'true';
     });
-  }, 200);
+  }, 100);
 }
 
 /**
  * The caller's words come as one short stream per interim or final result (each the segment's
- * whole text so far); the agent's as one stream per segment, written as it is spoken. Either way
- * the newest stream's text is the segment's text.
+ * whole text so far); the agent's as one stream per segment, written as it is spoken, final once
+ * its trailer says so. Either way the newest stream's text is the segment's text, and a line is
+ * final only when its stream says `lk.transcription_final`, as LiveKit's own components read it.
  */
 async function showTranscription(reader) {
   const attrs = reader.info.attributes ?? {};
   const mine = attrs['lk.transcribed_track_id'] === micTrackSid();
   const segment = attrs['lk.segment_id'] ?? reader.info.id;
+  const who = mine ? 'user' : 'agent';
+  const show = (final) => showLine(segment, who, text, final, { simulated: mine && recognitionSimulated });
+  const isFinal = () => (reader.info.attributes ?? {})['lk.transcription_final'] === 'true';
   let text = '';
   try {
     for await (const chunk of reader) {
       text += chunk;
-      showLine(segment, mine ? 'user' : 'agent', text, !mine || attrs['lk.transcription_final'] === 'true');
+      show(isFinal());
     }
+    // The trailer, merged into the stream's attributes at its end, marks a complete agent line.
+    show(isFinal());
   } catch {
     // A stream cut off by leaving the room: what arrived stays.
   }
@@ -203,15 +255,22 @@ function micTrackSid() {
   return room?.localParticipant.getTrackPublication(Track.Source.Microphone)?.trackSid;
 }
 
-function showLine(key, who, text, final) {
+function showLine(key, who, text, final, { simulated = false } = {}) {
   let li = lines.get(key);
   if (!li) {
     li = document.createElement('li');
     lines.set(key, li);
     ui.transcript.append(li);
   }
-  li.className = `${who}${final ? '' : ' interim'}`;
-  li.textContent = text;
+  li.className = `${who}${final ? '' : ' interim'}${simulated ? ' simulated' : ''}`;
+  if (simulated) {
+    const tag = document.createElement('span');
+    tag.className = 'tag';
+    tag.textContent = 'Simulated recognition (not your words):';
+    li.replaceChildren(tag, document.createTextNode(text));
+  } else {
+    li.textContent = text;
+  }
   li.scrollIntoView({ block: 'nearest' });
 }
 
@@ -237,26 +296,72 @@ function showTurn(json) {
   drawChart();
 }
 
-/** End to end per turn, as bars scaled to the slowest turn so far. */
+const svgNs = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attrs, text) {
+  const el = document.createElementNS(svgNs, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+/** A round step for the axis: 1, 2 or 5 times a power of ten, about four ticks to the top. */
+function tickStep(top) {
+  const raw = top / 4;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw);
+}
+
+/**
+ * Each turn a column of its stages stacked (end of turn, LLM first token, TTS first byte, then the
+ * rest up to the agent's first audio), with a millisecond axis, the turn numbers under the columns,
+ * and a mark at end to end. With preemptive generation the LLM starts before the turn ends, so the
+ * stages can add up to more than end to end: the mark shows the real figure.
+ */
 function drawChart() {
-  const ns = 'http://www.w3.org/2000/svg';
-  const slowest = Math.max(1, ...turns.map((t) => t.e2e_ms ?? 0));
-  const width = 300 / Math.max(turns.length, 10);
-  ui.latencyChart.replaceChildren(
-    ...turns.map((t, i) => {
-      const bar = document.createElementNS(ns, 'rect');
-      const h = ((t.e2e_ms ?? 0) / slowest) * 58;
-      bar.setAttribute('x', String(i * width + 1));
-      bar.setAttribute('y', String(60 - h));
-      bar.setAttribute('width', String(width - 2));
-      bar.setAttribute('height', String(h));
-      if (t.interrupted) bar.setAttribute('class', 'interrupted');
-      const title = document.createElementNS(ns, 'title');
-      title.textContent = `turn ${t.turn}: ${t.e2e_ms ?? '–'} ms end to end`;
-      bar.append(title);
-      return bar;
-    }),
-  );
+  const box = { left: 40, right: 312, top: 8, bottom: 118 };
+  const stagesOf = (t) => {
+    const parts = [t.end_of_turn_ms ?? 0, t.llm_ttft_ms ?? 0, t.tts_ttfb_ms ?? 0];
+    const sum = parts.reduce((a, b) => a + b, 0);
+    return [...parts, Math.max(0, (t.e2e_ms ?? 0) - sum)];
+  };
+  const highest = Math.max(100, ...turns.map((t) => Math.max(t.e2e_ms ?? 0, ...[stagesOf(t).reduce((a, b) => a + b)])));
+  const step = tickStep(highest);
+  const top = Math.ceil(highest / step) * step;
+  const y = (ms) => box.bottom - (ms / top) * (box.bottom - box.top);
+  const slot = (box.right - box.left) / Math.max(turns.length, 8);
+  const parts = [];
+  for (let v = 0; v <= top; v += step) {
+    parts.push(svg('line', { x1: box.left, x2: box.right, y1: y(v), y2: y(v), class: 'grid' }));
+    parts.push(svg('text', { x: box.left - 4, y: y(v) + 3, class: 'tick', 'text-anchor': 'end' }, String(v)));
+  }
+  parts.push(svg('text', { x: 2, y: box.top - 1, class: 'tick' }, 'ms'));
+  const classes = ['stage-eot', 'stage-llm', 'stage-tts', 'stage-rest'];
+  const names = ['end of turn', 'LLM first token', 'TTS first byte', 'to first audio'];
+  turns.forEach((t, i) => {
+    const x = box.left + i * slot + slot * 0.15;
+    const w = slot * 0.7;
+    const column = svg('g', { class: t.interrupted ? 'turn interrupted' : 'turn', 'data-turn': t.turn });
+    let base = 0;
+    stagesOf(t).forEach((ms, k) => {
+      if (ms <= 0) return;
+      const rect = svg('rect', { x, y: y(base + ms), width: w, height: y(base) - y(base + ms), class: classes[k] });
+      rect.append(svg('title', {}, `turn ${t.turn}: ${names[k]} ${ms} ms`));
+      column.append(rect);
+      base += ms;
+    });
+    if (typeof t.e2e_ms === 'number') {
+      const mark = svg('line', { x1: x - 2, x2: x + w + 2, y1: y(t.e2e_ms), y2: y(t.e2e_ms), class: 'e2e' });
+      mark.append(svg('title', {}, `turn ${t.turn}: ${t.e2e_ms} ms end to end`));
+      column.append(mark);
+    }
+    column.append(svg('text', { x: x + w / 2, y: box.bottom + 12, class: 'tick', 'text-anchor': 'middle' }, t.turn));
+    parts.push(column);
+  });
+  parts.push(svg('line', { x1: box.left, x2: box.right, y1: box.bottom, y2: box.bottom, class: 'axis' }));
+  parts.push(svg('line', { x1: box.left, x2: box.left, y1: box.top, y2: box.bottom, class: 'axis' }));
+  parts.push(svg('text', { x: (box.left + box.right) / 2, y: 139, class: 'tick', 'text-anchor': 'middle' }, 'turn'));
+  ui.latencyChart.replaceChildren(...parts);
 }
 
 const readStatus = {
@@ -273,8 +378,17 @@ function showMemory(json) {
   const m = JSON.parse(json);
   ui.memory.hidden = false;
   if (m.kind === 'start') {
-    ui.memoryStatus.textContent = `${readStatus[m.status] ?? m.status}${m.section ? '' : ' Nothing yet.'}`;
-    ui.memorySection.textContent = m.section ?? '';
+    const known = m.about_you || m.earlier_turns.length > 0;
+    ui.memoryStatus.textContent = `${readStatus[m.status] ?? m.status}${known ? '' : ' Nothing about you yet.'}`;
+    ui.memoryAbout.textContent = m.about_you ?? '';
+    ui.memoryEarlierTurns.replaceChildren(
+      ...m.earlier_turns.map((t) => {
+        const li = document.createElement('li');
+        li.textContent = `You: ${t.caller} — Agent: ${t.agent}`;
+        return li;
+      }),
+    );
+    ui.memoryEarlier.hidden = m.earlier_turns.length === 0;
     return;
   }
   const ids = m.kind === 'journaled' ? [m.turn_id] : m.turn_ids;
@@ -305,6 +419,9 @@ async function leave() {
   ui.latency.hidden = true;
   ui.memory.hidden = true;
   ui.memoryTurns.replaceChildren();
+  ui.memoryAbout.textContent = '';
+  ui.memoryEarlierTurns.replaceChildren();
+  ui.memoryEarlier.hidden = true;
   ui.audio.replaceChildren();
   ui.mute.setAttribute('aria-pressed', 'false');
   ui.mute.textContent = 'Mute';
@@ -345,3 +462,5 @@ ui.chat.addEventListener('submit', async (e) => {
 });
 
 document.addEventListener('click', () => void room?.startAudio());
+
+void showSetup();
