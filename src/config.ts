@@ -15,6 +15,7 @@ export interface Config {
     apiSecret?: string;
     agentName?: string;
     loadThreshold?: number;
+    maxCalls?: number;
     numIdleProcesses?: number;
     healthPort?: number;
   };
@@ -158,6 +159,7 @@ function toConfig(p: Parsed): Config {
       apiSecret: p.LIVEKIT_API_SECRET,
       agentName: p.LIVEKIT_AGENT_NAME,
       loadThreshold: p.LIVEKIT_LOAD_THRESHOLD,
+      maxCalls: p.WORKER_MAX_CALLS,
       numIdleProcesses: p.LIVEKIT_NUM_IDLE_PROCESSES,
       healthPort: p.WORKER_HEALTH_PORT,
     }),

@@ -54,7 +54,11 @@ export const settings = {
   },
   LIVEKIT_LOAD_THRESHOLD: {
     schema: z.coerce.number().positive().optional(),
-    doc: 'CPU load (share of all cores, 0-1) at which the worker stops taking new calls; above 1: never. Unset: 0.7 under npm start, no limit under npm run dev. LiveKit Cloud ignores it.',
+    doc: "Share of WORKER_MAX_CALLS (0-1) at which the worker reports itself full to LiveKit's server, which then sends it no new calls; above 1: never by its report (WORKER_MAX_CALLS still turns calls away). Unset: 1. LiveKit Cloud ignores it and uses machine-wide CPU.",
+  },
+  WORKER_MAX_CALLS: {
+    schema: z.coerce.number().int().min(1).max(1000).optional(),
+    doc: "Calls one worker carries at once. The worker reports its calls against this as its load, so dispatch follows the worker's own headroom and not what else the machine is doing, and turns further calls away (logged once, at warn). Unset: 5 per core (the room bench held 10 rooms on 2 cores).",
   },
   LIVEKIT_NUM_IDLE_PROCESSES: {
     schema: z.coerce.number().int().min(1).max(64).optional(),

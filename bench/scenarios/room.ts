@@ -274,7 +274,11 @@ export async function runRoomScenario(
     profile,
     seed: backend.seed,
     logLevel: 'info',
-    ...(o.idleProcesses !== undefined ? { workerEnv: { LIVEKIT_NUM_IDLE_PROCESSES: String(o.idleProcesses) } } : {}),
+    workerEnv: {
+      // No limit of calls: every call is dispatched, so a level shows what the machine carries.
+      WORKER_MAX_CALLS: '1000',
+      ...(o.idleProcesses !== undefined ? { LIVEKIT_NUM_IDLE_PROCESSES: String(o.idleProcesses) } : {}),
+    },
   });
   try {
     await untilWarm(stage, warm);
@@ -308,7 +312,7 @@ export async function runRoomScenario(
     const broke = levels.find((l) => !l.holds);
     notes.push(
       `side by side: ${fixtures.length} turn${fixtures.length === 1 ? '' : 's'} each (${[...new Set(fixtures.map((f) => f.file))].join(', ')}), the same profile and seed; the room call's greeting takes the stand-ins' first draws, so its turn i meets draw i+1`,
-      `load: ${loadFixtures.length} spoken turn${loadFixtures.length === 1 ? '' : 's'} per call after its greeting; a job never starts when no greeting is heard within ${criteria.joinTimeoutMs / 1000} s; the worker's load threshold is off (LIVEKIT_LOAD_THRESHOLD=2), so every call is dispatched and the level shows what the machine carries; ${warm} job processes kept warm (LIVEKIT_NUM_IDLE_PROCESSES${o.idleProcesses === undefined ? ' unset: the framework’s default' : ''}), and the framework starts further ones one at a time`,
+      `load: ${loadFixtures.length} spoken turn${loadFixtures.length === 1 ? '' : 's'} per call after its greeting; a job never starts when no greeting is heard within ${criteria.joinTimeoutMs / 1000} s; the worker's limit of calls is off (WORKER_MAX_CALLS=1000), so every call is dispatched and the level shows what the machine carries; ${warm} job processes kept warm (LIVEKIT_NUM_IDLE_PROCESSES${o.idleProcesses === undefined ? ' unset: the framework’s default' : ''}), and the framework starts further ones one at a time`,
     );
     return {
       fixtures: fixtures.map((f) => f.file),
