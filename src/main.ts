@@ -7,6 +7,7 @@ import { createLogger } from './telemetry/logger.ts';
 import { startMainMetrics } from './telemetry/worker-metrics.ts';
 import { callCapacity, callsPerCore } from './worker/call-capacity.ts';
 import { exitCleanlyAfterSigterm } from './worker/clean-stop.ts';
+import { compileCacheForChildren } from './worker/compile-cache.ts';
 
 const config = loadConfigOrExit('worker');
 const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets });
@@ -18,6 +19,7 @@ const maxCalls = config.livekit.maxCalls ?? callsPerCore * availableParallelism(
 const capacity = callCapacity(maxCalls, logger);
 
 await startMainMetrics(config, logger);
+compileCacheForChildren();
 exitCleanlyAfterSigterm();
 cli.runApp(
   new ServerOptions({
