@@ -39,6 +39,8 @@ export interface Config {
   speech: SpeechSettings;
   instructions?: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** Run the worker and its job processes from bundled files (src/worker/bundle.ts). */
+  workerBundle: boolean;
   tracesEndpoint?: string;
   metrics: { host: string; port: number | 'off'; otlpEndpoint?: string };
   web: { host: string; port: number; authToken?: string };
@@ -195,6 +197,7 @@ function toConfig(p: Parsed): Config {
     },
     web: { host: p.WEB_HOST, port: p.WEB_PORT, ...defined({ authToken: p.WEB_AUTH_TOKEN }) },
     logLevel: p.LOG_LEVEL,
+    workerBundle: p.WORKER_BUNDLE !== 'off',
     secrets,
   };
 }

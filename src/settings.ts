@@ -64,6 +64,10 @@ export const settings = {
     schema: z.coerce.number().int().min(1).max(64).optional(),
     doc: 'Job processes kept started and waiting, so a call is greeted without waiting for one to start (each holds about 290 MB). Under npm start the framework starts them one at a time (3-4 s each on 2 cores), so a burst of calls beyond this number waits in line. Unset: min(cores, 4) under npm start, none under npm run dev.',
   },
+  WORKER_BUNDLE: {
+    schema: z.enum(['on', 'off']).optional(),
+    doc: 'on: the worker builds itself and its job entry into one file each at start (esbuild, about 2 s), so a job process starts in about half the time (see bench/README.md); off, or esbuild not installed: it runs from src/. Unset: on.',
+  },
   WORKER_HEALTH_PORT: {
     schema: z.coerce.number().int().min(1).max(65535).optional(),
     doc: "Port of the worker's health server (GET / and GET /worker). Unset: 8081 under npm start, a free one under npm run dev.",

@@ -38,6 +38,7 @@ import type {
 } from '../room-results.ts';
 import { jobStartIn } from '../room-startup.ts';
 import { measureImports } from '../harness/import-cost.ts';
+import { buildWorkerBundle } from '../../src/worker/bundle.ts';
 import { summarize } from '../stats.ts';
 import { pickFixtures, runVoiceCall } from '../voice-call.ts';
 import type { SpeechResources } from '../voice-settings.ts';
@@ -300,6 +301,8 @@ export async function runRoomScenario(
   );
 
   progress.phase('room: import cost in fresh processes');
+  // The job bundle of these sources, as the worker builds it, so that its import is measured too.
+  await buildWorkerBundle(o.logger);
   const cacheDir = mkdtempSync(join(tmpdir(), 'bench-compile-cache-'));
   const imports = {
     withoutCache: measureImports({}),
