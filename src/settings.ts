@@ -58,7 +58,7 @@ export const settings = {
   },
   WORKER_MAX_CALLS: {
     schema: z.coerce.number().int().min(1).max(1000).optional(),
-    doc: "Calls one worker carries at once. The worker reports its calls against this as its load, so dispatch follows the worker's own headroom and not what else the machine is doing, and turns further calls away (logged once, at warn). Unset: 5 per core. On 2 cores the room bench held 10 rooms on 2026-11-29 and did not on 2026-12-03 (e2e p95 over 3 s; bench/README.md): set it lower on a small machine.",
+    doc: "Calls one worker carries at once. The worker reports its calls against this as its load, so dispatch follows the worker's own headroom and not what else the machine is doing, and turns further calls away (logged once, at warn). Unset: 2 per core: a talking call costs about a third of a core (bench/README.md, calls arriving together).",
   },
   LIVEKIT_NUM_IDLE_PROCESSES: {
     schema: z.coerce.number().int().min(1).max(64).optional(),

@@ -12,8 +12,12 @@
 import type { AgentServer, JobRequest } from '@livekit/agents';
 import type { Logger } from '../telemetry/logger.ts';
 
-/** Calls one worker carries by default, per core: the room bench held 10 rooms on 2 cores. */
-export const callsPerCore = 5;
+/**
+ * Calls one worker carries by default, per core: one talking call costs about a third of a core in
+ * its job process (room bench, 2026-12-03), and the callers' audio, the server and the starts of
+ * new calls need room beside them.
+ */
+export const callsPerCore = 2;
 
 export interface CallCapacity {
   /** For ServerOptions.loadFunc: calls ÷ maxCalls, at most 1. */
