@@ -39,6 +39,11 @@ export interface WorkerUsage {
   cpuCores: number;
   /** CPU of the job processes ÷ calls, in % of one core. */
   cpuPerJobPct: number | null;
+  /**
+   * CPU of the job processes that ran the calls (the largest by memory) ÷ calls, in % of one core:
+   * without the warm processes started meanwhile to refill the pool (results before: none).
+   */
+  cpuPerCallPct?: number | null;
   /** Median peak resident memory of the job processes that ran the level's calls, MB. */
   rssPerJobMb: number | null;
   /** The worker's peak resident memory, all processes together, MB. */

@@ -164,14 +164,21 @@ function cpuTable(r: RoomScenarioResult): Table | null {
   const kinds = ['job', 'inference', 'main', 'server'];
   return {
     title: 'CPU per call by process while the level runs (% of one core)',
-    columns: ['setting', 'rooms', ...kinds, 'worker total'],
-    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
+    columns: ['setting', 'rooms', ...kinds, 'worker total', 'call’s own job process'],
+    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     rows: levels.map((l) => {
       const k = l.worker.cpuByKindPct ?? {};
       const worker = ['job', 'inference', 'main'].reduce((s, name) => s + (k[name] ?? 0), 0);
-      return [settingOf(l), String(l.calls), ...kinds.map((name) => num(k[name], 1)), num(worker, 1)];
+      return [
+        settingOf(l),
+        String(l.calls),
+        ...kinds.map((name) => num(k[name], 1)),
+        num(worker, 1),
+        num(l.worker.cpuPerCallPct, 1),
+      ];
     }),
     notes: [
+      'call’s own job process = the CPU of the job processes that ran the calls (the largest by memory) ÷ calls, without the pool’s refills started meanwhile (a process start costs seconds of CPU)',
       'each kind’s CPU over the level ÷ its calls: job = the job processes (VAD, resampling, Opus through the rtc FFI, the session), inference = the shared end-of-turn model process, main = the worker’s registration and pool, server = livekit-server; the level includes each call’s start (greeting) as well as its two spoken turns',
     ],
   };

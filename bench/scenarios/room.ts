@@ -96,6 +96,7 @@ function workerUsage(u: ProcessUsage, calls: number): WorkerUsage {
   const jobs: KindUsage | undefined = u.byKind[jobKind];
   // The busiest `calls` job processes by memory ran the calls; the rest were warm and idle.
   const ran = jobs?.peakRssMb.slice(0, calls) ?? [];
+  const ranCpu = (jobs?.cpuSecondsByRss.slice(0, calls) ?? []).reduce((a, b) => a + b, 0);
   const wallS = u.wallMs / 1000;
   return {
     cpuByKindPct: Object.fromEntries(
@@ -103,6 +104,7 @@ function workerUsage(u: ProcessUsage, calls: number): WorkerUsage {
     ),
     cpuCores: cpu / (u.wallMs / 1000),
     cpuPerJobPct: jobs ? (100 * jobs.cpuSeconds) / (u.wallMs / 1000) / calls : null,
+    cpuPerCallPct: jobs ? (100 * ranCpu) / (u.wallMs / 1000) / calls : null,
     rssPerJobMb: summarize(ran)?.median ?? null,
     peakRssMb: kinds.reduce((sum, [, k]) => sum + k.peakTotalRssMb, 0),
     jobProcesses: jobs?.processes ?? 0,
