@@ -33,6 +33,9 @@ COPY src/patches ./src/patches
 RUN npm ci
 COPY . .
 RUN npm run build
+# The worker bundle (src/worker/bundle.ts): one file per worker and job process, built here where
+# esbuild is installed; the runtime image has no esbuild and uses this one, for these sources.
+RUN node src/worker/build-bundle.ts
 
 FROM base AS runtime
 ENV NODE_ENV=production
@@ -40,6 +43,7 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY package.json package-lock.json .npmrc ./
 # From the build stage, not the context: this makes the image depend on the type check.
 COPY --from=build /app/src ./src
+COPY --from=build /app/.cache/worker-bundle ./.cache/worker-bundle
 # The product only: the stand-ins (sim/), the bench and the tests stay out. `npm run chat` in the
 # image needs OPENAI_API_KEY, and says so when it is missing.
 # The turn journal (MEMORY_JOURNAL_DIR, default ./data/journal) must be writable by the worker.

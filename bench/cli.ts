@@ -39,6 +39,8 @@ import { noRedisReason, redisServerPath } from './redis-server.ts';
 import { type ServerLetta, lettaServerVersion, serverAgentModel, startServerLetta } from './letta-server-backend.ts';
 import { getProfile, profiles, nowMs } from '../sim/index.ts';
 import { SpeechResources, defaultVoiceSettings, resolveVoiceSettings } from './voice-settings.ts';
+import type { RoomVariant } from './room-results.ts';
+import { parseRoomVariants } from './room-variants.ts';
 
 export interface RunOptions {
   scenarios: ScenarioName[] | null;
@@ -71,6 +73,8 @@ export interface RunOptions {
   roomMaxCalls: number;
   /** The worker's LIVEKIT_NUM_IDLE_PROCESSES in the room scenario; null: its default. */
   roomIdleProcesses: number | null;
+  /** Worker settings compared in the room scenario (`bench/room-variants.ts`); null: the defaults only. */
+  roomVariants: RoomVariant[] | null;
   live: boolean;
   json: string | null;
   html: string | null;
@@ -100,6 +104,7 @@ export const fullRunOptions: RunOptions = {
   roomLevels: [...defaultRoomScenarioOptions.levels],
   roomMaxCalls: defaultRoomScenarioOptions.maxCalls,
   roomIdleProcesses: null,
+  roomVariants: null,
   live: false,
   json: null,
   html: null,
@@ -155,6 +160,8 @@ Options of run:
   --room-levels LIST      rooms at once per room load level; then doubling until one breaks (default ${defaultRunOptions.roomLevels.join(',')})
   --room-max-calls N      the room load levels stop here even if none broke (default ${defaultRunOptions.roomMaxCalls})
   --room-idle-processes N job processes the worker keeps warm (LIVEKIT_NUM_IDLE_PROCESSES; default: the framework's)
+  --room-variants LIST    worker settings compared side by side, each its own worker and run of the levels:
+                          default, or SETTING=VALUE[+SETTING=VALUE], comma-separated
   --live                  the real services from the configuration (.env / environment):
                           OPENAI_BASE_URL, LETTA_BASE_URL, DEEPGRAM_BASE_URL, ELEVENLABS_BASE_URL and keys
   --json FILE             results file (default bench/results/<date>-<profile>.json)
@@ -214,6 +221,7 @@ export function parseCommand(argv: string[]): Command {
       'room-levels': { type: 'string' },
       'room-max-calls': { type: 'string' },
       'room-idle-processes': { type: 'string' },
+      'room-variants': { type: 'string' },
       live: { type: 'boolean' },
       json: { type: 'string' },
       html: { type: 'string' },
@@ -286,6 +294,7 @@ export function parseCommand(argv: string[]): Command {
         values['room-idle-processes'] === undefined
           ? null
           : positiveInt('room-idle-processes', values['room-idle-processes'], 1),
+      roomVariants: values['room-variants'] === undefined ? null : parseRoomVariants(values['room-variants']),
       live: values.live ?? false,
       json: values.json ?? null,
       html: values.html ?? null,
@@ -455,6 +464,7 @@ export async function runBench(
               maxCalls: o.roomMaxCalls,
               loadTurns: defaultRoomScenarioOptions.loadTurns,
               ...(o.roomIdleProcesses !== null ? { idleProcesses: o.roomIdleProcesses } : {}),
+              ...(o.roomVariants !== null ? { variants: o.roomVariants } : {}),
               resources,
               logger,
             },
@@ -508,6 +518,7 @@ export async function runBench(
             roomLevels: o.roomLevels,
             roomMaxCalls: o.roomMaxCalls,
             roomIdleProcesses: o.roomIdleProcesses,
+            ...(o.roomVariants !== null ? { roomVariants: o.roomVariants.map((v) => v.name) } : {}),
           }
         : {}),
     },

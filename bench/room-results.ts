@@ -1,6 +1,22 @@
 /** The room scenario's part of the results file (see results.ts for the rest). */
 import type { RoomCallResult, RoomTurnRecord } from './room-call.ts';
+import type { ImportCost } from './harness/import-cost.ts';
+import type { JobStartBreakdown } from './room-startup.ts';
 import type { Summary } from './stats.ts';
+
+/** Worker settings one run of the load levels is made with. */
+export interface RoomVariant {
+  name: string;
+  /** The worker's environment on top of the bench's own. */
+  env: Record<string, string>;
+}
+
+export interface RoomVariantResult extends RoomVariant {
+  /** Job processes kept warm. */
+  warm: number;
+  /** Over the variant's whole run: every job process started and every call. */
+  jobStart: JobStartBreakdown;
+}
 
 /** One path of the side-by-side: the same recordings spoken with and without a room. */
 export interface RoomPathResult {
@@ -17,10 +33,17 @@ export interface RoomPathResult {
 }
 
 export interface WorkerUsage {
+  /** CPU per call by process kind (job, inference, main, server), % of one core. */
+  cpuByKindPct?: Record<string, number>;
   /** Every process of the worker (main, job, inference), average cores used over the level. */
   cpuCores: number;
   /** CPU of the job processes ÷ calls, in % of one core. */
   cpuPerJobPct: number | null;
+  /**
+   * CPU of the job processes that ran the calls (the largest by memory) ÷ calls, in % of one core:
+   * without the warm processes started meanwhile to refill the pool (results before: none).
+   */
+  cpuPerCallPct?: number | null;
   /** Median peak resident memory of the job processes that ran the level's calls, MB. */
   rssPerJobMb: number | null;
   /** The worker's peak resident memory, all processes together, MB. */
@@ -30,6 +53,8 @@ export interface WorkerUsage {
 }
 
 export interface RoomLevelResult {
+  /** The variant's name (results before variants: none). */
+  variant?: string;
   calls: number;
   /** Calls whose agent joined and greeted. */
   jobsStarted: number;
@@ -51,6 +76,8 @@ export interface RoomLevelResult {
   workerWarnings: { level: 'warn' | 'error'; msg: string; count: number }[];
   /** Each call of the level, as it went. */
   callResults: RoomCallResult[];
+  /** Job processes readied and calls started during the level, from the worker's log. */
+  jobStart?: JobStartBreakdown;
 }
 
 export interface RoomScenarioResult {
@@ -66,4 +93,7 @@ export interface RoomScenarioResult {
   breaksAt: number | null;
   criteria: { e2eP95MaxMs: number; joinTimeoutMs: number };
   notes: string[];
+  variants?: RoomVariantResult[];
+  /** Loading the job's code in fresh processes, without and with Node's compile cache. */
+  imports?: { withoutCache: ImportCost[]; withCache: ImportCost[] };
 }

@@ -2,6 +2,8 @@
  * The job entry: one call in one room. Builds the session from its parts and wires the Letta
  * memory implementation into the speech path's memory interface.
  */
+// First, so that its clock reads when the module graph has loaded, before the rest is evaluated.
+import { StepClock, logCallStarted, logProcessReady } from './telemetry/job-start.ts';
 import { type JobContext, type JobProcess, type VAD, defineAgent, type llm } from '@livekit/agents';
 import { type Config, loadConfig, requireSetting as required } from './config.ts';
 import { type MemoryService, openMemoryService } from './memory/memory-service.ts';
@@ -20,6 +22,9 @@ import { loadLocalInference } from './voice/end-of-turn.ts';
 import { createVoiceSession, loadVad } from './voice/session-factory.ts';
 import { defaultGreeting } from './voice/voice-agent.ts';
 
+/** The job module's imports evaluated, in ms since the process started. */
+const evaluatedAtMs = performance.now();
+
 interface Prewarmed {
   config: Config;
   vad: VAD;
@@ -31,12 +36,16 @@ interface Prewarmed {
 
 export default defineAgent<Prewarmed>({
   prewarm: async (proc: JobProcess<Prewarmed>) => {
+    const clock = new StepClock(evaluatedAtMs);
+    clock.mark('untilPrewarmMs');
     const config = loadConfig('worker');
     // The framework opens a job's root span before entry runs: the tracer must exist by now.
     if (config.tracesEndpoint !== undefined) enableTracing(config.tracesEndpoint);
     const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets });
     proc.userData.config = config;
+    clock.mark('configMs');
     proc.userData.vad = await loadVad(config.speech);
+    clock.mark('vadMs');
     // The end-of-turn model itself runs in the framework's shared inference process, loaded once
     // when the worker starts; this only makes a platform without its native binary fail here,
     // loudly, instead of every turn silently counting as finished.
@@ -45,15 +54,19 @@ export default defineAgent<Prewarmed>({
     // Opens DNS, TLS and a keep-alive connection before the first reply needs them.
     model.prewarm();
     proc.userData.llm = model;
+    clock.mark('llmMs');
     const quiet = new QuietWindow();
     proc.userData.quiet = quiet;
     // Also replays turns a crashed or killed process left unacknowledged in the journal.
     proc.userData.memory = openMemoryService(config, logger, quiet);
+    clock.mark('memoryMs');
     proc.userData.metrics = startJobMetrics(config);
     if (proc.userData.memory) {
       observeMemoryWrites(proc.userData.memory.writer, { logger });
       proc.userData.metrics.metrics.observeWriter(proc.userData.memory.writer);
     }
+    clock.mark('metricsMs');
+    logProcessReady(logger, Math.round(evaluatedAtMs), clock);
   },
   entry: async (ctx: JobContext<Prewarmed>) => {
     const { config, vad, llm: model, quiet, memory: service, metrics } = ctx.proc.userData;
@@ -61,10 +74,14 @@ export default defineAgent<Prewarmed>({
       room: ctx.job.room?.name,
       job: ctx.job.id,
     });
+    const clock = new StepClock();
     await ctx.connect();
+    clock.mark('connectMs');
     const participant = await ctx.waitForParticipant();
+    clock.mark('participantMs');
     // Memory is read while the session connects to its services; the greeting waits for it, within its budget.
     const callerMemory = service?.open(participant.identity, ctx.job.id);
+    if (callerMemory) void clock.time('memoryReadMs', callerMemory.ready).catch(() => undefined);
     const { session, agent } = createVoiceSession({
       llm: model,
       vad,
@@ -80,6 +97,7 @@ export default defineAgent<Prewarmed>({
       ...(config.instructions !== undefined ? { instructions: config.instructions } : {}),
     });
     logTurnLatency(session, logger);
+    logCallStarted(session, logger, clock);
     // For the join page's latency and memory panels: to this caller only, never to others in the room.
     const toCaller = (topic: string) => (json: string) =>
       ctx.room.localParticipant!.sendText(json, { topic, destinationIdentities: [participant.identity] });
@@ -104,6 +122,7 @@ export default defineAgent<Prewarmed>({
           }
         : {}),
     });
+    clock.mark('sessionStartMs');
 
     // A job process ends with process.exit(): buffered spans must be sent before.
     ctx.addShutdownCallback(flushTracing);

@@ -15,6 +15,7 @@ export interface Config {
     apiSecret?: string;
     agentName?: string;
     loadThreshold?: number;
+    maxCalls?: number;
     numIdleProcesses?: number;
     healthPort?: number;
   };
@@ -38,6 +39,8 @@ export interface Config {
   speech: SpeechSettings;
   instructions?: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** Run the worker and its job processes from bundled files (src/worker/bundle.ts). */
+  workerBundle: boolean;
   tracesEndpoint?: string;
   metrics: { host: string; port: number | 'off'; otlpEndpoint?: string };
   web: {
@@ -171,6 +174,7 @@ function toConfig(p: Parsed): Config {
       apiSecret: p.LIVEKIT_API_SECRET,
       agentName: p.LIVEKIT_AGENT_NAME,
       loadThreshold: p.LIVEKIT_LOAD_THRESHOLD,
+      maxCalls: p.WORKER_MAX_CALLS,
       numIdleProcesses: p.LIVEKIT_NUM_IDLE_PROCESSES,
       healthPort: p.WORKER_HEALTH_PORT,
     }),
@@ -214,6 +218,7 @@ function toConfig(p: Parsed): Config {
       },
     },
     logLevel: p.LOG_LEVEL,
+    workerBundle: p.WORKER_BUNDLE !== 'off',
     secrets,
   };
 }

@@ -1,10 +1,13 @@
-/** Worker entry point (`npm run dev`, `npm start`): validates configuration, then runs the LiveKit worker CLI. */
-import { ServerOptions, cli } from '@livekit/agents';
+/**
+ * Worker entry point (`npm run dev`, `npm start`): validates configuration, then runs the LiveKit
+ * worker, from one bundled file per process when it can be built (WORKER_BUNDLE), else from src/.
+ * It imports nothing of the agents framework itself, so that the framework is loaded once, from
+ * where the worker runs.
+ */
 import { fileURLToPath } from 'node:url';
-import { hasLetta, loadConfigOrExit, requireSetting } from './config.ts';
+import { hasLetta, loadConfigOrExit } from './config.ts';
 import { createLogger } from './telemetry/logger.ts';
-import { startMainMetrics } from './telemetry/worker-metrics.ts';
-import { exitCleanlyAfterSigterm } from './worker/clean-stop.ts';
+import { buildWorkerBundle } from './worker/bundle.ts';
 
 const config = loadConfigOrExit('worker');
 const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets });
@@ -12,18 +15,6 @@ if (!hasLetta(config)) {
   logger.info('Letta is not configured (LETTA_API_KEY / LETTA_BASE_URL): the agent runs without long-term memory');
 }
 
-await startMainMetrics(config, logger);
-exitCleanlyAfterSigterm();
-cli.runApp(
-  new ServerOptions({
-    agent: fileURLToPath(new URL('./agent.ts', import.meta.url)),
-    wsURL: requireSetting(config.livekit.url, 'LIVEKIT_URL'),
-    apiKey: requireSetting(config.livekit.apiKey, 'LIVEKIT_API_KEY'),
-    apiSecret: requireSetting(config.livekit.apiSecret, 'LIVEKIT_API_SECRET'),
-    ...(config.livekit.agentName !== undefined ? { agentName: config.livekit.agentName } : {}),
-    ...(config.livekit.loadThreshold !== undefined ? { loadThreshold: config.livekit.loadThreshold } : {}),
-    ...(config.livekit.numIdleProcesses !== undefined ? { numIdleProcesses: config.livekit.numIdleProcesses } : {}),
-    ...(config.livekit.healthPort !== undefined ? { port: config.livekit.healthPort } : {}),
-    logLevel: config.logLevel,
-  }),
-);
+const bundle = config.workerBundle ? await buildWorkerBundle(logger) : null;
+const worker = (await import(bundle?.worker ?? './worker/run-worker.ts')) as typeof import('./worker/run-worker.ts');
+await worker.runWorker(config, logger, bundle?.job ?? fileURLToPath(new URL('./agent.ts', import.meta.url)));

@@ -54,11 +54,19 @@ export const settings = {
   },
   LIVEKIT_LOAD_THRESHOLD: {
     schema: z.coerce.number().positive().optional(),
-    doc: 'CPU load (share of all cores, 0-1) at which the worker stops taking new calls; above 1: never. Unset: 0.7 under npm start, no limit under npm run dev. LiveKit Cloud ignores it.',
+    doc: "Share of WORKER_MAX_CALLS (0-1) at which the worker reports itself full to LiveKit's server, which then sends it no new calls; above 1: never by its report (WORKER_MAX_CALLS still turns calls away). Unset: 1. LiveKit Cloud ignores it and uses machine-wide CPU.",
+  },
+  WORKER_MAX_CALLS: {
+    schema: z.coerce.number().int().min(1).max(1000).optional(),
+    doc: "Calls one worker carries at once. The worker reports its calls against this as its load, so dispatch follows the worker's own headroom and not what else the machine is doing, and turns further calls away (logged once, at warn). Unset: 2 per core: a talking call costs about a third of a core (bench/README.md, calls arriving together).",
   },
   LIVEKIT_NUM_IDLE_PROCESSES: {
     schema: z.coerce.number().int().min(1).max(64).optional(),
-    doc: 'Job processes kept started and waiting, so a call is greeted without waiting for one to start (each holds about 290 MB). Under npm start the framework starts them one at a time (3-4 s each on 2 cores), so a burst of calls beyond this number waits in line. Unset: min(cores, 4) under npm start, none under npm run dev.',
+    doc: 'Job processes kept started and waiting, so a call is greeted without waiting for one to start (each holds about 170 MB idle, 300 MB in a call). Under npm start the framework starts them one at a time (3-5 s each on 2 busy cores), so a burst of calls beyond this number waits in line. Unset: min(cores, 4) under npm start, none under npm run dev.',
+  },
+  WORKER_BUNDLE: {
+    schema: z.enum(['on', 'off']).optional(),
+    doc: 'on: the worker runs itself and its job entry from one bundled file each, built at start with esbuild (about 3 s, skipped while src/ is unchanged) or by the image build; a job process then loads its code faster and holds less (bench/README.md: 4.0 to 3.3 s under load, 232 to 172 MB ready). off, or no esbuild and no bundle of these sources: it runs from src/. Unset: on.',
   },
   WORKER_HEALTH_PORT: {
     schema: z.coerce.number().int().min(1).max(65535).optional(),

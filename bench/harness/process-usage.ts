@@ -18,6 +18,8 @@ export interface KindUsage {
   cpuSeconds: number;
   /** Each process's highest resident memory, in MB, highest first. */
   peakRssMb: number[];
+  /** Each process's CPU seconds while watching, in the order of peakRssMb. */
+  cpuSecondsByRss: number[];
   /** The highest sum of their resident memory at one sample, in MB. */
   peakTotalRssMb: number;
 }
@@ -127,14 +129,24 @@ export function watchProcesses(classify: Classify, everyMs = 500): { stop(): Pro
       clearInterval(timer);
       sample();
       const byKind: Record<string, KindUsage> = {};
+      const each = new Map<string, { rss: number; cpu: number }[]>();
       for (const s of seen.values()) {
-        const k = (byKind[s.kind] ??= { processes: 0, cpuSeconds: 0, peakRssMb: [], peakTotalRssMb: 0 });
+        const k = (byKind[s.kind] ??= {
+          processes: 0,
+          cpuSeconds: 0,
+          peakRssMb: [],
+          cpuSecondsByRss: [],
+          peakTotalRssMb: 0,
+        });
+        const cpu = (s.lastTicks - s.firstTicks) / tick;
         k.processes++;
-        k.cpuSeconds += (s.lastTicks - s.firstTicks) / tick;
-        k.peakRssMb.push(s.peakRss / 2 ** 20);
+        k.cpuSeconds += cpu;
+        each.set(s.kind, [...(each.get(s.kind) ?? []), { rss: s.peakRss / 2 ** 20, cpu }]);
       }
       for (const [kind, k] of Object.entries(byKind)) {
-        k.peakRssMb.sort((a, b) => b - a);
+        const sorted = (each.get(kind) ?? []).sort((a, b) => b.rss - a.rss);
+        k.peakRssMb = sorted.map((p) => p.rss);
+        k.cpuSecondsByRss = sorted.map((p) => p.cpu);
         k.peakTotalRssMb = (peakTotals.get(kind) ?? 0) / 2 ** 20;
       }
       return { wallMs: performance.now() - startedAt, byKind };

@@ -96,8 +96,6 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
       LIVEKIT_API_KEY: server.apiKey,
       LIVEKIT_API_SECRET: server.apiSecret,
       ...(opts.agentName ? { LIVEKIT_AGENT_NAME: opts.agentName } : {}),
-      // Under npm start the worker turns calls away at 70 % machine-wide CPU; these 2 cores are shared.
-      LIVEKIT_LOAD_THRESHOLD: '2',
       OPENAI_API_KEY: 'sim-openai',
       OPENAI_BASE_URL: openai.url,
       DEEPGRAM_API_KEY: 'sim-deepgram',

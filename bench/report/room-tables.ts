@@ -1,5 +1,6 @@
 /** The room scenario's tables: the transport's share side by side, then calls per worker by load level. */
-import type { RoomScenarioResult } from '../room-results.ts';
+import type { RoomLevelResult, RoomScenarioResult } from '../room-results.ts';
+import type { JobStartBreakdown } from '../room-startup.ts';
 import { type Table, med, ms, num, p95, pick } from './format.ts';
 
 function sideBySideTable(r: RoomScenarioResult): Table {
@@ -26,8 +27,11 @@ function sideBySideTable(r: RoomScenarioResult): Table {
   };
 }
 
+const settingOf = (l: RoomLevelResult) => l.variant ?? 'default';
+
 function loadTable(r: RoomScenarioResult): Table {
   const rows = r.levels.map((l) => [
+    settingOf(l),
     String(l.calls),
     `${l.jobsStarted}/${l.calls}`,
     `${l.turns - l.failedTurns}/${l.turns}`,
@@ -59,6 +63,7 @@ function loadTable(r: RoomScenarioResult): Table {
   return {
     title: 'Room load: N rooms at once, one caller each, one worker (ms, cores, MB)',
     columns: [
+      'setting',
       'rooms',
       'jobs started',
       'turns ok',
@@ -73,14 +78,116 @@ function loadTable(r: RoomScenarioResult): Table {
       'callers CPU',
       'holds',
     ],
-    align: ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     rows,
     notes,
   };
 }
 
+const stepNames = (starts: (JobStartBreakdown | undefined)[], part: 'prewarmMs' | 'callMs') => [
+  ...new Set(starts.flatMap((j) => Object.keys(j?.[part] ?? {}))),
+];
+
+/** Where a job's start goes, per setting: the job process's load and prewarm, then a call's steps to its greeting. */
+function jobStartTable(r: RoomScenarioResult): Table | null {
+  const vs = r.variants ?? [];
+  if (vs.length === 0) return null;
+  const prewarm = stepNames(
+    vs.map((v) => v.jobStart),
+    'prewarmMs',
+  );
+  const call = stepNames(
+    vs.map((v) => v.jobStart),
+    'callMs',
+  );
+  const rows = vs.map((v) => {
+    const j = v.jobStart;
+    return [
+      v.name,
+      String(j.processes),
+      med(j.moduleLoadedMs),
+      med(j.modulesEvaluatedMs),
+      ...prewarm.map((k) => med(j.prewarmMs[k] ?? null)),
+      num(j.readyRssMb?.median, 0),
+      String(j.calls),
+      ...call.map((k) => med(j.callMs[k] ?? null)),
+      ...call.map((k) => p95(j.callMs[k] ?? null)),
+    ];
+  });
+  const short = (k: string) => k.replace(/Ms$/, '');
+  return {
+    title:
+      "Job start: where a job process's start and a call's start go (ms, medians over the run's processes and calls)",
+    columns: [
+      'setting',
+      'procs',
+      'modules loaded',
+      'evaluated',
+      ...prewarm.map((k) => `prewarm ${short(k)}`),
+      'ready RSS MB',
+      'calls',
+      ...call.map((k) => `${short(k)} med`),
+      ...call.map((k) => `${short(k)} p95`),
+    ],
+    align: ['l', ...Array<'r'>(4 + prewarm.length + 2 + call.length * 2).fill('r')],
+    rows,
+    notes: [
+      "from the worker's own log lines (src/telemetry/job-start.ts): modules loaded = process start → the job module's imports read and linked (the framework's, the plugins', the project's); evaluated = → its imports evaluated; prewarm steps in order (untilPrewarm = waiting for the framework's initialize message); ready RSS = an idle ready job process",
+      "a call's steps in order from the job's entry: connect = joining the room, participant = the caller found, sessionStart = session.start (RoomIO, the STT/TTS streams set up), greeting = → the agent's first speech (the greeting's reply: LLM and TTS), memoryRead = the caller's memory read beside them (the greeting waits for it)",
+      'the greeting a caller hears = dispatch and waiting for a free warm job process + these steps + the transport',
+    ],
+  };
+}
+
+function importsTable(r: RoomScenarioResult): Table | null {
+  const i = r.imports;
+  if (!i) return null;
+  const rows = i.withoutCache.map((c, k) => {
+    const cached = i.withCache[k];
+    return [c.what, ms(c.importMs), ms(cached?.importMs), num(c.rssMb, 0), num(cached?.rssMb, 0), ms(c.bootMs)];
+  });
+  return {
+    title: "Loading a job's code in a fresh Node process (ms, MB; medians)",
+    columns: ['import', 'ms', 'ms, compile cache', 'RSS', 'RSS, compile cache', 'Node start'],
+    align: ['l', 'r', 'r', 'r', 'r', 'r'],
+    rows,
+    notes: [
+      `${i.withoutCache[0]?.runs ?? 0} runs without Node's compile cache; with it, ${i.withCache[0]?.runs ?? 0} runs of which the first fills the cache (bench/harness/import-cost.ts)`,
+    ],
+  };
+}
+
+/** CPU a call costs, per process kind, while it talks. */
+function cpuTable(r: RoomScenarioResult): Table | null {
+  const levels = r.levels.filter((l) => l.worker.cpuByKindPct);
+  if (levels.length === 0) return null;
+  const kinds = ['job', 'inference', 'main', 'server'];
+  return {
+    title: 'CPU per call by process while the level runs (% of one core)',
+    columns: ['setting', 'rooms', ...kinds, 'worker total', 'call’s own job process'],
+    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    rows: levels.map((l) => {
+      const k = l.worker.cpuByKindPct ?? {};
+      const worker = ['job', 'inference', 'main'].reduce((s, name) => s + (k[name] ?? 0), 0);
+      return [
+        settingOf(l),
+        String(l.calls),
+        ...kinds.map((name) => num(k[name], 1)),
+        num(worker, 1),
+        num(l.worker.cpuPerCallPct, 1),
+      ];
+    }),
+    notes: [
+      'call’s own job process = the CPU of the job processes that ran the calls (the largest by memory) ÷ calls, without the pool’s refills started meanwhile (a process start costs seconds of CPU)',
+      'each kind’s CPU over the level ÷ its calls: job = the job processes (VAD, resampling, Opus through the rtc FFI, the session), inference = the shared end-of-turn model process, main = the worker’s registration and pool, server = livekit-server; the level includes each call’s start (greeting) as well as its two spoken turns',
+    ],
+  };
+}
+
 export function roomTables(r: RoomScenarioResult): Table[] {
-  return [sideBySideTable(r), loadTable(r)];
+  return [sideBySideTable(r), loadTable(r), jobStartTable(r), cpuTable(r), importsTable(r)].filter(
+    (t): t is Table => t !== null,
+  );
 }
 
 /** The room tables of bench/README.md: fewer columns and notes. */
@@ -92,10 +199,11 @@ export function roomReadmeTables(r: RoomScenarioResult): Table[] {
     {
       ...pick(
         load,
-        ['rooms', 'jobs started', 'e2e p95', 'greeting p95', 'worker CPU', 'CPU/job %', 'RSS/job', 'holds'],
-        [0, 1, 4, 5, 6, 7, 8, 12],
+        ['setting', 'rooms', 'jobs started', 'e2e p95', 'greeting p95', 'worker CPU', 'CPU/job %', 'RSS/job', 'holds'],
+        [0, 1, 2, 5, 6, 7, 8, 9, 13],
       ),
       notes: load.notes.slice(0, 2),
     },
+    ...[jobStartTable(r), cpuTable(r), importsTable(r)].filter((t): t is Table => t !== null),
   ];
 }

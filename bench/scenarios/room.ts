@@ -28,7 +28,17 @@ import { roomsUnavailable } from '../harness/room-network.ts';
 import { type SpeechFixture, scriptOf, speechManifest } from '../harness/speech.ts';
 import type { Progress } from '../progress.ts';
 import { runRoomCall } from '../room-call.ts';
-import type { RoomLevelResult, RoomPathResult, RoomScenarioResult, WorkerUsage } from '../room-results.ts';
+import type {
+  RoomLevelResult,
+  RoomPathResult,
+  RoomScenarioResult,
+  RoomVariant,
+  RoomVariantResult,
+  WorkerUsage,
+} from '../room-results.ts';
+import { jobStartIn } from '../room-startup.ts';
+import { measureImports } from '../harness/import-cost.ts';
+import { buildWorkerBundle } from '../../src/worker/bundle.ts';
 import { summarize } from '../stats.ts';
 import { pickFixtures, runVoiceCall } from '../voice-call.ts';
 import type { SpeechResources } from '../voice-settings.ts';
@@ -43,6 +53,11 @@ export interface RoomScenarioOptions {
   loadTurns: number;
   /** The worker's LIVEKIT_NUM_IDLE_PROCESSES; unset: the framework's default. */
   idleProcesses?: number;
+  /**
+   * Worker settings to compare, each a run of the load levels with its own worker (the first one
+   * also runs the side by side); default one, the defaults.
+   */
+  variants?: readonly RoomVariant[];
   resources: SpeechResources;
   logger: Logger;
 }
@@ -81,9 +96,15 @@ function workerUsage(u: ProcessUsage, calls: number): WorkerUsage {
   const jobs: KindUsage | undefined = u.byKind[jobKind];
   // The busiest `calls` job processes by memory ran the calls; the rest were warm and idle.
   const ran = jobs?.peakRssMb.slice(0, calls) ?? [];
+  const ranCpu = (jobs?.cpuSecondsByRss.slice(0, calls) ?? []).reduce((a, b) => a + b, 0);
+  const wallS = u.wallMs / 1000;
   return {
+    cpuByKindPct: Object.fromEntries(
+      Object.entries(u.byKind).map(([kind, k]) => [kind, (100 * k.cpuSeconds) / wallS / calls]),
+    ),
     cpuCores: cpu / (u.wallMs / 1000),
     cpuPerJobPct: jobs ? (100 * jobs.cpuSeconds) / (u.wallMs / 1000) / calls : null,
+    cpuPerCallPct: jobs ? (100 * ranCpu) / (u.wallMs / 1000) / calls : null,
     rssPerJobMb: summarize(ran)?.median ?? null,
     peakRssMb: kinds.reduce((sum, [, k]) => sum + k.peakTotalRssMb, 0),
     jobProcesses: jobs?.processes ?? 0,
@@ -159,6 +180,7 @@ async function untilWarm(stage: Stage, warm: number, timeoutMs = 180_000): Promi
 
 async function runLevel(
   stage: Stage,
+  variant: string,
   n: number,
   fixtures: SpeechFixture[],
   progress: Progress,
@@ -199,7 +221,9 @@ async function runLevel(
   if (e2e && e2e.p95 > criteria.e2eP95MaxMs)
     problems.push(`e2e p95 ${Math.round(e2e.p95)} ms > ${criteria.e2eP95MaxMs} ms`);
   const server = u.byKind.server;
+  const levelLog = stage.worker.log.slice(logFrom);
   return {
+    variant,
     calls: n,
     jobsStarted: started,
     turns: n * fixtures.length,
@@ -212,7 +236,8 @@ async function runLevel(
     wallMs: u.wallMs,
     holds: problems.length === 0,
     problems,
-    workerWarnings: warningsIn(stage.worker.log.slice(logFrom)),
+    workerWarnings: warningsIn(levelLog),
+    jobStart: jobStartIn(levelLog),
     callResults: calls,
   };
 }
@@ -249,6 +274,18 @@ export function* loadLevels(given: readonly number[], max: number): Generator<nu
   for (let n = Math.max(1, last) * 2; n <= max; n *= 2) yield n;
 }
 
+/** The worker's settings for one variant: no limit of calls (every call is dispatched), then the variant's. */
+function variantEnv(o: RoomScenarioOptions, v: RoomVariant): Record<string, string> {
+  return {
+    // No limit of calls: every call is dispatched, so a level shows what the machine carries.
+    WORKER_MAX_CALLS: '1000',
+    ...(o.idleProcesses !== undefined ? { LIVEKIT_NUM_IDLE_PROCESSES: String(o.idleProcesses) } : {}),
+    ...v.env,
+  };
+}
+
+export const defaultVariant: RoomVariant = { name: 'default', env: {} };
+
 export async function runRoomScenario(
   backend: Backend,
   o: RoomScenarioOptions,
@@ -258,73 +295,95 @@ export async function runRoomScenario(
   if (backend.mode !== 'sim' || profile === null) throw new Error('the room scenario runs against the stand-ins only');
   const fixtures = pickFixtures(speechManifest(), o.turns);
   const loadFixtures = pickFixtures(speechManifest(), o.loadTurns);
+  const variants = o.variants?.length ? o.variants : [defaultVariant];
   const notes: string[] = [];
   progress.plan(
-    fixtures.length * 2 + [...loadLevels(o.levels, o.maxCalls)].reduce((s, n) => s + n * loadFixtures.length, 0),
+    fixtures.length * 2 +
+      variants.length * [...loadLevels(o.levels, o.maxCalls)].reduce((s, n) => s + n * loadFixtures.length, 0),
   );
+
+  progress.phase('room: import cost in fresh processes');
+  // The job bundle of these sources, as the worker builds it, so that its import is measured too.
+  await buildWorkerBundle(o.logger);
+  const cacheDir = mkdtempSync(join(tmpdir(), 'bench-compile-cache-'));
+  const imports = {
+    withoutCache: measureImports({}),
+    // The first run fills the cache; the median is of runs that found it filled.
+    withCache: measureImports({ NODE_COMPILE_CACHE: cacheDir }, 4),
+  };
+  rmSync(cacheDir, { recursive: true, force: true });
 
   progress.phase(`room: ${fixtures.length} spoken turns without a room`);
   const without = await roomless(backend, fixtures, o, progress);
   if (without.error) notes.push(`room-less call: ${without.error}`);
 
-  progress.phase('room: starting LiveKit’s server and the worker (npm start)');
-  const warm = o.idleProcesses ?? defaultWarmJobs;
-  const stage = await startStage({
-    script: 'start',
-    profile,
-    seed: backend.seed,
-    logLevel: 'info',
-    ...(o.idleProcesses !== undefined ? { workerEnv: { LIVEKIT_NUM_IDLE_PROCESSES: String(o.idleProcesses) } } : {}),
-  });
-  try {
-    await untilWarm(stage, warm);
-    progress.phase(`room: ${fixtures.length} spoken turns through a real room`);
-    stage.deepgram.setTranscripts(fixtures.map(scriptOf));
-    const call = await runRoomCall(stage, {
-      room: 'bench-side-by-side',
-      identity: `bench-room-${Date.now()}`,
-      fixtures,
-      joinTimeoutMs: criteria.joinTimeoutMs,
-      onTurn: () => progress.tick(),
-    });
-    if (call.error) notes.push(`room call: ${call.error}`);
-    const withRoom = pathResult(
-      'room',
-      'a caller on @livekit/rtc-node in a room on LiveKit’s server, the worker as `npm start` runs it (a job process, RoomIO)',
-      fixtures,
-      call.turns,
-    );
-    await untilWarm(stage, warm);
-
-    const levels: RoomLevelResult[] = [];
-    for (const n of loadLevels(o.levels, o.maxCalls)) {
-      progress.phase(`room: ${n} room${n === 1 ? '' : 's'} at once`);
-      const level = await runLevel(stage, n, loadFixtures, progress);
-      levels.push(level);
+  let side: { withRoom: RoomPathResult; turns: RoomScenarioResult['roomTurns'] } | undefined;
+  const levels: RoomLevelResult[] = [];
+  const variantResults: RoomVariantResult[] = [];
+  for (const v of variants) {
+    const env = variantEnv(o, v);
+    const warmGiven = env.LIVEKIT_NUM_IDLE_PROCESSES;
+    const warm = warmGiven !== undefined ? Number(warmGiven) : defaultWarmJobs;
+    progress.phase(`room [${v.name}]: starting LiveKit’s server and the worker (npm start)`);
+    const stage = await startStage({ script: 'start', profile, seed: backend.seed, logLevel: 'info', workerEnv: env });
+    try {
       await untilWarm(stage, warm);
-      if (!level.holds) break;
+      if (!side) {
+        progress.phase(`room: ${fixtures.length} spoken turns through a real room`);
+        stage.deepgram.setTranscripts(fixtures.map(scriptOf));
+        const call = await runRoomCall(stage, {
+          room: 'bench-side-by-side',
+          identity: `bench-room-${Date.now()}`,
+          fixtures,
+          joinTimeoutMs: criteria.joinTimeoutMs,
+          onTurn: () => progress.tick(),
+        });
+        if (call.error) notes.push(`room call: ${call.error}`);
+        side = {
+          withRoom: pathResult(
+            'room',
+            'a caller on @livekit/rtc-node in a room on LiveKit’s server, the worker as `npm start` runs it (a job process, RoomIO)',
+            fixtures,
+            call.turns,
+          ),
+          turns: call.turns,
+        };
+        await untilWarm(stage, warm);
+      }
+      for (const n of loadLevels(o.levels, o.maxCalls)) {
+        progress.phase(`room [${v.name}]: ${n} room${n === 1 ? '' : 's'} at once`);
+        const level = await runLevel(stage, v.name, n, loadFixtures, progress);
+        levels.push(level);
+        await untilWarm(stage, warm);
+        if (!level.holds) break;
+      }
+      variantResults.push({ ...v, env, warm, jobStart: jobStartIn(stage.worker.log) });
+    } finally {
+      await stage.close();
     }
-    const held = levels.filter((l) => l.holds).at(-1);
-    const broke = levels.find((l) => !l.holds);
-    notes.push(
-      `side by side: ${fixtures.length} turn${fixtures.length === 1 ? '' : 's'} each (${[...new Set(fixtures.map((f) => f.file))].join(', ')}), the same profile and seed; the room call's greeting takes the stand-ins' first draws, so its turn i meets draw i+1`,
-      `load: ${loadFixtures.length} spoken turn${loadFixtures.length === 1 ? '' : 's'} per call after its greeting; a job never starts when no greeting is heard within ${criteria.joinTimeoutMs / 1000} s; the worker's load threshold is off (LIVEKIT_LOAD_THRESHOLD=2), so every call is dispatched and the level shows what the machine carries; ${warm} job processes kept warm (LIVEKIT_NUM_IDLE_PROCESSES${o.idleProcesses === undefined ? ' unset: the framework’s default' : ''}), and the framework starts further ones one at a time`,
-    );
-    return {
-      fixtures: fixtures.map((f) => f.file),
-      sideBySide: [without.path, withRoom],
-      transport: {
-        medianMs: without.path.e2e && withRoom.e2e ? withRoom.e2e.median - without.path.e2e.median : null,
-        p95Ms: without.path.e2e && withRoom.e2e ? withRoom.e2e.p95 - without.path.e2e.p95 : null,
-      },
-      roomTurns: call.turns,
-      levels,
-      heldUpTo: held?.calls ?? null,
-      breaksAt: broke?.calls ?? null,
-      criteria,
-      notes,
-    };
-  } finally {
-    await stage.close();
   }
+  const first = levels.filter((l) => l.variant === variants[0]?.name);
+  const held = first.filter((l) => l.holds).at(-1);
+  const broke = first.find((l) => !l.holds);
+  notes.push(
+    `side by side: ${fixtures.length} turn${fixtures.length === 1 ? '' : 's'} each (${[...new Set(fixtures.map((f) => f.file))].join(', ')}), the same profile and seed; the room call's greeting takes the stand-ins' first draws, so its turn i meets draw i+1`,
+    `load: ${loadFixtures.length} spoken turn${loadFixtures.length === 1 ? '' : 's'} per call after its greeting, all callers joining at once; a job never starts when no greeting is heard within ${criteria.joinTimeoutMs / 1000} s; the worker's limit of calls is off (WORKER_MAX_CALLS=1000), so every call is dispatched and the level shows what the machine carries; job processes kept warm: LIVEKIT_NUM_IDLE_PROCESSES, unset: the framework’s default min(cores, 4) = ${defaultWarmJobs}; the framework starts further ones one at a time`,
+  );
+  const withRoom = side?.withRoom;
+  return {
+    fixtures: fixtures.map((f) => f.file),
+    sideBySide: withRoom ? [without.path, withRoom] : [without.path],
+    transport: {
+      medianMs: without.path.e2e && withRoom?.e2e ? withRoom.e2e.median - without.path.e2e.median : null,
+      p95Ms: without.path.e2e && withRoom?.e2e ? withRoom.e2e.p95 - without.path.e2e.p95 : null,
+    },
+    roomTurns: side?.turns ?? [],
+    levels,
+    heldUpTo: held?.calls ?? null,
+    breaksAt: broke?.calls ?? null,
+    criteria,
+    notes,
+    variants: variantResults,
+    imports,
+  };
 }

@@ -242,8 +242,6 @@ export function workerSettings(o: {
     LIVEKIT_URL: o.livekit.url,
     LIVEKIT_API_KEY: o.livekit.apiKey,
     LIVEKIT_API_SECRET: o.livekit.apiSecret,
-    // Never report itself full: on 2 busy cores the framework's 0.7 turns the only call away.
-    LIVEKIT_LOAD_THRESHOLD: '2',
     // One warm job process is enough for one conversation (each holds about 290 MB).
     LIVEKIT_NUM_IDLE_PROCESSES: '1',
     WORKER_HEALTH_PORT: String(o.healthPort),

@@ -58,6 +58,18 @@ describe('the bench’s room scenario', () => {
     expect(level?.worker.jobProcesses).toBeGreaterThanOrEqual(1);
     expect(level?.worker.peakRssMb).toBeGreaterThan(level?.worker.rssPerJobMb ?? 0);
     expect(level?.serverCpuCores).toBeGreaterThan(0);
+    // Where the job's start went, from the worker's own log lines, and what loading its code costs.
+    expect(level?.jobStart?.calls).toBe(1);
+    expect(level?.jobStart?.callMs.greetingMs?.median).toBeGreaterThan(0);
+    expect(level?.worker.cpuByKindPct?.job).toBeGreaterThan(0);
+    const [variant] = r.variants ?? [];
+    expect(variant?.jobStart.processes).toBeGreaterThanOrEqual(1);
+    expect(variant?.jobStart.moduleLoadedMs?.median).toBeGreaterThan(0);
+    expect(variant?.jobStart.prewarmMs.vadMs?.median).toBeGreaterThan(0);
+    for (const c of [...(r.imports?.withoutCache ?? []), ...(r.imports?.withCache ?? [])]) {
+      expect(c.runs, c.what).toBeGreaterThanOrEqual(3);
+      expect(c.rssMb, c.what).toBeGreaterThan(30);
+    }
 
     const text = roomTables(r).map(renderText).join('\n');
     expect(text).toContain('held at every level run (up to 1 rooms at once)');

@@ -123,7 +123,7 @@ describe('npm run local: the plan', () => {
     expect(loopback).toMatchObject({ rtc: { node_ip: '127.0.0.1' } });
   });
 
-  it('points the worker at the stand-ins only for the services without a key, with load settings for a busy machine', () => {
+  it('points the worker at the stand-ins only for the services without a key, with one warm job process', () => {
     const settings = workerSettings({
       livekit: { url: 'ws://127.0.0.1:7880', apiKey: 'local', apiSecret: 'secret' },
       healthPort: 8081,
@@ -133,7 +133,6 @@ describe('npm run local: the plan', () => {
     });
     expect(settings).toMatchObject({
       LIVEKIT_URL: 'ws://127.0.0.1:7880',
-      LIVEKIT_LOAD_THRESHOLD: '2',
       LIVEKIT_NUM_IDLE_PROCESSES: '1',
       WORKER_HEALTH_PORT: '8081',
       DEEPGRAM_API_KEY: 'sim',

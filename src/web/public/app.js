@@ -135,7 +135,10 @@ async function join() {
     ui.callerName.textContent = shown;
     say(`Connected as ${shown}.`);
     agentTimer = setTimeout(() => {
-      if (!agent()) problem(`No agent joined within ${agentWaitMs / 1000} s. Is the worker (npm run dev) running?`);
+      if (!agent())
+        problem(
+          `No agent joined within ${agentWaitMs / 1000} s. Either no worker is running (npm run dev), or every worker is at its limit of calls (WORKER_MAX_CALLS) and turned this one away: its log says "turning calls away".`,
+        );
     }, agentWaitMs);
     await publishMicrophone();
   } catch (err) {

@@ -1,0 +1,39 @@
+/**
+ * The LiveKit worker: its own load (calls against WORKER_MAX_CALLS), its metrics, and the framework's
+ * CLI. Runs from src/ as it is, or from the bundle src/worker/bundle.ts builds (then with its own copy
+ * of every module, the framework's included).
+ */
+import { ServerOptions, cli } from '@livekit/agents';
+import { availableParallelism } from 'node:os';
+import { type Config, requireSetting } from '../config.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { startMainMetrics } from '../telemetry/worker-metrics.ts';
+import { callCapacity, callsPerCore } from './call-capacity.ts';
+import { exitCleanlyAfterSigterm } from './clean-stop.ts';
+import { compileCacheForChildren } from './compile-cache.ts';
+
+/** `agent`: the job module's file (src/agent.ts, or its bundle). */
+export async function runWorker(config: Config, logger: Logger, agent: string): Promise<void> {
+  const maxCalls = config.livekit.maxCalls ?? callsPerCore * availableParallelism();
+  const capacity = callCapacity(maxCalls, logger);
+
+  await startMainMetrics(config, logger);
+  compileCacheForChildren();
+  exitCleanlyAfterSigterm();
+  cli.runApp(
+    new ServerOptions({
+      agent,
+      wsURL: requireSetting(config.livekit.url, 'LIVEKIT_URL'),
+      apiKey: requireSetting(config.livekit.apiKey, 'LIVEKIT_API_KEY'),
+      apiSecret: requireSetting(config.livekit.apiSecret, 'LIVEKIT_API_SECRET'),
+      ...(config.livekit.agentName !== undefined ? { agentName: config.livekit.agentName } : {}),
+      loadFunc: capacity.loadFunc,
+      requestFunc: capacity.requestFunc,
+      // Full at the limit of calls; the framework's default (0.7, meant for CPU) would stop short of it.
+      loadThreshold: config.livekit.loadThreshold ?? 1,
+      ...(config.livekit.numIdleProcesses !== undefined ? { numIdleProcesses: config.livekit.numIdleProcesses } : {}),
+      ...(config.livekit.healthPort !== undefined ? { port: config.livekit.healthPort } : {}),
+      logLevel: config.logLevel,
+    }),
+  );
+}
