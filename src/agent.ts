@@ -2,7 +2,7 @@
  * The job entry: one call in one room. Builds the session from its parts and wires the Letta
  * memory implementation into the speech path's memory interface.
  */
-import { type JobContext, type JobProcess, type VAD, defineAgent, type llm } from '@livekit/agents';
+import { type JobContext, type JobProcess, type VAD, defineAgent, type llm, type voice } from '@livekit/agents';
 import { type Config, loadConfig, requireSetting as required } from './config.ts';
 import { type MemoryService, openMemoryService } from './memory/memory-service.ts';
 import { createLogger } from './telemetry/logger.ts';
@@ -14,7 +14,8 @@ import { publishTurns, turnTopic } from './telemetry/turn-publisher.ts';
 import { memoryTopic, publishMemory } from './telemetry/memory-publisher.ts';
 import { noMemory } from './voice/memory-context.ts';
 import { QuietWindow, bindQuietWindow } from './voice/quiet-window.ts';
-import { answerTextWith } from './voice/text-replies.ts';
+import { answerTextWith, postAgentText } from './voice/text-replies.ts';
+import { guardTypedMessages } from './voice/typed-message-guard.ts';
 import { createReplyLLM } from './voice/services.ts';
 import { loadLocalInference } from './voice/end-of-turn.ts';
 import { createVoiceSession, loadVad } from './voice/session-factory.ts';
@@ -92,17 +93,23 @@ export default defineAgent<Prewarmed>({
     metrics.metrics.observeSession(session);
     const unbindQuiet = bindQuietWindow(session, quiet);
     const stopRecording = callerMemory?.record(session);
+    // Typed text goes to the caller's own Letta agent; without memory it is a turn of the call
+    // (what RoomIO does by default). Either way only within the guard's rate and schema.
+    const answerText: voice.TextInputCallback = callerMemory
+      ? answerTextWith({ responder: callerMemory.text, agent, room: ctx.room, logger })
+      : (s, ev) => {
+          s.interrupt();
+          s.generateReply({ userInput: ev.text });
+        };
     await session.start({
       agent,
       room: ctx.room,
-      // Typed text goes to the caller's own Letta agent; without memory it is a turn of the call.
-      ...(callerMemory
-        ? {
-            inputOptions: {
-              textInputCallback: answerTextWith({ responder: callerMemory.text, agent, room: ctx.room, logger }),
-            },
-          }
-        : {}),
+      inputOptions: {
+        textInputCallback: guardTypedMessages(answerText, {
+          logger,
+          tell: (text) => postAgentText(ctx.room, text),
+        }),
+      },
     });
 
     // A job process ends with process.exit(): buffered spans must be sent before.
