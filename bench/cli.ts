@@ -71,6 +71,10 @@ export interface RunOptions {
   roomMaxCalls: number;
   /** The worker's LIVEKIT_NUM_IDLE_PROCESSES in the room scenario; null: its default. */
   roomIdleProcesses: number | null;
+  /** Random loss levels (%) of one room call each on an impaired caller network; empty: none. */
+  roomLoss: number[];
+  /** A room call with a blackout this long (s) mid-reply; null: none. */
+  roomBlackoutSeconds: number | null;
   live: boolean;
   json: string | null;
   html: string | null;
@@ -100,6 +104,8 @@ export const defaultRunOptions: RunOptions = {
   roomLevels: [...defaultRoomScenarioOptions.levels],
   roomMaxCalls: defaultRoomScenarioOptions.maxCalls,
   roomIdleProcesses: null,
+  roomLoss: [],
+  roomBlackoutSeconds: null,
   live: false,
   json: null,
   html: null,
@@ -136,6 +142,9 @@ Options of run:
   --room-levels LIST      rooms at once per room load level; then doubling until one breaks (default ${defaultRunOptions.roomLevels.join(',')})
   --room-max-calls N      the room load levels stop here even if none broke (default ${defaultRunOptions.roomMaxCalls})
   --room-idle-processes N job processes the worker keeps warm (LIVEKIT_NUM_IDLE_PROCESSES; default: the framework's)
+  --loss LIST             room: one call per level of random loss (%) of the caller's UDP both ways (nftables
+                          in the namespace; e.g. 0,2,5,10), after the load levels
+  --blackout SECONDS      room: one call whose caller loses every packet for this long, 1.5 s into its first reply
   --live                  the real services from the configuration (.env / environment):
                           OPENAI_BASE_URL, LETTA_BASE_URL, DEEPGRAM_BASE_URL, ELEVENLABS_BASE_URL and keys
   --json FILE             results file (default bench/results/<date>-<profile>.json)
@@ -195,6 +204,8 @@ export function parseCommand(argv: string[]): Command {
       'room-levels': { type: 'string' },
       'room-max-calls': { type: 'string' },
       'room-idle-processes': { type: 'string' },
+      loss: { type: 'string' },
+      blackout: { type: 'string' },
       live: { type: 'boolean' },
       json: { type: 'string' },
       html: { type: 'string' },
@@ -240,6 +251,10 @@ export function parseCommand(argv: string[]): Command {
     );
   if (letta === 'server' && scenarios !== null && !scenarios.includes('memory'))
     throw new Error('--letta applies to the memory scenario: add memory to --scenario');
+  const roomLoss = values.loss?.split(',').map((v) => percentOf(v.trim())) ?? d.roomLoss;
+  const roomBlackoutSeconds = values.blackout === undefined ? d.roomBlackoutSeconds : blackoutOf(values.blackout);
+  if ((roomLoss.length > 0 || roomBlackoutSeconds !== null) && !(scenarios ?? []).includes('room'))
+    throw new Error('--loss and --blackout apply to the room scenario: add room to --scenario');
   return {
     verb: 'run',
     options: {
@@ -263,6 +278,8 @@ export function parseCommand(argv: string[]): Command {
         values['room-idle-processes'] === undefined
           ? null
           : positiveInt('room-idle-processes', values['room-idle-processes'], 1),
+      roomLoss,
+      roomBlackoutSeconds,
       live: values.live ?? false,
       json: values.json ?? null,
       html: values.html ?? null,
@@ -270,6 +287,20 @@ export function parseCommand(argv: string[]): Command {
       quiet: values.quiet ?? false,
     },
   };
+}
+
+function percentOf(v: string): number {
+  const n = Number(v);
+  if (v === '' || !Number.isInteger(n) || n < 0 || n > 100)
+    throw new Error(`--loss takes whole percentages from 0 to 100 (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+function blackoutOf(v: string): number {
+  const n = Number(v);
+  if (v === '' || !Number.isFinite(n) || n <= 0 || n > 30)
+    throw new Error(`--blackout takes seconds, above 0 and at most 30 (got ${JSON.stringify(v)})`);
+  return n;
 }
 
 function roomReason(backend: Backend): string | null {
@@ -432,6 +463,14 @@ export async function runBench(
               maxCalls: o.roomMaxCalls,
               loadTurns: defaultRoomScenarioOptions.loadTurns,
               ...(o.roomIdleProcesses !== null ? { idleProcesses: o.roomIdleProcesses } : {}),
+              ...(o.roomLoss.length > 0 || o.roomBlackoutSeconds !== null
+                ? {
+                    network: {
+                      lossPcts: o.roomLoss,
+                      blackoutMs: o.roomBlackoutSeconds === null ? null : o.roomBlackoutSeconds * 1000,
+                    },
+                  }
+                : {}),
               resources,
               logger,
             },
@@ -485,6 +524,8 @@ export async function runBench(
             roomLevels: o.roomLevels,
             roomMaxCalls: o.roomMaxCalls,
             roomIdleProcesses: o.roomIdleProcesses,
+            ...(o.roomLoss.length > 0 ? { roomLoss: o.roomLoss } : {}),
+            ...(o.roomBlackoutSeconds !== null ? { roomBlackoutSeconds: o.roomBlackoutSeconds } : {}),
           }
         : {}),
     },

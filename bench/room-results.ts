@@ -1,4 +1,5 @@
 /** The room scenario's part of the results file (see results.ts for the rest). */
+import type { NetworkCallResult } from './network-call.ts';
 import type { RoomCallResult, RoomTurnRecord } from './room-call.ts';
 import type { Summary } from './stats.ts';
 
@@ -53,6 +54,9 @@ export interface RoomLevelResult {
   callResults: RoomCallResult[];
 }
 
+/** One call on an impaired network (`--loss`, `--blackout`), with its per-turn e2e in order. */
+export type RoomNetworkResult = Omit<NetworkCallResult, 'turnRecords'> & { e2eSamplesMs: (number | null)[] };
+
 export interface RoomScenarioResult {
   fixtures: string[];
   sideBySide: RoomPathResult[];
@@ -65,5 +69,7 @@ export interface RoomScenarioResult {
   heldUpTo: number | null;
   breaksAt: number | null;
   criteria: { e2eP95MaxMs: number; joinTimeoutMs: number };
+  /** Calls on a lossy network and through a blackout, when asked for. */
+  network?: RoomNetworkResult[];
   notes: string[];
 }

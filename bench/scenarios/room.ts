@@ -28,6 +28,13 @@ import { roomsUnavailable } from '../harness/room-network.ts';
 import { type SpeechFixture, scriptOf, speechManifest } from '../harness/speech.ts';
 import type { Progress } from '../progress.ts';
 import { runRoomCall } from '../room-call.ts';
+import {
+  type RoomFaultOptions,
+  networkTurns,
+  plannedNetworkTurns,
+  roomFaultsUnavailable,
+  runRoomFaults,
+} from './room-faults.ts';
 import type { RoomLevelResult, RoomPathResult, RoomScenarioResult, WorkerUsage } from '../room-results.ts';
 import { summarize } from '../stats.ts';
 import { pickFixtures, runVoiceCall } from '../voice-call.ts';
@@ -45,6 +52,8 @@ export interface RoomScenarioOptions {
   idleProcesses?: number;
   resources: SpeechResources;
   logger: Logger;
+  /** Calls on an impaired network after the load levels (`--loss`, `--blackout`). */
+  network?: RoomFaultOptions;
 }
 
 export const defaultRoomScenarioOptions = {
@@ -256,11 +265,16 @@ export async function runRoomScenario(
 ): Promise<RoomScenarioResult> {
   const profile = backend.profile.values;
   if (backend.mode !== 'sim' || profile === null) throw new Error('the room scenario runs against the stand-ins only');
+  const noFaults = o.network ? roomFaultsUnavailable() : null;
+  if (noFaults) throw new Error(`--loss/--blackout: ${noFaults}`);
   const fixtures = pickFixtures(speechManifest(), o.turns);
   const loadFixtures = pickFixtures(speechManifest(), o.loadTurns);
   const notes: string[] = [];
+  const networkFixtures = pickFixtures(speechManifest(), networkTurns);
   progress.plan(
-    fixtures.length * 2 + [...loadLevels(o.levels, o.maxCalls)].reduce((s, n) => s + n * loadFixtures.length, 0),
+    fixtures.length * 2 +
+      [...loadLevels(o.levels, o.maxCalls)].reduce((s, n) => s + n * loadFixtures.length, 0) +
+      (o.network ? plannedNetworkTurns(o.network) : 0),
   );
 
   progress.phase(`room: ${fixtures.length} spoken turns without a room`);
@@ -304,6 +318,7 @@ export async function runRoomScenario(
       await untilWarm(stage, warm);
       if (!level.holds) break;
     }
+    const network = o.network ? await runRoomFaults(stage, o.network, networkFixtures, progress) : undefined;
     const held = levels.filter((l) => l.holds).at(-1);
     const broke = levels.find((l) => !l.holds);
     notes.push(
@@ -322,6 +337,7 @@ export async function runRoomScenario(
       heldUpTo: held?.calls ?? null,
       breaksAt: broke?.calls ?? null,
       criteria,
+      ...(network ? { network } : {}),
       notes,
     };
   } finally {
