@@ -23,8 +23,11 @@ export const defaultTypedMessageLimits: TypedMessageLimits = { maxChars: 2000, p
 
 /** Control characters other than tab and newlines: no one types them. */
 const CONTROL = /(?![\t\n\r])\p{Cc}/u;
-/** A UTF-16 surrogate without its pair (in `u` mode a pair is one code point, not `Cs`): never text. */
-const LONE_SURROGATE = /\p{Cs}/u;
+/**
+ * A UTF-16 surrogate without its pair (in `u` mode a pair is one code point, not `Cs`), or U+FFFD,
+ * which is what such bytes become on the way through UTF-8: text broken before it arrived.
+ */
+const BROKEN = /\p{Cs}|\uFFFD/u;
 
 export function typedMessageSchema(maxChars: number) {
   return z
@@ -36,7 +39,7 @@ export function typedMessageSchema(maxChars: number) {
         .min(1, 'empty')
         .max(maxChars, `longer than ${maxChars} characters`)
         .refine((s) => !CONTROL.test(s), 'control characters')
-        .refine((s) => !LONE_SURROGATE.test(s), 'not valid text'),
+        .refine((s) => !BROKEN.test(s), 'not valid text'),
     );
 }
 

@@ -78,10 +78,11 @@ describe('typed messages', () => {
 
   it('malformed text never reaches the answer; empty text is ignored without a notice', async () => {
     const g = guarded();
-    for (const bad of ['\u0000\u0001binary', 'bell\u0007', '\ud800 lone surrogate', 'tail \udc00']) await g.send(bad);
+    for (const bad of ['\u0000\u0001binary', 'bell\u0007', '\ud800 lone surrogate', 'tail \udc00', 'sent as \ufffd'])
+      await g.send(bad);
     await g.send('   ');
     expect(g.answered).toEqual([]);
-    expect(g.told).toHaveLength(4);
+    expect(g.told).toHaveLength(5);
     expect(g.told.every((t) => /control characters|not valid text/.test(t))).toBe(true);
   });
 
