@@ -75,6 +75,10 @@ export interface RunOptions {
   roomIdleProcesses: number | null;
   /** Worker settings compared in the room scenario (`bench/room-variants.ts`); null: the defaults only. */
   roomVariants: RoomVariant[] | null;
+  /** Random loss levels (%) of one room call each on an impaired caller network; empty: none. */
+  roomLoss: number[];
+  /** A room call with a blackout this long (s) mid-reply; null: none. */
+  roomBlackoutSeconds: number | null;
   live: boolean;
   json: string | null;
   html: string | null;
@@ -105,6 +109,8 @@ export const fullRunOptions: RunOptions = {
   roomMaxCalls: defaultRoomScenarioOptions.maxCalls,
   roomIdleProcesses: null,
   roomVariants: null,
+  roomLoss: [],
+  roomBlackoutSeconds: null,
   live: false,
   json: null,
   html: null,
@@ -162,6 +168,9 @@ Options of run:
   --room-idle-processes N job processes the worker keeps warm (LIVEKIT_NUM_IDLE_PROCESSES; default: the framework's)
   --room-variants LIST    worker settings compared side by side, each its own worker and run of the levels:
                           default, or SETTING=VALUE[+SETTING=VALUE], comma-separated
+  --loss LIST             room: one call per level of random loss (%) of the caller's UDP both ways (nftables
+                          in the namespace; e.g. 0,2,5,10), after the load levels
+  --blackout SECONDS      room: one call whose caller loses every packet for this long, 1.5 s into its first reply
   --live                  the real services from the configuration (.env / environment):
                           OPENAI_BASE_URL, LETTA_BASE_URL, DEEPGRAM_BASE_URL, ELEVENLABS_BASE_URL and keys
   --json FILE             results file (default bench/results/<date>-<profile>.json)
@@ -222,6 +231,8 @@ export function parseCommand(argv: string[]): Command {
       'room-max-calls': { type: 'string' },
       'room-idle-processes': { type: 'string' },
       'room-variants': { type: 'string' },
+      loss: { type: 'string' },
+      blackout: { type: 'string' },
       live: { type: 'boolean' },
       json: { type: 'string' },
       html: { type: 'string' },
@@ -271,6 +282,10 @@ export function parseCommand(argv: string[]): Command {
     );
   if (letta === 'server' && scenarios !== null && !scenarios.includes('memory'))
     throw new Error('--letta applies to the memory scenario: add memory to --scenario, or --full');
+  const roomLoss = values.loss?.split(',').map((v) => percentOf(v.trim())) ?? d.roomLoss;
+  const roomBlackoutSeconds = values.blackout === undefined ? d.roomBlackoutSeconds : blackoutOf(values.blackout);
+  if ((roomLoss.length > 0 || roomBlackoutSeconds !== null) && !(scenarios ?? []).includes('room'))
+    throw new Error('--loss and --blackout apply to the room scenario: add room to --scenario');
   return {
     verb: 'run',
     options: {
@@ -295,6 +310,8 @@ export function parseCommand(argv: string[]): Command {
           ? null
           : positiveInt('room-idle-processes', values['room-idle-processes'], 1),
       roomVariants: values['room-variants'] === undefined ? null : parseRoomVariants(values['room-variants']),
+      roomLoss,
+      roomBlackoutSeconds,
       live: values.live ?? false,
       json: values.json ?? null,
       html: values.html ?? null,
@@ -302,6 +319,20 @@ export function parseCommand(argv: string[]): Command {
       quiet: values.quiet ?? false,
     },
   };
+}
+
+function percentOf(v: string): number {
+  const n = Number(v);
+  if (v === '' || !Number.isInteger(n) || n < 0 || n > 100)
+    throw new Error(`--loss takes whole percentages from 0 to 100 (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+function blackoutOf(v: string): number {
+  const n = Number(v);
+  if (v === '' || !Number.isFinite(n) || n <= 0 || n > 30)
+    throw new Error(`--blackout takes seconds, above 0 and at most 30 (got ${JSON.stringify(v)})`);
+  return n;
 }
 
 function roomReason(backend: Backend): string | null {
@@ -465,6 +496,14 @@ export async function runBench(
               loadTurns: defaultRoomScenarioOptions.loadTurns,
               ...(o.roomIdleProcesses !== null ? { idleProcesses: o.roomIdleProcesses } : {}),
               ...(o.roomVariants !== null ? { variants: o.roomVariants } : {}),
+              ...(o.roomLoss.length > 0 || o.roomBlackoutSeconds !== null
+                ? {
+                    network: {
+                      lossPcts: o.roomLoss,
+                      blackoutMs: o.roomBlackoutSeconds === null ? null : o.roomBlackoutSeconds * 1000,
+                    },
+                  }
+                : {}),
               resources,
               logger,
             },
@@ -519,6 +558,8 @@ export async function runBench(
             roomMaxCalls: o.roomMaxCalls,
             roomIdleProcesses: o.roomIdleProcesses,
             ...(o.roomVariants !== null ? { roomVariants: o.roomVariants.map((v) => v.name) } : {}),
+            ...(o.roomLoss.length > 0 ? { roomLoss: o.roomLoss } : {}),
+            ...(o.roomBlackoutSeconds !== null ? { roomBlackoutSeconds: o.roomBlackoutSeconds } : {}),
           }
         : {}),
     },

@@ -44,6 +44,10 @@ export interface RoomCallOptions {
   joinTimeoutMs?: number;
   turnTimeoutMs?: number;
   onTurn?: (t: RoomTurnRecord) => void;
+  /** Called once the caller has joined (before the greeting). */
+  onJoined?: (caller: Caller) => void;
+  /** Called when turn `index`'s reply is first heard; the call waits for it before waiting for the reply's end. */
+  duringReply?: (caller: Caller, reply: Heard, index: number) => Promise<void>;
 }
 
 export async function runRoomCall(stage: Stage, o: RoomCallOptions): Promise<RoomCallResult> {
@@ -62,6 +66,7 @@ export async function runRoomCall(stage: Stage, o: RoomCallOptions): Promise<Roo
   } catch (err) {
     return notStarted(`join: ${errorText(err)}`);
   }
+  o.onJoined?.(caller);
   try {
     let greeting: Heard;
     try {
@@ -79,6 +84,7 @@ export async function runRoomCall(stage: Stage, o: RoomCallOptions): Promise<Roo
       let rec: RoomTurnRecord;
       try {
         const reply = await caller.speechAfter(speechEndAt, o.turnTimeoutMs ?? 20_000);
+        await o.duringReply?.(caller, reply, index);
         // Wait for the reply to play out, as a caller does before speaking again.
         await caller.heardSpeech(caller.heard.indexOf(reply), 60_000);
         const report = await caller

@@ -1,4 +1,5 @@
 /** The room scenario's part of the results file (see results.ts for the rest). */
+import type { NetworkCallResult } from './network-call.ts';
 import type { RoomCallResult, RoomTurnRecord } from './room-call.ts';
 import type { ImportCost } from './harness/import-cost.ts';
 import type { JobStartBreakdown } from './room-startup.ts';
@@ -80,6 +81,9 @@ export interface RoomLevelResult {
   jobStart?: JobStartBreakdown;
 }
 
+/** One call on an impaired network (`--loss`, `--blackout`), with its per-turn e2e in order. */
+export type RoomNetworkResult = Omit<NetworkCallResult, 'turnRecords'> & { e2eSamplesMs: (number | null)[] };
+
 export interface RoomScenarioResult {
   fixtures: string[];
   sideBySide: RoomPathResult[];
@@ -92,6 +96,8 @@ export interface RoomScenarioResult {
   heldUpTo: number | null;
   breaksAt: number | null;
   criteria: { e2eP95MaxMs: number; joinTimeoutMs: number };
+  /** Calls on a lossy network and through a blackout, when asked for. */
+  network?: RoomNetworkResult[];
   notes: string[];
   variants?: RoomVariantResult[];
   /** Loading the job's code in fresh processes, without and with Node's compile cache. */

@@ -4,7 +4,7 @@
  */
 // First, so that its clock reads when the module graph has loaded, before the rest is evaluated.
 import { StepClock, logCallStarted, logProcessReady } from './telemetry/job-start.ts';
-import { type JobContext, type JobProcess, type VAD, defineAgent, type llm } from '@livekit/agents';
+import { type JobContext, type JobProcess, type VAD, defineAgent, type llm, type voice } from '@livekit/agents';
 import { type Config, loadConfig, requireSetting as required } from './config.ts';
 import { type MemoryService, openMemoryService } from './memory/memory-service.ts';
 import { createLogger } from './telemetry/logger.ts';
@@ -16,7 +16,8 @@ import { publishTurns, turnTopic } from './telemetry/turn-publisher.ts';
 import { memoryTopic, publishMemory } from './telemetry/memory-publisher.ts';
 import { noMemory } from './voice/memory-context.ts';
 import { QuietWindow, bindQuietWindow } from './voice/quiet-window.ts';
-import { answerTextWith } from './voice/text-replies.ts';
+import { answerTextWith, postAgentText } from './voice/text-replies.ts';
+import { guardTypedMessages } from './voice/typed-message-guard.ts';
 import { createReplyLLM } from './voice/services.ts';
 import { loadLocalInference } from './voice/end-of-turn.ts';
 import { createVoiceSession, loadVad } from './voice/session-factory.ts';
@@ -110,17 +111,23 @@ export default defineAgent<Prewarmed>({
     metrics.metrics.observeSession(session);
     const unbindQuiet = bindQuietWindow(session, quiet);
     const stopRecording = callerMemory?.record(session);
+    // Typed text goes to the caller's own Letta agent; without memory it is a turn of the call
+    // (what RoomIO does by default). Either way only within the guard's rate and schema.
+    const answerText: voice.TextInputCallback = callerMemory
+      ? answerTextWith({ responder: callerMemory.text, agent, room: ctx.room, logger })
+      : (s, ev) => {
+          s.interrupt();
+          s.generateReply({ userInput: ev.text });
+        };
     await session.start({
       agent,
       room: ctx.room,
-      // Typed text goes to the caller's own Letta agent; without memory it is a turn of the call.
-      ...(callerMemory
-        ? {
-            inputOptions: {
-              textInputCallback: answerTextWith({ responder: callerMemory.text, agent, room: ctx.room, logger }),
-            },
-          }
-        : {}),
+      inputOptions: {
+        textInputCallback: guardTypedMessages(answerText, {
+          logger,
+          tell: (text) => postAgentText(ctx.room, text),
+        }),
+      },
     });
     clock.mark('sessionStartMs');
 

@@ -35,6 +35,8 @@ export interface Heard {
 export interface TranscriptionSegment {
   /** Who was transcribed: the participant whose track `lk.transcribed_track_id` names. */
   speaker: 'caller' | 'agent' | 'unknown';
+  /** That track's sid (another track of the caller's, say, when it publishes two). */
+  trackId: string;
   text: string;
   /**
    * `lk.transcription_final` once the stream has ended. The caller's words come as one short
@@ -98,6 +100,7 @@ export class Caller {
           const speaker = track === this.#micTrackSid ? 'caller' : track === this.#agentTrackSid ? 'agent' : 'unknown';
           this.transcriptions.push({
             speaker,
+            trackId: track,
             text,
             final: attrs['lk.transcription_final'] === 'true',
           });

@@ -2,6 +2,7 @@
 import type { RoomLevelResult, RoomScenarioResult } from '../room-results.ts';
 import type { JobStartBreakdown } from '../room-startup.ts';
 import { type Table, med, ms, num, p95, pick } from './format.ts';
+import { networkTable } from './room-network-table.ts';
 
 function sideBySideTable(r: RoomScenarioResult): Table {
   const rows = r.sideBySide.map((p) => [
@@ -185,9 +186,14 @@ function cpuTable(r: RoomScenarioResult): Table | null {
 }
 
 export function roomTables(r: RoomScenarioResult): Table[] {
-  return [sideBySideTable(r), loadTable(r), jobStartTable(r), cpuTable(r), importsTable(r)].filter(
-    (t): t is Table => t !== null,
-  );
+  return [
+    sideBySideTable(r),
+    loadTable(r),
+    jobStartTable(r),
+    cpuTable(r),
+    importsTable(r),
+    ...(r.network?.length ? [networkTable(r.network)] : []),
+  ].filter((t): t is Table => t !== null);
 }
 
 /** The room tables of bench/README.md: fewer columns and notes. */
@@ -205,5 +211,6 @@ export function roomReadmeTables(r: RoomScenarioResult): Table[] {
       notes: load.notes.slice(0, 2),
     },
     ...[jobStartTable(r), cpuTable(r), importsTable(r)].filter((t): t is Table => t !== null),
+    ...(r.network?.length ? [networkTable(r.network)] : []),
   ];
 }

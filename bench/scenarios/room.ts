@@ -28,6 +28,13 @@ import { roomsUnavailable } from '../harness/room-network.ts';
 import { type SpeechFixture, scriptOf, speechManifest } from '../harness/speech.ts';
 import type { Progress } from '../progress.ts';
 import { runRoomCall } from '../room-call.ts';
+import {
+  type RoomFaultOptions,
+  networkTurns,
+  plannedNetworkTurns,
+  roomFaultsUnavailable,
+  runRoomFaults,
+} from './room-faults.ts';
 import type {
   RoomLevelResult,
   RoomPathResult,
@@ -60,6 +67,8 @@ export interface RoomScenarioOptions {
   variants?: readonly RoomVariant[];
   resources: SpeechResources;
   logger: Logger;
+  /** Calls on an impaired network after the load levels (`--loss`, `--blackout`), with the first setting's worker. */
+  network?: RoomFaultOptions;
 }
 
 export const defaultRoomScenarioOptions = {
@@ -293,13 +302,17 @@ export async function runRoomScenario(
 ): Promise<RoomScenarioResult> {
   const profile = backend.profile.values;
   if (backend.mode !== 'sim' || profile === null) throw new Error('the room scenario runs against the stand-ins only');
+  const noFaults = o.network ? roomFaultsUnavailable() : null;
+  if (noFaults) throw new Error(`--loss/--blackout: ${noFaults}`);
   const fixtures = pickFixtures(speechManifest(), o.turns);
   const loadFixtures = pickFixtures(speechManifest(), o.loadTurns);
   const variants = o.variants?.length ? o.variants : [defaultVariant];
   const notes: string[] = [];
+  const networkFixtures = pickFixtures(speechManifest(), networkTurns);
   progress.plan(
     fixtures.length * 2 +
-      variants.length * [...loadLevels(o.levels, o.maxCalls)].reduce((s, n) => s + n * loadFixtures.length, 0),
+      variants.length * [...loadLevels(o.levels, o.maxCalls)].reduce((s, n) => s + n * loadFixtures.length, 0) +
+      (o.network ? plannedNetworkTurns(o.network) : 0),
   );
 
   progress.phase('room: import cost in fresh processes');
@@ -320,6 +333,7 @@ export async function runRoomScenario(
   let side: { withRoom: RoomPathResult; turns: RoomScenarioResult['roomTurns'] } | undefined;
   const levels: RoomLevelResult[] = [];
   const variantResults: RoomVariantResult[] = [];
+  let network: Awaited<ReturnType<typeof runRoomFaults>> | undefined;
   for (const v of variants) {
     const env = variantEnv(o, v);
     const warmGiven = env.LIVEKIT_NUM_IDLE_PROCESSES;
@@ -357,6 +371,7 @@ export async function runRoomScenario(
         await untilWarm(stage, warm);
         if (!level.holds) break;
       }
+      if (o.network && !network) network = await runRoomFaults(stage, o.network, networkFixtures, progress);
       variantResults.push({ ...v, env, warm, jobStart: jobStartIn(stage.worker.log) });
     } finally {
       await stage.close();
@@ -382,6 +397,7 @@ export async function runRoomScenario(
     heldUpTo: held?.calls ?? null,
     breaksAt: broke?.calls ?? null,
     criteria,
+    ...(network ? { network } : {}),
     notes,
     variants: variantResults,
     imports,

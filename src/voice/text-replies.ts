@@ -39,6 +39,13 @@ async function streamToRoom(room: Room): Promise<{ write(text: string): Promise<
   });
 }
 
+/** Posts `text` in the room as one finished segment of the agent's transcript (a short notice, say). */
+export async function postAgentText(room: Room, text: string): Promise<void> {
+  const out = await streamToRoom(room);
+  await out.write(text);
+  await out.close();
+}
+
 /** RoomIO's text input callback: each typed message goes to `responder`, one at a time, in order. */
 export function answerTextWith(o: {
   responder: TextResponder;

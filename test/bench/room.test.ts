@@ -86,6 +86,18 @@ describe('the room options', () => {
     expect(() => parseCommand(['--room-levels', '1,zero'])).toThrow(/--room-levels must be a positive integer/);
   });
 
+  it('take loss levels and a blackout for the room scenario only, and refuse what makes no sense', () => {
+    const cmd = parseCommand(['--scenario', 'room', '--loss', '0, 2,10', '--blackout', '3']);
+    expect(cmd.verb === 'run' && cmd.options).toMatchObject({ roomLoss: [0, 2, 10], roomBlackoutSeconds: 3 });
+    expect(parseCommand([]).verb === 'run' && parseCommand([])).toMatchObject({
+      options: { roomLoss: [], roomBlackoutSeconds: null },
+    });
+    expect(() => parseCommand(['--loss', '5'])).toThrow(/apply to the room scenario/);
+    expect(() => parseCommand(['--scenario', 'room', '--loss', '101'])).toThrow(/0 to 100/);
+    expect(() => parseCommand(['--scenario', 'room', '--loss', '2.5'])).toThrow(/whole percentages/);
+    expect(() => parseCommand(['--scenario', 'room', '--blackout', '0'])).toThrow(/above 0 and at most 30/);
+  });
+
   it('leave the room scenario out of a run with no --scenario', () => {
     const { run } = plan(simBackend({ profile: profiles.seed, seed: 1 }), null);
     expect(run).toEqual(['llm', 'voice', 'memory', 'load']);
