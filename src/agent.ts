@@ -3,6 +3,10 @@
  * memory implementation into the speech path's memory interface.
  */
 import { type JobContext, type JobProcess, type VAD, defineAgent, type llm } from '@livekit/agents';
+import type { CallLeases } from './calls/call-leases.ts';
+import { rescueOf } from './calls/call-rescue.ts';
+import { holdCallLease } from './calls/hold-call-lease.ts';
+import { openCallLeases } from './calls/open-call-leases.ts';
 import { type Config, loadConfig, requireSetting as required } from './config.ts';
 import { type MemoryService, openMemoryService } from './memory/memory-service.ts';
 import { createLogger } from './telemetry/logger.ts';
@@ -18,7 +22,7 @@ import { answerTextWith } from './voice/text-replies.ts';
 import { createReplyLLM } from './voice/services.ts';
 import { loadLocalInference } from './voice/end-of-turn.ts';
 import { createVoiceSession, loadVad } from './voice/session-factory.ts';
-import { defaultGreeting } from './voice/voice-agent.ts';
+import { defaultGreeting, rescueGreeting } from './voice/voice-agent.ts';
 
 interface Prewarmed {
   config: Config;
@@ -27,6 +31,7 @@ interface Prewarmed {
   quiet: QuietWindow;
   memory: MemoryService | null;
   metrics: JobMetrics;
+  leases: CallLeases;
 }
 
 export default defineAgent<Prewarmed>({
@@ -50,13 +55,14 @@ export default defineAgent<Prewarmed>({
     // Also replays turns a crashed or killed process left unacknowledged in the journal.
     proc.userData.memory = openMemoryService(config, logger, quiet);
     proc.userData.metrics = startJobMetrics(config);
+    proc.userData.leases = openCallLeases(config, logger);
     if (proc.userData.memory) {
       observeMemoryWrites(proc.userData.memory.writer, { logger });
       proc.userData.metrics.metrics.observeWriter(proc.userData.memory.writer);
     }
   },
   entry: async (ctx: JobContext<Prewarmed>) => {
-    const { config, vad, llm: model, quiet, memory: service, metrics } = ctx.proc.userData;
+    const { config, vad, llm: model, quiet, memory: service, metrics, leases } = ctx.proc.userData;
     const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets }).child({
       room: ctx.job.room?.name,
       job: ctx.job.id,
@@ -73,7 +79,8 @@ export default defineAgent<Prewarmed>({
       logger,
       memoryMaxChars: config.letta.memoryMaxChars,
       ...(callerMemory ? { tools: callerMemory.tools } : {}),
-      greeting: defaultGreeting,
+      // A call whose agent died comes back to a caller mid-conversation: no fresh hello.
+      greeting: rescueOf(ctx.job.metadata) ? rescueGreeting : defaultGreeting,
       ...(callerMemory ? { greetAfter: callerMemory.ready } : {}),
       deepgram: { ...config.deepgram, apiKey: required(config.deepgram.apiKey, 'DEEPGRAM_API_KEY') },
       elevenlabs: { ...config.elevenlabs, apiKey: required(config.elevenlabs.apiKey, 'ELEVEN_API_KEY') },
@@ -104,6 +111,8 @@ export default defineAgent<Prewarmed>({
           }
         : {}),
     });
+
+    holdCallLease(ctx, leases, participant, config.livekit.agentName ?? '');
 
     // A job process ends with process.exit(): buffered spans must be sent before.
     ctx.addShutdownCallback(flushTracing);

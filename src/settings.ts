@@ -60,6 +60,10 @@ export const settings = {
     schema: z.coerce.number().int().min(1).max(64).optional(),
     doc: 'Job processes kept started and waiting, so a call is greeted without waiting for one to start (each holds about 290 MB). Under npm start the framework starts them one at a time (3-4 s each on 2 cores), so a burst of calls beyond this number waits in line. Unset: min(cores, 4) under npm start, none under npm run dev.',
   },
+  CALL_LEASE_MS: {
+    schema: positiveInt.min(1000, 'must be at least 1000').default(5000),
+    doc: "How long a call's agent may go without a heartbeat (its job process or whole worker killed) before a live worker removes it from the room and dispatches another agent to the caller, with the call so far in its prompt. Shared through MEMORY_JOURNAL_URL's Redis (every worker can rescue) or MEMORY_JOURNAL_DIR (workers on this machine).",
+  },
   WORKER_HEALTH_PORT: {
     schema: z.coerce.number().int().min(1).max(65535).optional(),
     doc: "Port of the worker's health server (GET / and GET /worker). Unset: 8081 under npm start, a free one under npm run dev.",

@@ -26,6 +26,10 @@ export interface VoiceAgentOptions {
 }
 
 export const defaultGreeting = 'Greet the caller in one short sentence and ask how you can help.';
+/** After the call's previous agent died mid-call (see src/calls/call-rescue.ts). */
+export const rescueGreeting =
+  'The call dropped for a moment and you are back. In one short sentence, say sorry for the interruption and, ' +
+  'if the recent conversation shows what the caller was asking, pick up from there.';
 
 export class VoiceAgent extends voice.Agent {
   readonly #llm: llm.LLM;
