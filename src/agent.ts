@@ -69,6 +69,9 @@ export default defineAgent<Prewarmed>({
     });
     await ctx.connect();
     const participant = await ctx.waitForParticipant();
+    const rescue = rescueOf(ctx.job.metadata);
+    logger.info({ event: 'call_started', ...(rescue ? { rescueOf: rescue.rescueOf } : {}) }, 'call started');
+    if (rescue?.openTurn && service) await service.carryOver(participant.identity, rescue.rescueOf, rescue.openTurn);
     // Memory is read while the session connects to its services; the greeting waits for it, within its budget.
     const callerMemory = service?.open(participant.identity, ctx.job.id);
     const { session, agent } = createVoiceSession({
@@ -80,7 +83,8 @@ export default defineAgent<Prewarmed>({
       memoryMaxChars: config.letta.memoryMaxChars,
       ...(callerMemory ? { tools: callerMemory.tools } : {}),
       // A call whose agent died comes back to a caller mid-conversation: no fresh hello.
-      greeting: rescueOf(ctx.job.metadata) ? rescueGreeting : defaultGreeting,
+      greeting: rescue ? rescueGreeting : defaultGreeting,
+      ...(rescue?.openTurn ? { unanswered: rescue.openTurn.user } : {}),
       ...(callerMemory ? { greetAfter: callerMemory.ready } : {}),
       deepgram: { ...config.deepgram, apiKey: required(config.deepgram.apiKey, 'DEEPGRAM_API_KEY') },
       elevenlabs: { ...config.elevenlabs, apiKey: required(config.elevenlabs.apiKey, 'ELEVEN_API_KEY') },
@@ -112,7 +116,7 @@ export default defineAgent<Prewarmed>({
         : {}),
     });
 
-    holdCallLease(ctx, leases, participant, config.livekit.agentName ?? '');
+    holdCallLease(ctx, session, leases, participant, config.livekit.agentName ?? '');
 
     // A job process ends with process.exit(): buffered spans must be sent before.
     ctx.addShutdownCallback(flushTracing);

@@ -27,6 +27,8 @@ export interface WorkerProcess {
   signalWorker(sig: NodeJS.Signals): void;
   /** The pids of the worker's job processes (not its inference process), from `ps`. */
   jobProcesses(): number[];
+  /** SIGKILL to the whole process group at once: the worker, its job and inference processes (a crash). */
+  crash(): void;
   /** SIGINT to the whole process group, then SIGKILL to whatever of it lingers; safe to call after it has exited. */
   stop(): Promise<void>;
 }
@@ -116,6 +118,7 @@ export function startWorker(script: 'dev' | 'start', env: Record<string, string>
         .filter(([, pgid, ...args]) => Number(pgid) === proc.pid && args.join(' ').includes('job_proc_lazy_main'))
         .map(([pid]) => Number(pid));
     },
+    crash: () => process.kill(-(proc.pid ?? 0), 'SIGKILL'),
     stop: async () => {
       const pgid = -(proc.pid ?? 0);
       const group = (sig: NodeJS.Signals | 0): boolean => {

@@ -7,6 +7,13 @@
  * Two stores, chosen like the memory journal: Redis (`MEMORY_JOURNAL_URL`: every worker sees every
  * call) or files in `MEMORY_JOURNAL_DIR` (the workers of one machine).
  */
+/** The caller's words of a turn not finished yet (the agent still answering): lost with the job otherwise. */
+export interface OpenTurn {
+  user: string;
+  /** Epoch ms: when the caller's words were committed. */
+  userAt: number;
+}
+
 export interface CallRecord {
   room: string;
   /** The LiveKit job that served the call. */
@@ -17,9 +24,16 @@ export interface CallRecord {
   agentIdentity: string;
   /** The dispatch name the worker registered with ('' for automatic dispatch). */
   agentName: string;
+  /** Set while the agent is answering: the rescue carries it to the next agent, and so to memory. */
+  openTurn?: OpenTurn;
 }
 
+/** Bound on an open turn's words carried in a record and a dispatch's metadata. */
+export const OPEN_TURN_MAX_CHARS = 4000;
+
 export interface CallHold {
+  /** The turn being answered, or null once its answer is finished. */
+  update(openTurn: OpenTurn | null): void;
   /** The call is over (the caller left): its lease goes away and nobody rescues it. */
   end(): Promise<void>;
 }
@@ -32,6 +46,7 @@ export interface CallLeases {
   lapsed(): Promise<CallRecord[]>;
   /** Takes a lapsed call over: true for exactly one claimer, false when it was renewed or taken. */
   claim(call: CallRecord): Promise<boolean>;
+  /** Stops renewing this process's holds (their leases lapse: nothing is ended) and lets go of the store. */
   close(): Promise<void>;
 }
 

@@ -11,10 +11,13 @@
  */
 import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import type { Logger } from '../telemetry/logger.ts';
-import type { CallLeases, CallRecord } from './call-leases.ts';
+import { type CallLeases, type CallRecord, OPEN_TURN_MAX_CHARS, type OpenTurn } from './call-leases.ts';
 
 export interface RescueMetadata {
+  /** The job that died. */
   rescueOf: string;
+  /** The caller's words it was answering when it died. */
+  openTurn?: OpenTurn;
 }
 
 /** The dispatch metadata of a rescue, or null for an ordinary call. */
@@ -22,7 +25,10 @@ export function rescueOf(metadata: string | undefined): RescueMetadata | null {
   if (!metadata) return null;
   try {
     const m = JSON.parse(metadata) as Partial<RescueMetadata>;
-    return typeof m.rescueOf === 'string' ? { rescueOf: m.rescueOf } : null;
+    if (typeof m.rescueOf !== 'string') return null;
+    const t = m.openTurn;
+    const open = t && typeof t.user === 'string' && typeof t.userAt === 'number' ? t : undefined;
+    return { rescueOf: m.rescueOf, ...(open ? { openTurn: { user: open.user, userAt: open.userAt } } : {}) };
   } catch {
     return null;
   }
@@ -98,7 +104,11 @@ export class CallRescue {
           log.debug({ err: (err as Error).message }, 'the lost agent had already left the room'),
         );
     }
-    const metadata: RescueMetadata = { rescueOf: call.job };
+    const open = call.openTurn;
+    const metadata: RescueMetadata = {
+      rescueOf: call.job,
+      ...(open ? { openTurn: { user: open.user.slice(0, OPEN_TURN_MAX_CHARS), userAt: open.userAt } } : {}),
+    };
     try {
       const d = await this.#dispatch.createDispatch(call.room, call.agentName, { metadata: JSON.stringify(metadata) });
       log.warn(

@@ -13,6 +13,8 @@ const SUFFIX = '.call.json';
 
 export class FileCallLeases implements CallLeases {
   readonly leaseMs: number;
+  /** Renewal timers of the holds of this process: closing stops them (the leases then lapse). */
+  readonly #timers = new Set<NodeJS.Timeout>();
   readonly #dir: string;
   readonly #logger: Logger;
 
@@ -25,12 +27,15 @@ export class FileCallLeases implements CallLeases {
   hold(call: CallRecord): CallHold {
     const path = this.#path(call.room);
     let stopped = false;
-    const started = (async () => {
-      await mkdir(this.#dir, { recursive: true });
+    const write = async (record: CallRecord) => {
       const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-      await writeFile(tmp, JSON.stringify(call));
+      await writeFile(tmp, JSON.stringify(record));
       await rename(tmp, path);
-    })().catch((err: unknown) => this.#logger.warn({ err: (err as Error).message }, 'could not record the call lease'));
+    };
+    const started = mkdir(this.#dir, { recursive: true })
+      .then(() => write(call))
+      .catch((err: unknown) => this.#logger.warn({ err: (err as Error).message }, 'could not record the call lease'));
+    let updates: Promise<unknown> = started;
     const timer = setInterval(() => {
       void started.then(async () => {
         if (stopped) return;
@@ -41,11 +46,21 @@ export class FileCallLeases implements CallLeases {
       });
     }, renewEvery(this.leaseMs));
     timer.unref();
+    this.#timers.add(timer);
     return {
+      update: (openTurn) => {
+        updates = updates
+          .then(async () => {
+            if (stopped || (await this.#read(path))?.job !== call.job) return;
+            await write({ ...call, ...(openTurn ? { openTurn } : {}) });
+          })
+          .catch(() => undefined);
+      },
       end: async () => {
         stopped = true;
         clearInterval(timer);
-        await started;
+        this.#timers.delete(timer);
+        await updates;
         if ((await this.#read(path))?.job === call.job) await unlink(path).catch(() => undefined);
       },
     };
@@ -85,7 +100,10 @@ export class FileCallLeases implements CallLeases {
     return true;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers.clear();
+  }
 
   #path(room: string): string {
     return join(this.#dir, `${encodeURIComponent(room)}${SUFFIX}`);

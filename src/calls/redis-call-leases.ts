@@ -20,6 +20,12 @@ if not mine() then return 0 end
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
 return 1`;
 
+/** KEYS: calls hash. ARGV: room, job, new record. */
+const UPDATE = `${MINE}
+if not mine() then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1`;
+
 /** KEYS: calls hash, alive key. ARGV: room, job. */
 const END = `${MINE}
 if not mine() then return 0 end
@@ -36,6 +42,8 @@ return 1`;
 
 export class RedisCallLeases implements CallLeases {
   readonly leaseMs: number;
+  /** Renewal timers of the holds of this process: closing stops them (the leases then lapse). */
+  readonly #timers = new Set<NodeJS.Timeout>();
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #logger: Logger;
@@ -69,10 +77,19 @@ export class RedisCallLeases implements CallLeases {
       );
     }, renewEvery(this.leaseMs));
     timer.unref();
+    // Updates in order: a later one never overtaken by an earlier one.
+    let updates: Promise<unknown> = started;
     return {
+      update: (openTurn) => {
+        const next = JSON.stringify({ ...call, ...(openTurn ? { openTurn } : {}) });
+        updates = updates
+          .then(() => this.#redis.eval(UPDATE, 1, keys[0]!, call.room, call.job, next))
+          .catch((err: unknown) => this.#logger.debug({ event: 'call_lease_update_failed', err: (err as Error).name }));
+      },
       end: async () => {
         clearInterval(timer);
-        await started;
+        this.#timers.delete(timer);
+        await updates;
         await this.#redis.eval(END, 2, ...keys, call.room, call.job);
       },
     };
@@ -94,6 +111,8 @@ export class RedisCallLeases implements CallLeases {
   }
 
   async close(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers.clear();
     if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect());
     else this.#redis.disconnect();
   }

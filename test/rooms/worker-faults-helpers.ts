@@ -3,17 +3,24 @@ import type { Responder } from '../../sim/index.ts';
 import type { Caller } from '../../bench/harness/room-caller.ts';
 import type { Stage } from '../../bench/harness/room-stage.ts';
 import { defaultInstructions } from '../../src/voice/prompt.ts';
+import { rescueGreeting } from '../../src/voice/voice-agent.ts';
 
 type Recording = { samples: Int16Array; transcript: string };
 
 const longReply = 'This answer goes on for a long while, sentence after sentence, so it can be cut. '.repeat(4);
 
-/** Short replies to a caller message containing `word` (and to the greetings), long ones otherwise. */
-export function longReplyUnless(word: string): Responder {
+/**
+ * A long reply to a caller message containing `word` (one to cut), short replies otherwise; the
+ * rescue greeting, which answers that message again, is short, so the next question is not said
+ * over it (the first seconds of the agent's speech do not take interruptions).
+ */
+export function longReplyTo(word: string): Responder {
   return (req) => {
     const last = req.messages.filter((m) => m.role === 'user').at(-1);
     const text = typeof last?.content === 'string' ? last.content : '';
-    return { content: !last || text.includes(word) ? 'Nice to hear from you.' : longReply };
+    const first = req.messages[0]?.content;
+    const rescue = typeof first === 'string' && first.includes(rescueGreeting);
+    return { content: text.includes(word) && !rescue ? longReply : 'Nice to hear from you.' };
   };
 }
 
@@ -43,6 +50,8 @@ interface Prompt {
   memory: string;
   /** Every system message's text. */
   instructions: string;
+  /** The caller's messages in it. */
+  users: string[];
 }
 
 /** The voice agent's requests to the OpenAI stand-in made after `since` (epoch ms). */
@@ -59,7 +68,13 @@ export function promptsAfter(s: Stage, since: number): Prompt[] {
           at,
           memory: system.filter((t) => t.includes('<caller_memory>')).join('\n'),
           instructions: system.join('\n'),
+          users: ms.filter((m) => m.role === 'user').map((m) => m.content),
         };
       })
   );
+}
+
+/** The workers whose log mentions the room (their job's lines carry its name). */
+export function workersServing(s: Stage, room: string): number[] {
+  return s.workers.flatMap((w, i) => (w.log.some((l) => l.includes(room)) ? [i] : []));
 }
