@@ -71,6 +71,7 @@ export interface RunOptions {
   roomMaxCalls: number;
   /** The worker's LIVEKIT_NUM_IDLE_PROCESSES in the room scenario; null: its default. */
   roomIdleProcesses: number | null;
+  nodes: number;
   live: boolean;
   json: string | null;
   html: string | null;
@@ -100,6 +101,7 @@ export const defaultRunOptions: RunOptions = {
   roomLevels: [...defaultRoomScenarioOptions.levels],
   roomMaxCalls: defaultRoomScenarioOptions.maxCalls,
   roomIdleProcesses: null,
+  nodes: 1,
   live: false,
   json: null,
   html: null,
@@ -136,6 +138,8 @@ Options of run:
   --room-levels LIST      rooms at once per room load level; then doubling until one breaks (default ${defaultRunOptions.roomLevels.join(',')})
   --room-max-calls N      the room load levels stop here even if none broke (default ${defaultRunOptions.roomMaxCalls})
   --room-idle-processes N job processes the worker keeps warm (LIVEKIT_NUM_IDLE_PROCESSES; default: the framework's)
+  --nodes N               room scenario on N LiveKit nodes (multi-node mode, one redis-server) with one worker
+                          registered with each; the load table then gives rooms per node and jobs per worker (default 1)
   --live                  the real services from the configuration (.env / environment):
                           OPENAI_BASE_URL, LETTA_BASE_URL, DEEPGRAM_BASE_URL, ELEVENLABS_BASE_URL and keys
   --json FILE             results file (default bench/results/<date>-<profile>.json)
@@ -195,6 +199,7 @@ export function parseCommand(argv: string[]): Command {
       'room-levels': { type: 'string' },
       'room-max-calls': { type: 'string' },
       'room-idle-processes': { type: 'string' },
+      nodes: { type: 'string' },
       live: { type: 'boolean' },
       json: { type: 'string' },
       html: { type: 'string' },
@@ -263,6 +268,7 @@ export function parseCommand(argv: string[]): Command {
         values['room-idle-processes'] === undefined
           ? null
           : positiveInt('room-idle-processes', values['room-idle-processes'], 1),
+      nodes: positiveInt('nodes', values.nodes, 1),
       live: values.live ?? false,
       json: values.json ?? null,
       html: values.html ?? null,
@@ -432,6 +438,7 @@ export async function runBench(
               maxCalls: o.roomMaxCalls,
               loadTurns: defaultRoomScenarioOptions.loadTurns,
               ...(o.roomIdleProcesses !== null ? { idleProcesses: o.roomIdleProcesses } : {}),
+              nodes: o.nodes,
               resources,
               logger,
             },
@@ -485,6 +492,7 @@ export async function runBench(
             roomLevels: o.roomLevels,
             roomMaxCalls: o.roomMaxCalls,
             roomIdleProcesses: o.roomIdleProcesses,
+            nodes: o.nodes,
           }
         : {}),
     },

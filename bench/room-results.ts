@@ -51,6 +51,11 @@ export interface RoomLevelResult {
   workerWarnings: { level: 'warn' | 'error'; msg: string; count: number }[];
   /** Each call of the level, as it went. */
   callResults: RoomCallResult[];
+  /**
+   * With several LiveKit nodes: rooms per node, and jobs per worker by the node of their room
+   * (`jobs[w][n]`: worker w, registered with node w, served rooms placed on node n).
+   */
+  spread?: { roomsPerNode: number[]; jobs: number[][]; unplaced: number; unserved: number };
 }
 
 export interface RoomScenarioResult {
