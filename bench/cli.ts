@@ -79,6 +79,7 @@ export interface RunOptions {
   roomLoss: number[];
   /** A room call with a blackout this long (s) mid-reply; null: none. */
   roomBlackoutSeconds: number | null;
+  nodes: number;
   live: boolean;
   json: string | null;
   html: string | null;
@@ -111,6 +112,7 @@ export const fullRunOptions: RunOptions = {
   roomVariants: null,
   roomLoss: [],
   roomBlackoutSeconds: null,
+  nodes: 1,
   live: false,
   json: null,
   html: null,
@@ -171,6 +173,8 @@ Options of run:
   --loss LIST             room: one call per level of random loss (%) of the caller's UDP both ways (nftables
                           in the namespace; e.g. 0,2,5,10), after the load levels
   --blackout SECONDS      room: one call whose caller loses every packet for this long, 1.5 s into its first reply
+  --nodes N               room scenario on N LiveKit nodes (multi-node mode, one redis-server) with one worker
+                          registered with each; the load table then gives rooms per node and jobs per worker (default 1)
   --live                  the real services from the configuration (.env / environment):
                           OPENAI_BASE_URL, LETTA_BASE_URL, DEEPGRAM_BASE_URL, ELEVENLABS_BASE_URL and keys
   --json FILE             results file (default bench/results/<date>-<profile>.json)
@@ -233,6 +237,7 @@ export function parseCommand(argv: string[]): Command {
       'room-variants': { type: 'string' },
       loss: { type: 'string' },
       blackout: { type: 'string' },
+      nodes: { type: 'string' },
       live: { type: 'boolean' },
       json: { type: 'string' },
       html: { type: 'string' },
@@ -312,6 +317,7 @@ export function parseCommand(argv: string[]): Command {
       roomVariants: values['room-variants'] === undefined ? null : parseRoomVariants(values['room-variants']),
       roomLoss,
       roomBlackoutSeconds,
+      nodes: positiveInt('nodes', values.nodes, 1),
       live: values.live ?? false,
       json: values.json ?? null,
       html: values.html ?? null,
@@ -504,6 +510,7 @@ export async function runBench(
                     },
                   }
                 : {}),
+              nodes: o.nodes,
               resources,
               logger,
             },
@@ -560,6 +567,7 @@ export async function runBench(
             ...(o.roomVariants !== null ? { roomVariants: o.roomVariants.map((v) => v.name) } : {}),
             ...(o.roomLoss.length > 0 ? { roomLoss: o.roomLoss } : {}),
             ...(o.roomBlackoutSeconds !== null ? { roomBlackoutSeconds: o.roomBlackoutSeconds } : {}),
+            nodes: o.nodes,
           }
         : {}),
     },

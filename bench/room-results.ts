@@ -79,6 +79,11 @@ export interface RoomLevelResult {
   callResults: RoomCallResult[];
   /** Job processes readied and calls started during the level, from the worker's log. */
   jobStart?: JobStartBreakdown;
+  /**
+   * With several LiveKit nodes: rooms per node, and jobs per worker by the node of their room
+   * (`jobs[w][n]`: worker w, registered with node w, served rooms placed on node n).
+   */
+  spread?: { roomsPerNode: number[]; jobs: number[][]; unplaced: number; unserved: number };
 }
 
 /** One call on an impaired network (`--loss`, `--blackout`), with its per-turn e2e in order. */

@@ -5,6 +5,10 @@
 // First, so that its clock reads when the module graph has loaded, before the rest is evaluated.
 import { StepClock, logCallStarted, logProcessReady } from './telemetry/job-start.ts';
 import { type JobContext, type JobProcess, type VAD, defineAgent, type llm, type voice } from '@livekit/agents';
+import type { CallLeases } from './calls/call-leases.ts';
+import { rescueOf } from './calls/call-rescue.ts';
+import { holdCallLease } from './calls/hold-call-lease.ts';
+import { openCallLeases } from './calls/open-call-leases.ts';
 import { type Config, loadConfig, requireSetting as required } from './config.ts';
 import { type MemoryService, openMemoryService } from './memory/memory-service.ts';
 import { createLogger } from './telemetry/logger.ts';
@@ -21,7 +25,7 @@ import { guardTypedMessages } from './voice/typed-message-guard.ts';
 import { createReplyLLM } from './voice/services.ts';
 import { loadLocalInference } from './voice/end-of-turn.ts';
 import { createVoiceSession, loadVad } from './voice/session-factory.ts';
-import { defaultGreeting } from './voice/voice-agent.ts';
+import { defaultGreeting, rescueGreeting } from './voice/voice-agent.ts';
 
 /** The job module's imports evaluated, in ms since the process started. */
 const evaluatedAtMs = performance.now();
@@ -33,6 +37,7 @@ interface Prewarmed {
   quiet: QuietWindow;
   memory: MemoryService | null;
   metrics: JobMetrics;
+  leases: CallLeases;
 }
 
 export default defineAgent<Prewarmed>({
@@ -62,6 +67,7 @@ export default defineAgent<Prewarmed>({
     proc.userData.memory = openMemoryService(config, logger, quiet);
     clock.mark('memoryMs');
     proc.userData.metrics = startJobMetrics(config);
+    proc.userData.leases = openCallLeases(config, logger);
     if (proc.userData.memory) {
       observeMemoryWrites(proc.userData.memory.writer, { logger });
       proc.userData.metrics.metrics.observeWriter(proc.userData.memory.writer);
@@ -70,7 +76,7 @@ export default defineAgent<Prewarmed>({
     logProcessReady(logger, Math.round(evaluatedAtMs), clock);
   },
   entry: async (ctx: JobContext<Prewarmed>) => {
-    const { config, vad, llm: model, quiet, memory: service, metrics } = ctx.proc.userData;
+    const { config, vad, llm: model, quiet, memory: service, metrics, leases } = ctx.proc.userData;
     const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets }).child({
       room: ctx.job.room?.name,
       job: ctx.job.id,
@@ -80,6 +86,9 @@ export default defineAgent<Prewarmed>({
     clock.mark('connectMs');
     const participant = await ctx.waitForParticipant();
     clock.mark('participantMs');
+    const rescue = rescueOf(ctx.job.metadata);
+    logger.info({ event: 'caller_joined', ...(rescue ? { rescueOf: rescue.rescueOf } : {}) }, 'caller joined');
+    if (rescue?.openTurn && service) await service.carryOver(participant.identity, rescue.rescueOf, rescue.openTurn);
     // Memory is read while the session connects to its services; the greeting waits for it, within its budget.
     const callerMemory = service?.open(participant.identity, ctx.job.id);
     if (callerMemory) void clock.time('memoryReadMs', callerMemory.ready).catch(() => undefined);
@@ -91,7 +100,9 @@ export default defineAgent<Prewarmed>({
       logger,
       memoryMaxChars: config.letta.memoryMaxChars,
       ...(callerMemory ? { tools: callerMemory.tools } : {}),
-      greeting: defaultGreeting,
+      // A call whose agent died comes back to a caller mid-conversation: no fresh hello.
+      greeting: rescue ? rescueGreeting : defaultGreeting,
+      ...(rescue?.openTurn ? { unanswered: rescue.openTurn.user } : {}),
       ...(callerMemory ? { greetAfter: callerMemory.ready } : {}),
       deepgram: { ...config.deepgram, apiKey: required(config.deepgram.apiKey, 'DEEPGRAM_API_KEY') },
       elevenlabs: { ...config.elevenlabs, apiKey: required(config.elevenlabs.apiKey, 'ELEVEN_API_KEY') },
@@ -130,6 +141,8 @@ export default defineAgent<Prewarmed>({
       },
     });
     clock.mark('sessionStartMs');
+
+    holdCallLease(ctx, session, leases, participant, config.livekit.agentName ?? '');
 
     // A job process ends with process.exit(): buffered spans must be sent before.
     ctx.addShutdownCallback(flushTracing);

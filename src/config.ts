@@ -18,6 +18,7 @@ export interface Config {
     maxCalls?: number;
     numIdleProcesses?: number;
     healthPort?: number;
+    callLeaseMs: number;
   };
   openai: { apiKey?: string; baseURL: string; model: string };
   deepgram: { apiKey?: string; baseURL: string };
@@ -168,16 +169,19 @@ function toConfig(p: Parsed): Config {
   const journalPassword = p.MEMORY_JOURNAL_URL ? decodeURIComponent(new URL(p.MEMORY_JOURNAL_URL).password) : '';
   if (journalPassword) secrets.push(journalPassword);
   return {
-    livekit: defined({
-      url: p.LIVEKIT_URL,
-      apiKey: p.LIVEKIT_API_KEY,
-      apiSecret: p.LIVEKIT_API_SECRET,
-      agentName: p.LIVEKIT_AGENT_NAME,
-      loadThreshold: p.LIVEKIT_LOAD_THRESHOLD,
-      maxCalls: p.WORKER_MAX_CALLS,
-      numIdleProcesses: p.LIVEKIT_NUM_IDLE_PROCESSES,
-      healthPort: p.WORKER_HEALTH_PORT,
-    }),
+    livekit: {
+      ...defined({
+        url: p.LIVEKIT_URL,
+        apiKey: p.LIVEKIT_API_KEY,
+        apiSecret: p.LIVEKIT_API_SECRET,
+        agentName: p.LIVEKIT_AGENT_NAME,
+        loadThreshold: p.LIVEKIT_LOAD_THRESHOLD,
+        maxCalls: p.WORKER_MAX_CALLS,
+        numIdleProcesses: p.LIVEKIT_NUM_IDLE_PROCESSES,
+        healthPort: p.WORKER_HEALTH_PORT,
+      }),
+      callLeaseMs: p.CALL_LEASE_MS,
+    },
     openai: { ...defined({ apiKey: p.OPENAI_API_KEY }), baseURL: p.OPENAI_BASE_URL, model: p.OPENAI_MODEL },
     deepgram: { ...defined({ apiKey: p.DEEPGRAM_API_KEY }), baseURL: p.DEEPGRAM_BASE_URL },
     elevenlabs: {

@@ -74,12 +74,35 @@ function freePort(kind: 'tcp' | 'udp', host: string): Promise<number> {
   });
 }
 
-/** A config of its own: free ports, media on the room network's address, a fresh key pair. */
-export async function startLiveKitServer(dir: string): Promise<LiveKitServer> {
+/** One node of several (LiveKit's multi-node mode): they share a Redis and a key pair. */
+export interface ClusterNode {
+  /** host:port of the Redis every node of the cluster uses for routing and its message bus. */
+  redisAddress: string;
+  apiSecret: string;
+  /** This node's region, which also names its config file. */
+  name: string;
+  /** Every node's region, in order. */
+  regions: string[];
+}
+
+/** A config of its own: free ports, media on the room network's address, a fresh key pair (or the cluster's). */
+export async function startLiveKitServer(dir: string, node?: ClusterNode): Promise<LiveKitServer> {
+  // A port found free can be taken by another program before the server binds it (other tests
+  // run beside this one): then new ports, up to three times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startWithFreePorts(dir, node);
+    } catch (err) {
+      if (attempt >= 3 || !(err as Error).message.includes('address already in use')) throw err;
+    }
+  }
+}
+
+async function startWithFreePorts(dir: string, node: ClusterNode | undefined): Promise<LiveKitServer> {
   const ip = nodeIp();
   const [port, tcpPort, udpPort] = await Promise.all([freePort('tcp', ip), freePort('tcp', ip), freePort('udp', ip)]);
   const apiKey = 'roomtest';
-  const apiSecret = randomBytes(24).toString('hex');
+  const apiSecret = node?.apiSecret ?? randomBytes(24).toString('hex');
   // JSON is YAML: the server reads this file like livekit.yaml.
   const config = {
     port,
@@ -95,6 +118,22 @@ export async function startLiveKitServer(dir: string): Promise<LiveKitServer> {
       stun_servers: [`${ip}:3478`],
     },
     keys: { [apiKey]: apiSecret },
+    // With Redis the server runs in multi-node mode: rooms are placed on any node (at random by
+    // default), signalling is relayed to a room's node, and agent jobs go to workers on any node.
+    ...(node ? { redis: { address: node.redisAddress } } : {}),
+    // One region per node, each far from the others: a room goes to the node whose signalling its
+    // first participant reached, so the tests know where a room is (placement is random otherwise).
+    // Load never moves a room here: these nodes share 2 cores.
+    ...(node
+      ? {
+          region: node.name,
+          node_selector: {
+            kind: 'regionaware',
+            sysload_limit: 1000,
+            regions: node.regions.map((name, i) => ({ name, lat: 0, lon: i * 60 })),
+          },
+        }
+      : {}),
     // The server dispatches only to workers whose reported load (machine-wide CPU) is below this
     // (0.7 by default) and never retries. Rooms share 2 cores with other work, so dispatch
     // must not depend on what else the machine is doing: a worker's own threshold still applies.
@@ -103,7 +142,7 @@ export async function startLiveKitServer(dir: string): Promise<LiveKitServer> {
     // Rooms close soon after the last person leaves, so a finished call ends its job promptly.
     room: { auto_create: true, empty_timeout: 5, departure_timeout: 1 },
   };
-  const configPath = join(dir, 'livekit-server.json');
+  const configPath = join(dir, `livekit-server${node ? `-${node.name}` : ''}.json`);
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   return runLiveKitServer(configPath, {
     url: `ws://${ip}:${port}`,

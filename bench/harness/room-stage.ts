@@ -5,6 +5,9 @@
  * from the project's own token code.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { startRedis } from '../redis-server.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintJoinToken } from '../../src/cli/token.ts';
@@ -44,16 +47,36 @@ export interface StageOptions {
   logLevel?: string;
   /** More of the worker's settings (LIVEKIT_NUM_IDLE_PROCESSES, say). */
   workerEnv?: Record<string, string>;
+  /**
+   * How many workers (default 1), each as if on a machine of its own: its own journal directory.
+   * Several share a journal only through `journalUrl`.
+   */
+  workers?: number;
+  /** MEMORY_JOURNAL_URL of every worker (a Redis journal); unset: file journals. */
+  journalUrl?: string;
+  /**
+   * LiveKit nodes (default 1). Several run LiveKit's multi-node mode: each its own server process
+   * and ports, all sharing a redis-server of the stage's own; worker i registers with node
+   * i mod nodes, and caller n joins through node n mod nodes (where its room is placed).
+   */
+  nodes?: number;
 }
 
 export interface Stage {
+  /** The first node. */
   server: LiveKitServer;
+  servers: LiveKitServer[];
+  /** Which node hosts the room (index into `servers`), from the servers' logs; undefined before it exists. */
+  nodeOf(room: string): number | undefined;
+  /** The first worker. */
   worker: WorkerProcess;
+  /** Every worker, in the order they were started (and registered). */
+  workers: WorkerProcess[];
   openai: OpenAIStandIn;
   deepgram: DeepgramStandIn;
   elevenlabs: ElevenLabsStandIn;
   letta: LettaStandIn;
-  /** The worker's MEMORY_JOURNAL_DIR. */
+  /** The first worker's MEMORY_JOURNAL_DIR. */
   journalDir: string;
   /** Joins a room as `identity` (with the agent named in the token under explicit dispatch). */
   call(room: string, identity: string): Promise<Caller>;
@@ -69,6 +92,52 @@ export function lettaAgentOf(s: Stage, identity: string): string | undefined {
 export function recording(file: string): { samples: Int16Array; transcript: string } {
   const f = speechFixture(file);
   return { samples: readWav(f.path).samples, transcript: f.transcript };
+}
+
+/** One server, or a cluster of `nodes` sharing a redis-server of their own and a key pair. */
+async function startServers(
+  dir: string,
+  opts: StageOptions,
+  closers: (() => Promise<void>)[],
+): Promise<LiveKitServer[]> {
+  const nodes = opts.nodes ?? 1;
+  if (nodes === 1) {
+    const server = await (opts.server ?? startLiveKitServer)(dir);
+    closers.push(() => server.stop());
+    return [server];
+  }
+  const redis = await startRedis();
+  closers.push(() => redis.stop());
+  const apiSecret = randomBytes(24).toString('hex');
+  const servers: LiveKitServer[] = [];
+  const regions = Array.from({ length: nodes }, (_, i) => `node${i}`);
+  for (const name of regions) {
+    const server = await startLiveKitServer(dir, { redisAddress: `127.0.0.1:${redis.port}`, apiSecret, name, regions });
+    closers.push(() => server.stop());
+    servers.push(server);
+  }
+  return servers;
+}
+
+/** The node a room was placed on: the one whose id the cluster's "selected node for room" line names. */
+function roomNode(servers: LiveKitServer[], room: string): number | undefined {
+  const ids = servers.map((s) => s.log.map((l) => /"nodeID":"(ND_[^"]+)"/.exec(l)?.[1]).find(Boolean));
+  for (const s of servers)
+    for (const line of s.log) {
+      if (!line.includes('selected node for room') || !line.includes(`"room":"${room}"`)) continue;
+      const id = /"selectedNodeID":"([^"]+)"/.exec(line)?.[1];
+      const at = ids.indexOf(id);
+      if (at >= 0) return at;
+    }
+  return undefined;
+}
+
+async function freeTcpPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as { port: number };
+  await new Promise((resolve) => s.close(resolve));
+  return port;
 }
 
 export async function startStage(opts: StageOptions = {}): Promise<Stage> {
@@ -88,10 +157,9 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
     closers.push(() => elevenlabs.close());
     const letta = await startLettaStandIn({ modelBaseUrl: openai.url, profile, seed });
     closers.push(() => letta.close());
-    const server = await (opts.server ?? startLiveKitServer)(dir);
-    const journalDir = join(dir, 'journal');
-    closers.push(() => server.stop());
-    const worker = startWorker(opts.script ?? 'dev', {
+    const servers = await startServers(dir, opts, closers);
+    const server = servers[0]!;
+    const env = (journal: string): Record<string, string> => ({
       LIVEKIT_URL: server.url,
       LIVEKIT_API_KEY: server.apiKey,
       LIVEKIT_API_SECRET: server.apiSecret,
@@ -103,15 +171,30 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
       ELEVEN_API_KEY: 'sim-eleven',
       ELEVENLABS_BASE_URL: elevenlabs.url,
       LETTA_BASE_URL: letta.url,
-      MEMORY_JOURNAL_DIR: journalDir,
+      MEMORY_JOURNAL_DIR: journal,
+      ...(opts.journalUrl ? { MEMORY_JOURNAL_URL: opts.journalUrl } : {}),
       LOG_LEVEL: opts.logLevel ?? 'debug',
       // A free port of its own: two workers on one machine would fight over the default one.
       METRICS_PORT: '0',
       ...opts.workerEnv,
     });
-    closers.push(() => worker.stop());
-    // The server dispatches only to workers registered when the room is created, and never retries.
-    await worker.registered();
+    const journalDir = join(dir, 'journal');
+    const workers: WorkerProcess[] = [];
+    const count = opts.workers ?? 1;
+    for (let i = 0; i < count; i++) {
+      // Under npm start each binds a health port (8081 by default): one each on one machine.
+      const health = count > 1 ? { WORKER_HEALTH_PORT: String(await freeTcpPort()) } : {};
+      const worker = startWorker(opts.script ?? 'dev', {
+        ...env(i === 0 ? journalDir : `${journalDir}-${i}`),
+        ...health,
+        LIVEKIT_URL: servers[i % servers.length]!.url,
+      });
+      workers.push(worker);
+      closers.push(() => worker.stop());
+      // The server dispatches only to workers registered when the room is created, and never retries.
+      await worker.registered();
+    }
+    const worker = workers[0]!;
 
     const callers: Caller[] = [];
     closers.push(async () => {
@@ -120,11 +203,14 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
     return {
       server,
       worker,
+      workers,
       openai,
       deepgram,
       elevenlabs,
       letta,
       journalDir,
+      servers,
+      nodeOf: (room) => roomNode(servers, room),
       call: async (room, identity) => {
         const token = await mintJoinToken({
           apiKey: server.apiKey,
@@ -135,7 +221,7 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
         });
         const caller = new Caller(identity);
         callers.push(caller);
-        await caller.join(server.url, token);
+        await caller.join(servers[(callers.length - 1) % servers.length]!.url, token);
         return caller;
       },
       close: closeAll,

@@ -3,7 +3,7 @@
  * process (npm, then Node 24 running src/main.ts, then its job processes), configured only by its
  * environment.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { settings } from '../../src/settings.ts';
 import { projectRoot } from '../project-root.ts';
 
@@ -25,6 +25,10 @@ export interface WorkerProcess {
    * JSON log lines carry the pid.
    */
   signalWorker(sig: NodeJS.Signals): void;
+  /** The pids of the worker's job processes (not its inference process), from `ps`. */
+  jobProcesses(): number[];
+  /** SIGKILL to the whole process group at once: the worker, its job and inference processes (a crash). */
+  crash(): void;
   /** SIGINT to the whole process group, then SIGKILL to whatever of it lingers; safe to call after it has exited. */
   stop(): Promise<void>;
 }
@@ -107,6 +111,14 @@ export function startWorker(script: 'dev' | 'start', env: Record<string, string>
       if (typeof pid !== 'number') throw new Error('no pid in the registration line: signalWorker needs npm start');
       process.kill(pid, sig);
     },
+    jobProcesses: () => {
+      const rows = execFileSync('ps', ['-e', '-o', 'pid=,pgid=,args='], { encoding: 'utf8' }).split('\n');
+      return rows
+        .map((r) => r.trim().split(/\s+/))
+        .filter(([, pgid, ...args]) => Number(pgid) === proc.pid && args.join(' ').includes('job_proc_lazy_main'))
+        .map(([pid]) => Number(pid));
+    },
+    crash: () => process.kill(-(proc.pid ?? 0), 'SIGKILL'),
     stop: async () => {
       const pgid = -(proc.pid ?? 0);
       const group = (sig: NodeJS.Signals | 0): boolean => {

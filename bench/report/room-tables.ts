@@ -57,12 +57,23 @@ function loadTable(r: RoomScenarioResult): Table {
     'CPU in cores averaged over the level (the machine has the cores in the headline); CPU/job = the job processes’ CPU ÷ calls in % of one core; RSS/job = median peak of the job processes that ran calls; worker RSS = all its processes at their peak; server = livekit-server; callers = this bench process (the rtc-node callers and the stand-ins)',
   ];
   for (const l of r.levels) {
+    if (!l.spread) continue;
+    const { roomsPerNode, jobs, unplaced, unserved } = l.spread;
+    const byWorker = jobs.map(
+      (row, w) =>
+        `worker ${w}: ${row.reduce((a, b) => a + b, 0)} (${row.map((c, n) => `${c} on node ${n}`).join(', ')})`,
+    );
+    notes.push(
+      `${l.calls} rooms on ${roomsPerNode.length} nodes: rooms per node ${roomsPerNode.join('/')}${unplaced ? ` (${unplaced} not found in the servers' logs)` : ''}; jobs per worker (worker w registered with node w): ${byWorker.join('; ')}${unserved ? `; ${unserved} rooms served by no worker` : ''}`,
+    );
+  }
+  for (const l of r.levels) {
     if (l.holds || l.workerWarnings.length === 0) continue;
     const said = l.workerWarnings.map((w) => `${w.level} "${w.msg.slice(0, 120)}" ×${w.count}`).join('; ');
     notes.push(`the worker at ${l.calls} rooms: ${said}`);
   }
   return {
-    title: 'Room load: N rooms at once, one caller each, one worker (ms, cores, MB)',
+    title: `Room load: N rooms at once, one caller each, ${r.levels.some((l) => l.spread) ? 'one worker per LiveKit node; worker figures summed' : 'one worker'} (ms, cores, MB)`,
     columns: [
       'setting',
       'rooms',

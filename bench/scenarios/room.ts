@@ -60,6 +60,8 @@ export interface RoomScenarioOptions {
   loadTurns: number;
   /** The worker's LIVEKIT_NUM_IDLE_PROCESSES; unset: the framework's default. */
   idleProcesses?: number;
+  /** LiveKit nodes (multi-node mode), one worker registered with each; default 1. */
+  nodes?: number;
   /**
    * Worker settings to compare, each a run of the load levels with its own worker (the first one
    * also runs the side by side); default one, the defaults.
@@ -88,11 +90,11 @@ export function roomScenarioUnavailable(): string | null {
   return roomsUnavailable() ?? noServerReason();
 }
 
-/** The worker's processes by kind, and the server's. */
+/** The workers' processes by kind (every worker together), and the servers'. */
 function classifier(stage: Stage): Parameters<typeof watchProcesses>[0] {
   return ({ pid, pgrp, cmdline }) => {
-    if (pid === stage.server.pid()) return 'server';
-    if (pgrp !== stage.worker.processGroup) return null;
+    if (stage.servers.some((s) => s.pid() === pid)) return 'server';
+    if (!stage.workers.some((w) => w.processGroup === pgrp)) return null;
     if (cmdline.includes('job_proc_lazy_main')) return jobKind;
     if (cmdline.includes('inference_proc_lazy_main')) return 'inference';
     return 'main';
@@ -199,12 +201,13 @@ async function runLevel(
     Array.from({ length: n * fixtures.length }, (_, i) => scriptOf(fixtures[i % fixtures.length] as SpeechFixture)),
   );
   const logFrom = stage.worker.log.length;
+  const rooms = Array.from({ length: n }, (_, i) => `bench-load-${n}-${i}`);
   const usage = watchProcesses(classifier(stage));
   const benchCpu = process.cpuUsage();
   const calls = await Promise.all(
     Array.from({ length: n }, (_, i) =>
       runRoomCall(stage, {
-        room: `bench-load-${n}-${i}`,
+        room: rooms[i]!,
         identity: `bench-load-${n}-${i}`,
         fixtures,
         // Callers do not all start speaking in the same 10 ms frame.
@@ -248,7 +251,27 @@ async function runLevel(
     workerWarnings: warningsIn(levelLog),
     jobStart: jobStartIn(levelLog),
     callResults: calls,
+    ...(stage.servers.length > 1 ? { spread: spreadOf(stage, rooms) } : {}),
   };
+}
+
+/** Where each room was placed and which worker served it (from the servers' and workers' logs). */
+function spreadOf(stage: Stage, rooms: string[]): NonNullable<RoomLevelResult['spread']> {
+  const nodes = stage.servers.length;
+  const roomsPerNode = Array.from({ length: nodes }, () => 0);
+  const jobs = stage.workers.map(() => Array.from({ length: nodes }, () => 0));
+  let unplaced = 0;
+  let unserved = 0;
+  for (const room of rooms) {
+    const node = stage.nodeOf(room);
+    // A worker's job lines carry the room's name; the level's rooms have names of their own.
+    const worker = stage.workers.findIndex((w) => w.log.some((l) => l.includes(`"room":"${room}"`)));
+    if (node === undefined) unplaced++;
+    else roomsPerNode[node]!++;
+    if (worker < 0) unserved++;
+    else if (node !== undefined) jobs[worker]![node]!++;
+  }
+  return { roomsPerNode, jobs, unplaced, unserved };
 }
 
 /** The worker's JSON log lines at warn (40) and above, counted by message. */
@@ -307,6 +330,7 @@ export async function runRoomScenario(
   const fixtures = pickFixtures(speechManifest(), o.turns);
   const loadFixtures = pickFixtures(speechManifest(), o.loadTurns);
   const variants = o.variants?.length ? o.variants : [defaultVariant];
+  const nodes = o.nodes ?? 1;
   const notes: string[] = [];
   const networkFixtures = pickFixtures(speechManifest(), networkTurns);
   progress.plan(
@@ -338,8 +362,20 @@ export async function runRoomScenario(
     const env = variantEnv(o, v);
     const warmGiven = env.LIVEKIT_NUM_IDLE_PROCESSES;
     const warm = warmGiven !== undefined ? Number(warmGiven) : defaultWarmJobs;
-    progress.phase(`room [${v.name}]: starting LiveKit’s server and the worker (npm start)`);
-    const stage = await startStage({ script: 'start', profile, seed: backend.seed, logLevel: 'info', workerEnv: env });
+    progress.phase(
+      nodes > 1
+        ? `room [${v.name}]: starting ${nodes} LiveKit nodes (one redis-server) and a worker on each (npm start)`
+        : `room [${v.name}]: starting LiveKit’s server and the worker (npm start)`,
+    );
+    const stage = await startStage({
+      nodes,
+      workers: nodes,
+      script: 'start',
+      profile,
+      seed: backend.seed,
+      logLevel: 'info',
+      workerEnv: env,
+    });
     try {
       await untilWarm(stage, warm);
       if (!side) {

@@ -173,6 +173,27 @@ export class MemoryService {
     };
   }
 
+  /**
+   * The turn a dead job was answering (its caller's words; the answer died with it), kept as an
+   * interrupted turn of that job's session: it reaches Letta once, and the next agent's prompt
+   * shows it among the call's turns not yet in memory. Resolves once journaled, so a call opened
+   * after it reads it.
+   */
+  async carryOver(identity: string, deadSession: string, open: { user: string; userAt: number }): Promise<void> {
+    await this.writer.submit({
+      // One id per dead job: a second rescue of the same job could never add it twice.
+      id: `turn-cut-${deadSession}`,
+      agentId: placeholderAgentId(identity),
+      callerIdentity: identity,
+      sessionId: deadSession,
+      user: open.user,
+      assistant: '',
+      interrupted: true,
+      userAt: open.userAt,
+      finishedAt: Date.now(),
+    });
+  }
+
   /** Waits for pending writes up to `timeoutMs`; what is left stays journaled for the next start. */
   async close(timeoutMs: number): Promise<FlushResult> {
     const result = await this.writer.flush(timeoutMs);

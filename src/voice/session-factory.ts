@@ -22,6 +22,8 @@ export interface AgentParts {
   /** Instructions for the greeting, or null for none. */
   greeting: string | null;
   greetAfter?: Promise<unknown>;
+  /** The caller's words a previous agent of this call died answering (see src/calls/call-rescue.ts). */
+  unanswered?: string;
 }
 
 export interface VoiceSessionParts extends AgentParts {
@@ -50,6 +52,7 @@ export function createAgent(p: AgentParts): VoiceAgent {
     ...(p.instructions !== undefined ? { instructions: p.instructions } : {}),
     ...(p.tools !== undefined ? { tools: p.tools } : {}),
     ...(p.greetAfter !== undefined ? { greetAfter: p.greetAfter } : {}),
+    ...(p.unanswered !== undefined ? { unanswered: p.unanswered } : {}),
   });
 }
 

@@ -23,9 +23,19 @@ export interface VoiceAgentOptions {
   /** The greeting waits for this (bounded by its owner), so that it can use the caller's memory. */
   greetAfter?: Promise<unknown>;
   connOptions: APIConnectOptions;
+  /**
+   * The caller's words a previous agent of this call died answering: the conversation starts
+   * with them, so the first reply can answer them (the memory journal has them too, but Letta
+   * may have taken them off it before this session reads it).
+   */
+  unanswered?: string;
 }
 
 export const defaultGreeting = 'Greet the caller in one short sentence and ask how you can help.';
+/** After the call's previous agent died mid-call (see src/calls/call-rescue.ts). */
+export const rescueGreeting =
+  'The call dropped for a moment and you are back. In one short sentence, say sorry for the interruption and, ' +
+  'if the caller had asked something you did not finish answering, answer it now.';
 
 export class VoiceAgent extends voice.Agent {
   readonly #llm: llm.LLM;
@@ -41,6 +51,7 @@ export class VoiceAgent extends voice.Agent {
       instructions: opts.instructions ?? defaultInstructions,
       llm: opts.llm,
       ...(opts.tools ? { tools: opts.tools } : {}),
+      ...(opts.unanswered ? { chatCtx: startingWith(opts.unanswered) } : {}),
     });
     this.#llm = opts.llm;
     this.#memory = opts.memory;
@@ -71,4 +82,11 @@ export class VoiceAgent extends voice.Agent {
     });
     return forwardReply(this.#llm, stream, this.#logger);
   }
+}
+
+/** A conversation that opens with the caller's words. */
+function startingWith(user: string): llm.ChatContext {
+  const ctx = llm.ChatContext.empty();
+  ctx.addMessage({ role: 'user', content: user });
+  return ctx;
 }

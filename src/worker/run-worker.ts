@@ -1,10 +1,12 @@
 /**
- * The LiveKit worker: its own load (calls against WORKER_MAX_CALLS), its metrics, and the framework's
- * CLI. Runs from src/ as it is, or from the bundle src/worker/bundle.ts builds (then with its own copy
+ * The LiveKit worker: its own load (calls against WORKER_MAX_CALLS), its metrics, the rescue of
+ * calls whose agent died, and the framework's CLI. Runs from src/ as it is, or from the bundle src/worker/bundle.ts builds (then with its own copy
  * of every module, the framework's included).
  */
 import { ServerOptions, cli } from '@livekit/agents';
 import { availableParallelism } from 'node:os';
+import { CallRescue } from '../calls/call-rescue.ts';
+import { openCallLeases } from '../calls/open-call-leases.ts';
 import { type Config, requireSetting } from '../config.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { startMainMetrics } from '../telemetry/worker-metrics.ts';
@@ -20,12 +22,19 @@ export async function runWorker(config: Config, logger: Logger, agent: string): 
   await startMainMetrics(config, logger);
   compileCacheForChildren();
   exitCleanlyAfterSigterm();
+  const livekit = {
+    url: requireSetting(config.livekit.url, 'LIVEKIT_URL'),
+    apiKey: requireSetting(config.livekit.apiKey, 'LIVEKIT_API_KEY'),
+    apiSecret: requireSetting(config.livekit.apiSecret, 'LIVEKIT_API_SECRET'),
+  };
+  // Calls whose agent died (job process or another worker killed) get an agent again.
+  new CallRescue({ leases: openCallLeases(config, logger), livekit, logger });
   cli.runApp(
     new ServerOptions({
       agent,
-      wsURL: requireSetting(config.livekit.url, 'LIVEKIT_URL'),
-      apiKey: requireSetting(config.livekit.apiKey, 'LIVEKIT_API_KEY'),
-      apiSecret: requireSetting(config.livekit.apiSecret, 'LIVEKIT_API_SECRET'),
+      wsURL: livekit.url,
+      apiKey: livekit.apiKey,
+      apiSecret: livekit.apiSecret,
       ...(config.livekit.agentName !== undefined ? { agentName: config.livekit.agentName } : {}),
       loadFunc: capacity.loadFunc,
       requestFunc: capacity.requestFunc,

@@ -1,0 +1,50 @@
+/**
+ * LiveKit's own multi-node mode: two livekit-server processes sharing a redis-server, one worker
+ * registered with each. Rooms are placed on the node their caller reached (one region per node),
+ * half on each; every room gets an agent, jobs cross nodes (a room on one node served by the worker
+ * registered with the other), and with one worker gone the other serves rooms of both nodes.
+ * 8 rooms here to keep the tier short; the bench runs 20 (`npm run bench -- --scenario room --nodes 2`).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Stage, startStage } from '../../bench/harness/room-stage.ts';
+import { workersServing } from './worker-faults-helpers.ts';
+
+const ROOMS = 8;
+
+let stage: Stage | undefined;
+afterEach(async () => {
+  await stage?.close();
+  stage = undefined;
+});
+
+describe('two LiveKit nodes, two workers', () => {
+  it('every room on either node gets an agent, and a worker serves rooms of the node it is not registered with', async () => {
+    stage = await startStage({ nodes: 2, workers: 2 });
+    const s = stage;
+    const rooms = Array.from({ length: ROOMS }, (_, i) => `two-nodes-${i}`);
+    const callers = [];
+    // Caller i joins through node i mod 2: half the rooms on each node.
+    for (const room of rooms) callers.push(await s.call(room, `${room}-caller`));
+    await Promise.all(callers.map((c) => c.heardSpeech(0, 90_000)));
+
+    const placed = rooms.map((r) => s.nodeOf(r));
+    expect(placed).toEqual(rooms.map((_, i) => i % 2));
+    const servedBy = rooms.map((r) => workersServing(s, r));
+    for (const w of servedBy) expect(w).toHaveLength(1);
+    const matrix = [0, 1].map((worker) =>
+      [0, 1].map((node) => rooms.filter((_, i) => servedBy[i]![0] === worker && placed[i] === node).length),
+    );
+    console.log(
+      `[figure] two nodes: jobs by worker (rows, registered with node 0 / 1) and room's node (columns): ${JSON.stringify(matrix)}`,
+    );
+    for (const c of callers) await c.leave();
+
+    // Worker 1 (on node 1) stops: a new room on node 1 is served by worker 0, registered with node 0.
+    await s.workers[1]!.stop();
+    const more = [await s.call('two-nodes-after-0', 'after-0'), await s.call('two-nodes-after-1', 'after-1')];
+    await Promise.all(more.map((c) => c.heardSpeech(0, 90_000)));
+    expect([s.nodeOf('two-nodes-after-0'), s.nodeOf('two-nodes-after-1')].sort()).toEqual([0, 1]);
+    expect(workersServing(s, 'two-nodes-after-0')).toEqual([0]);
+    expect(workersServing(s, 'two-nodes-after-1')).toEqual([0]);
+  });
+});
