@@ -47,7 +47,8 @@ describe('the terminal report', () => {
     expect(text).toContain('holds at every level tested (up to 20 calls in one process)');
     expect(row('room-less')).toMatch(/^room-less\s+2\s+1250\s+1295\s+1200\s+1245$/);
     expect(text).toContain("the room's share (room − room-less): +95 ms at the median, +100 ms at p95");
-    const level = (rooms: number) => lines.find((l) => new RegExp(`^default\\s+${rooms}\\s+\\d+/${rooms}\\s`).test(l)) ?? '';
+    const level = (rooms: number) =>
+      lines.find((l) => new RegExp(`^default\\s+${rooms}\\s+\\d+/${rooms}\\s`).test(l)) ?? '';
     expect(level(1)).toMatch(
       /^default\s+1\s+1\/1\s+2\/2\s+1450\s+1495\s+2380\s+0\.25\s+22\s+288\s+1600\s+0\.02\s+0\.10\s+yes$/,
     );
