@@ -152,6 +152,8 @@ describe('hostile or broken callers, beside a caller who behaves', () => {
     stage.deepgram.setTranscripts([back, ...Array.from({ length: 200 }, () => hello.transcript)]);
     const asked = await c.say(hello.samples);
     await c.speechAfter(asked.timeAt(helloEndMs), 30_000);
+    // Not checked by track: agents 1.9 keeps labelling the caller's transcripts with the unpublished
+    // second track's id (lk.transcribed_track_id) after it falls back to the first.
     const segments = c.transcriptions.filter((t) => t.speaker !== 'agent' && t.final);
     console.log(`second track ${second.sid}: ${JSON.stringify(segments)}`);
     await c.leave();
