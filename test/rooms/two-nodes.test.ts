@@ -12,7 +12,15 @@ import { workersServing } from './worker-faults-helpers.ts';
 const ROOMS = 8;
 
 let stage: Stage | undefined;
-afterEach(async () => {
+afterEach(async (ctx) => {
+  // How dispatch went, for a failure to be read from CI's output.
+  if (ctx.task.result?.state === 'fail') {
+    for (const [i, srv] of (stage?.servers ?? []).entries())
+      for (const l of srv.log.filter((x) => /agent|job|worker|dispatch|selected node/i.test(x)).slice(-25))
+        console.log(`node ${i}: ${l.slice(0, 300)}`);
+    for (const [i, w] of (stage?.workers ?? []).entries())
+      for (const l of w.log.slice(-15)) console.log(`worker ${i}: ${l.slice(0, 300)}`);
+  }
   await stage?.close();
   stage = undefined;
 });
