@@ -31,9 +31,14 @@ describe('two LiveKit nodes, two workers', () => {
     const s = stage;
     const rooms = Array.from({ length: ROOMS }, (_, i) => `two-nodes-${i}`);
     const callers = [];
-    // Caller i joins through node i mod 2: half the rooms on each node.
-    for (const room of rooms) callers.push(await s.call(room, `${room}-caller`));
-    await Promise.all(callers.map((c) => c.heardSpeech(0, 90_000)));
+    // Caller i joins through node i mod 2: half the rooms on each node. One after another: the
+    // dispatch is what is tested here, and a dev worker handed six jobs at once on 2 shared cores
+    // timed out starting their processes (10 s); the bench measures rooms at once.
+    for (const room of rooms) {
+      const caller = await s.call(room, `${room}-caller`);
+      await caller.heardSpeech(0, 90_000);
+      callers.push(caller);
+    }
 
     const placed = rooms.map((r) => s.nodeOf(r));
     expect(placed).toEqual(rooms.map((_, i) => i % 2));
