@@ -121,7 +121,10 @@ async function startServers(
 
 /** The node a room was placed on: the one whose id the cluster's "selected node for room" line names. */
 function roomNode(servers: LiveKitServer[], room: string): number | undefined {
-  const ids = servers.map((s) => s.log.map((l) => /"nodeID":"(ND_[^"]+)"/.exec(l)?.[1]).find(Boolean));
+  const ids = servers.map((s) => {
+    const started = s.log.find((l) => l.includes('starting LiveKit server'));
+    return started && /"nodeID":"([^"]+)"/.exec(started)?.[1];
+  });
   for (const s of servers)
     for (const line of s.log) {
       if (!line.includes('selected node for room') || !line.includes(`"room":"${room}"`)) continue;
