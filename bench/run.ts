@@ -5,7 +5,8 @@
  * loopback, and no packet may leave the machine.
  */
 import { fileURLToPath } from 'node:url';
-import { main, needsRooms } from './cli.ts';
+import { main } from './cli.ts';
+import { needsRooms } from './command.ts';
 import { prepareRoomNetwork, rerunInNamespace } from './harness/room-network.ts';
 import { projectRoot } from './project-root.ts';
 

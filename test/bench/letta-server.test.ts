@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCommand } from '../../bench/cli.ts';
+import { parseCommand } from '../../bench/command.ts';
 import { serverAgentModel, serverModelResponder } from '../../bench/letta-server-backend.ts';
 import { renderHtml } from '../../bench/report/html.ts';
 import { renderText } from '../../bench/report/format.ts';

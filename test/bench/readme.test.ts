@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCommand } from '../../bench/cli.ts';
+import { parseCommand } from '../../bench/command.ts';
 import {
   benchReadme,
   readmeMarkers,
