@@ -12,7 +12,8 @@ import { simBackend } from '../../bench/backend.ts';
 import { plan } from '../../bench/cli.ts';
 import { needsRooms, parseCommand } from '../../bench/command.ts';
 import { countProcesses, watchProcesses } from '../../bench/harness/process-usage.ts';
-import { loadLevels, warningsIn } from '../../bench/scenarios/room.ts';
+import { loadLevels } from '../../bench/scenarios/room.ts';
+import { warningsIn } from '../../bench/scenarios/room-level.ts';
 import { profiles } from '../../sim/index.ts';
 
 const saved = { ...process.env };
