@@ -4,7 +4,7 @@
  */
 // First, so that its clock reads when the module graph has loaded, before the rest is evaluated.
 import { StepClock, logCallStarted, logProcessReady } from './telemetry/job-start.ts';
-import { type JobContext, type JobProcess, type VAD, defineAgent, type llm, voice } from '@livekit/agents';
+import { type JobContext, type JobProcess, type VAD, defineAgent, type llm, type voice } from '@livekit/agents';
 import type { CallLeases } from './calls/call-leases.ts';
 import { rescueOf } from './calls/call-rescue.ts';
 import { holdCallLease } from './calls/hold-call-lease.ts';
@@ -143,9 +143,6 @@ export default defineAgent<Prewarmed>({
     clock.mark('sessionStartMs');
 
     holdCallLease(ctx, session, leases, participant, config.livekit.agentName ?? '');
-    // The caller hung up (RoomIO closes the session): the job ends with the call, so that its place
-    // under WORKER_MAX_CALLS is free at once, not when LiveKit closes the empty room (departure timeout).
-    session.once(voice.AgentSessionEventTypes.Close, () => ctx.shutdown('session closed'));
 
     // A job process ends with process.exit(): buffered spans must be sent before.
     ctx.addShutdownCallback(flushTracing);
