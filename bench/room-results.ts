@@ -80,6 +80,11 @@ export interface RoomLevelResult {
   /** Job processes readied and calls started during the level, from the worker's log. */
   jobStart?: JobStartBreakdown;
   /**
+   * Caller hung up → the job ended (memory flushed, process about to exit), and the jobs still
+   * running when the level stopped waiting for them.
+   */
+  jobEndAfterHangUp?: { ms: Summary | null; notEnded: number };
+  /**
    * With several LiveKit nodes: rooms per node, and jobs per worker by the node of their room
    * (`jobs[w][n]`: worker w, registered with node w, served rooms placed on node n).
    */
@@ -100,7 +105,7 @@ export interface RoomScenarioResult {
   /** Highest level that held, and the first that broke (null: none did). */
   heldUpTo: number | null;
   breaksAt: number | null;
-  criteria: { e2eP95MaxMs: number; joinTimeoutMs: number };
+  criteria: { e2eP95MaxMs: number; joinTimeoutMs: number; jobEndWaitMs?: number };
   /** Calls on a lossy network and through a blackout, when asked for. */
   network?: RoomNetworkResult[];
   notes: string[];

@@ -7,6 +7,7 @@ import { StepClock, logCallStarted, logProcessReady } from './telemetry/job-star
 import { type JobContext, type JobProcess, type VAD, defineAgent, type llm, type voice } from '@livekit/agents';
 import type { CallLeases } from './calls/call-leases.ts';
 import { rescueOf } from './calls/call-rescue.ts';
+import { endWithCaller } from './calls/end-with-caller.ts';
 import { holdCallLease } from './calls/hold-call-lease.ts';
 import { openCallLeases } from './calls/open-call-leases.ts';
 import { type Config, loadConfig, requireSetting as required } from './config.ts';
@@ -143,6 +144,7 @@ export default defineAgent<Prewarmed>({
     clock.mark('sessionStartMs');
 
     holdCallLease(ctx, session, leases, participant, config.livekit.agentName ?? '');
+    const callEnd = endWithCaller(ctx, session, participant);
 
     // A job process ends with process.exit(): buffered spans must be sent before.
     ctx.addShutdownCallback(flushTracing);
@@ -153,6 +155,8 @@ export default defineAgent<Prewarmed>({
       // The job has 60 s to shut down; what does not reach Letta in time stays journaled.
       await service?.close(config.letta.shutdownFlushMs);
       await metrics.flush();
+      // The job's place under WORKER_MAX_CALLS frees when its process exits, right after this.
+      logger.info({ event: 'job_ended', afterCallerLeftMs: callEnd.sinceCallerLeftMs() }, 'job ended');
     });
   },
 });

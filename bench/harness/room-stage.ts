@@ -179,9 +179,6 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
       LOG_LEVEL: opts.logLevel ?? 'debug',
       // A free port of its own: two workers on one machine would fight over the default one.
       METRICS_PORT: '0',
-      // The tier's stages run more calls in a row than the default limit, and an ended call holds its
-      // place until LiveKit closes its empty room; the limit itself is tested in busy-machine.test.ts.
-      WORKER_MAX_CALLS: '1000',
       ...opts.workerEnv,
     });
     const journalDir = join(dir, 'journal');

@@ -39,6 +39,9 @@ function loadTable(r: RoomScenarioResult): Table {
     med(l.e2e),
     p95(l.e2e),
     p95(l.greeting),
+    l.jobEndAfterHangUp
+      ? p95(l.jobEndAfterHangUp.ms) + (l.jobEndAfterHangUp.notEnded ? ` (${l.jobEndAfterHangUp.notEnded} on)` : '')
+      : '',
     num(l.worker.cpuCores, 2),
     num(l.worker.cpuPerJobPct, 0),
     num(l.worker.rssPerJobMb, 0),
@@ -53,7 +56,7 @@ function loadTable(r: RoomScenarioResult): Table {
       : r.heldUpTo === null
         ? `no level held; breaks at ${r.breaksAt} rooms at once`
         : `highest level held: ${r.heldUpTo} rooms at once; breaks at ${r.breaksAt}`,
-    `holds = every job starts (greeting heard within ${r.criteria.joinTimeoutMs / 1000} s), no failed turn, e2e p95 ≤ ${r.criteria.e2eP95MaxMs} ms; greeting = joining the room → the greeting heard`,
+    `holds = every job starts (greeting heard within ${r.criteria.joinTimeoutMs / 1000} s), no failed turn, e2e p95 ≤ ${r.criteria.e2eP95MaxMs} ms${r.criteria.jobEndWaitMs ? `, every job ends within ${r.criteria.jobEndWaitMs / 1000} s of its caller hanging up` : ''}; greeting = joining the room → the greeting heard; job end p95 = the caller hung up → the job ended (memory flushed, its place free), "(n on)" = jobs still running after that wait`,
     'CPU in cores averaged over the level (the machine has the cores in the headline); CPU/job = the job processes’ CPU ÷ calls in % of one core; RSS/job = median peak of the job processes that ran calls; worker RSS = all its processes at their peak; server = livekit-server; callers = this bench process (the rtc-node callers and the stand-ins)',
   ];
   for (const l of r.levels) {
@@ -82,6 +85,7 @@ function loadTable(r: RoomScenarioResult): Table {
       'e2e med',
       'e2e p95',
       'greeting p95',
+      'job end p95',
       'worker CPU',
       'CPU/job %',
       'RSS/job',
@@ -90,7 +94,7 @@ function loadTable(r: RoomScenarioResult): Table {
       'callers CPU',
       'holds',
     ],
-    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     rows,
     notes,
   };

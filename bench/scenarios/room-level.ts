@@ -3,6 +3,7 @@
  * memory read from /proc by process kind, where each room was placed and which worker served it,
  * and the worker's warnings counted.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type KindUsage, type ProcessUsage, watchProcesses } from '../harness/process-usage.ts';
 import type { Stage } from '../harness/room-stage.ts';
 import { type SpeechFixture, scriptOf } from '../harness/speech.ts';
@@ -12,8 +13,12 @@ import type { RoomLevelResult, WorkerUsage } from '../room-results.ts';
 import { jobStartIn } from '../room-startup.ts';
 import { summarize } from '../stats.ts';
 
-/** What a level must meet to hold, and how long a caller waits for the agent's greeting. */
-export const criteria = { e2eP95MaxMs: 3000, joinTimeoutMs: 60_000 };
+/**
+ * What a level must meet to hold, how long a caller waits for the agent's greeting, and how long
+ * the level waits for its jobs to end once their callers hung up (LiveKit's server closes an empty
+ * room, and so the job, 20 s after the last caller left).
+ */
+export const criteria = { e2eP95MaxMs: 3000, joinTimeoutMs: 60_000, jobEndWaitMs: 30_000 };
 export const jobKind = 'job';
 
 /** The workers' processes by kind (every worker together), and the servers'. */
@@ -60,6 +65,7 @@ export async function runLevel(
     Array.from({ length: n * fixtures.length }, (_, i) => scriptOf(fixtures[i % fixtures.length] as SpeechFixture)),
   );
   const logFrom = stage.worker.log.length;
+  const logsFrom = stage.workers.map((w) => w.log.length);
   const rooms = Array.from({ length: n }, (_, i) => `bench-load-${n}-${i}`);
   const usage = watchProcesses(classifier(stage));
   const benchCpu = process.cpuUsage();
@@ -81,6 +87,11 @@ export async function runLevel(
   );
   const u = usage.stop();
   const cpu = process.cpuUsage(benchCpu);
+  const jobEnds = await jobEndsAfterHangUp(
+    stage,
+    rooms.filter((_, i) => calls[i]!.started),
+    logsFrom,
+  );
   const wallS = u.wallMs / 1000;
   const turns = calls.flatMap((c) => c.turns);
   const started = calls.filter((c) => c.started).length;
@@ -89,6 +100,10 @@ export async function runLevel(
   const problems: string[] = [];
   if (started < n) problems.push(`${n - started} job${n - started === 1 ? '' : 's'} never started`);
   if (failedTurns > 0) problems.push(`${failedTurns} turns failed`);
+  if (jobEnds.notEnded > 0)
+    problems.push(
+      `${jobEnds.notEnded} jobs still running ${criteria.jobEndWaitMs / 1000} s after their caller hung up`,
+    );
   if (e2e && e2e.p95 > criteria.e2eP95MaxMs)
     problems.push(`e2e p95 ${Math.round(e2e.p95)} ms > ${criteria.e2eP95MaxMs} ms`);
   const server = u.byKind.server;
@@ -109,8 +124,36 @@ export async function runLevel(
     problems,
     workerWarnings: warningsIn(levelLog),
     jobStart: jobStartIn(levelLog),
+    jobEndAfterHangUp: jobEnds,
     callResults: calls,
     ...(stage.servers.length > 1 ? { spread: spreadOf(stage, rooms) } : {}),
+  };
+}
+
+/**
+ * How long each room's job ran on after its caller hung up, from the job's own `job ended` line
+ * (written once its memory is flushed, just before its process exits and frees its place).
+ */
+async function jobEndsAfterHangUp(
+  stage: Stage,
+  rooms: string[],
+  logsFrom: number[],
+): Promise<NonNullable<RoomLevelResult['jobEndAfterHangUp']>> {
+  const endOf = (room: string): number | null | undefined => {
+    for (const [i, w] of stage.workers.entries()) {
+      const line = w.log
+        .slice(logsFrom[i] ?? 0)
+        .find((l) => l.includes('"msg":"job ended"') && l.includes(`"room":"${room}"`));
+      if (line) return (JSON.parse(line) as { afterCallerLeftMs?: number | null }).afterCallerLeftMs ?? null;
+    }
+    return undefined;
+  };
+  const deadline = Date.now() + criteria.jobEndWaitMs;
+  while (rooms.some((r) => endOf(r) === undefined) && Date.now() < deadline) await sleep(250);
+  const ends = rooms.map(endOf);
+  return {
+    ms: summarize(ends.filter((e): e is number => typeof e === 'number')),
+    notEnded: ends.filter((e) => e === undefined).length,
   };
 }
 

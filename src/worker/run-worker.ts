@@ -27,6 +27,11 @@ export async function runWorker(config: Config, logger: Logger, agent: string): 
     apiKey: requireSetting(config.livekit.apiKey, 'LIVEKIT_API_KEY'),
     apiSecret: requireSetting(config.livekit.apiSecret, 'LIVEKIT_API_SECRET'),
   };
+  // The framework's dev mode keeps no warm job process and starts one per call on a path that never
+  // drops a finished job from the worker's running jobs (agents 1.9, ProcPool.launchJob): a dev
+  // worker counted every call it had ever taken against WORKER_MAX_CALLS and, at the limit, took no
+  // more. With a warm process every job goes through the pool's own path, and a dev call greets sooner.
+  const numIdleProcesses = config.livekit.numIdleProcesses ?? (process.argv.includes('dev') ? 1 : undefined);
   // Calls whose agent died (job process or another worker killed) get an agent again.
   new CallRescue({ leases: openCallLeases(config, logger), livekit, logger });
   cli.runApp(
@@ -40,7 +45,7 @@ export async function runWorker(config: Config, logger: Logger, agent: string): 
       requestFunc: capacity.requestFunc,
       // Full at the limit of calls; the framework's default (0.7, meant for CPU) would stop short of it.
       loadThreshold: config.livekit.loadThreshold ?? 1,
-      ...(config.livekit.numIdleProcesses !== undefined ? { numIdleProcesses: config.livekit.numIdleProcesses } : {}),
+      ...(numIdleProcesses !== undefined ? { numIdleProcesses } : {}),
       ...(config.livekit.healthPort !== undefined ? { port: config.livekit.healthPort } : {}),
       logLevel: config.logLevel,
     }),

@@ -50,7 +50,7 @@ describe('the terminal report', () => {
     const level = (rooms: number) =>
       lines.find((l) => new RegExp(`^default\\s+${rooms}\\s+\\d+/${rooms}\\s`).test(l)) ?? '';
     expect(level(1)).toMatch(
-      /^default\s+1\s+1\/1\s+2\/2\s+1450\s+1495\s+2380\s+0\.25\s+22\s+288\s+1600\s+0\.02\s+0\.10\s+yes$/,
+      /^default\s+1\s+1\/1\s+2\/2\s+1450\s+1495\s+2380\s+900\s+0\.25\s+22\s+288\s+1600\s+0\.02\s+0\.10\s+yes$/,
     );
     expect(level(5)).toMatch(/4\/5\s+8\/10\s.*NO: 1 job never started; 2 turns failed; e2e p95 3400 ms > 3000 ms$/);
     expect(text).toContain('highest level held: 1 rooms at once; breaks at 5');

@@ -212,6 +212,7 @@ export function sampleResults(): BenchResults {
           failedTurns: n === 1 ? 0 : 2,
           e2e: summarize(n === 1 ? [1400, 1500] : [1600, 2000, 2500, 3500]),
           greeting: summarize([2000, 2400]),
+          jobEndAfterHangUp: { ms: summarize(n === 1 ? [900] : [900, 1100, 1300, 1500]), notEnded: 0 },
           worker: {
             cpuCores: 0.25 * n,
             cpuPerJobPct: 22,
@@ -229,7 +230,7 @@ export function sampleResults(): BenchResults {
         })),
         heldUpTo: 1,
         breaksAt: 5,
-        criteria: { e2eP95MaxMs: 3000, joinTimeoutMs: 60_000 },
+        criteria: { e2eP95MaxMs: 3000, joinTimeoutMs: 60_000, jobEndWaitMs: 30_000 },
         notes: [],
       },
     },
