@@ -2,8 +2,7 @@
  * A call's job ends when its caller hangs up. The framework closes the session then (RoomIO's
  * closeOnDisconnect) but leaves the job in the room until LiveKit's server closes it, 20 s after
  * the last caller left by default (`departure_timeout`); meanwhile the job process holds its place
- * under WORKER_MAX_CALLS and LiveKit records the job as failed ("agent worker left the room").
- * Shutting the job down at once runs its shutdown callbacks (memory flushed within
+ * under WORKER_MAX_CALLS. Shutting the job down at once runs its shutdown callbacks (memory flushed within
  * LETTA_SHUTDOWN_FLUSH_MS), and the worker's pool replaces the process.
  *
  * Only a hang-up ends the job here. A caller whose network dropped is not closed on by the
