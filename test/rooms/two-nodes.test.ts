@@ -27,7 +27,9 @@ afterEach(async (ctx) => {
 
 describe('two LiveKit nodes, two workers', () => {
   it('every room on either node gets an agent, and a worker serves rooms of the node it is not registered with', async () => {
-    stage = await startStage({ nodes: 2, workers: 2 });
+    // Dispatch is tested here, not a worker's limit of calls: eight rooms at once may put five on one
+    // worker, and a worker that was full reports its free place only at its next load report (2.5 s).
+    stage = await startStage({ nodes: 2, workers: 2, workerEnv: { WORKER_MAX_CALLS: '1000' } });
     const s = stage;
     const rooms = Array.from({ length: ROOMS }, (_, i) => `two-nodes-${i}`);
     const callers = [];
