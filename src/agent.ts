@@ -6,8 +6,8 @@
 import { StepClock, logCallStarted, logProcessReady } from './telemetry/job-start.ts';
 import { type JobContext, type JobProcess, type VAD, defineAgent, type llm, type voice } from '@livekit/agents';
 import type { CallLeases } from './calls/call-leases.ts';
-import { rescueOf } from './calls/call-rescue.ts';
 import { endWithCaller } from './calls/end-with-caller.ts';
+import { callJobs, rescueOf } from './calls/rescue-metadata.ts';
 import { holdCallLease } from './calls/hold-call-lease.ts';
 import { openCallLeases } from './calls/open-call-leases.ts';
 import { type Config, loadConfig, requireSetting as required } from './config.ts';
@@ -89,9 +89,17 @@ export default defineAgent<Prewarmed>({
     clock.mark('participantMs');
     const rescue = rescueOf(ctx.job.metadata);
     logger.info({ event: 'caller_joined', ...(rescue ? { rescueOf: rescue.rescueOf } : {}) }, 'caller joined');
-    if (rescue?.openTurn && service) await service.carryOver(participant.identity, rescue.rescueOf, rescue.openTurn);
+    const earlierJobs = rescue ? callJobs(rescue) : [];
+    const carried =
+      rescue?.openTurn && service
+        ? await service.carryOver(participant.identity, rescue.rescueOf, rescue.openTurn)
+        : undefined;
     // Memory is read while the session connects to its services; the greeting waits for it, within its budget.
-    const callerMemory = service?.open(participant.identity, ctx.job.id);
+    // A rescued call's earlier turns are its own; the cut-off question opens its conversation, so not memory.
+    const callerMemory = service?.open(participant.identity, ctx.job.id, {
+      earlierSessions: earlierJobs,
+      ...(carried !== undefined ? { inConversation: carried } : {}),
+    });
     if (callerMemory) void clock.time('memoryReadMs', callerMemory.ready).catch(() => undefined);
     const { session, agent } = createVoiceSession({
       llm: model,
@@ -143,7 +151,7 @@ export default defineAgent<Prewarmed>({
     });
     clock.mark('sessionStartMs');
 
-    holdCallLease(ctx, session, leases, participant, config.livekit.agentName ?? '');
+    holdCallLease(ctx, session, leases, participant, config.livekit.agentName ?? '', earlierJobs);
     const callEnd = endWithCaller(ctx, session, participant);
 
     // A job process ends with process.exit(): buffered spans must be sent before.

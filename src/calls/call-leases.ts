@@ -26,10 +26,14 @@ export interface CallRecord {
   agentName: string;
   /** Set while the agent is answering: the rescue carries it to the next agent, and so to memory. */
   openTurn?: OpenTurn;
+  /** Jobs that served this call before `job` (their agents died), oldest first. */
+  earlierJobs?: string[];
 }
 
 /** Bound on an open turn's words carried in a record and a dispatch's metadata. */
 export const OPEN_TURN_MAX_CHARS = 4000;
+/** Bound on the earlier jobs of a call carried from rescue to rescue (the newest kept). */
+export const EARLIER_JOBS_MAX = 8;
 
 export interface CallHold {
   /** The turn being answered, or null once its answer is finished. */

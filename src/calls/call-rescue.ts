@@ -8,57 +8,38 @@
  * (no ghost lingers beside the new one), and a new dispatch goes out under the worker's agent name;
  * LiveKit gives it to any live worker. Its metadata marks it a rescue, so the new session greets
  * with an apology and, its prompt holding the journal's turns of the call so far, picks up there.
+ *
+ * Once claimed, the call is this worker's alone: when LiveKit's API fails, the rescue tries again
+ * with back-off (about 15 s in all) before it gives up, loudly.
  */
-import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../telemetry/logger.ts';
-import { type CallLeases, type CallRecord, OPEN_TURN_MAX_CHARS, type OpenTurn } from './call-leases.ts';
+import type { CallLeases, CallRecord } from './call-leases.ts';
+import { rescueMetadataFor, rescueOf } from './rescue-metadata.ts';
+import type { RescueRoomApi } from './rescue-room-api.ts';
 
-export interface RescueMetadata {
-  /** The job that died. */
-  rescueOf: string;
-  /** The caller's words it was answering when it died. */
-  openTurn?: OpenTurn;
-}
-
-/** The dispatch metadata of a rescue, or null for an ordinary call. */
-export function rescueOf(metadata: string | undefined): RescueMetadata | null {
-  if (!metadata) return null;
-  try {
-    const m = JSON.parse(metadata) as Partial<RescueMetadata>;
-    if (typeof m.rescueOf !== 'string') return null;
-    const t = m.openTurn;
-    const open = t && typeof t.user === 'string' && typeof t.userAt === 'number' ? t : undefined;
-    return { rescueOf: m.rescueOf, ...(open ? { openTurn: { user: open.user, userAt: open.userAt } } : {}) };
-  } catch {
-    return null;
-  }
-}
+/** Waits between attempts when LiveKit's API fails: 15.5 s in all, six attempts. */
+export const RESCUE_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 
 export interface CallRescueOptions {
   leases: CallLeases;
-  livekit: { url: string; apiKey: string; apiSecret: string };
+  api: RescueRoomApi;
   logger: Logger;
   /** How often lapsed leases are looked for; default a fifth of the lease. */
   intervalMs?: number;
-}
-
-/** The server API's http(s) address for a ws(s) URL. */
-function apiHost(url: string): string {
-  return url.replace(/^ws(s?):/, 'http$1:');
+  /** Waits between attempts; default `RESCUE_RETRY_DELAYS_MS`. */
+  retryDelaysMs?: readonly number[];
 }
 
 export class CallRescue {
   readonly #o: CallRescueOptions;
-  readonly #rooms: RoomServiceClient;
-  readonly #dispatch: AgentDispatchClient;
   readonly #timer: NodeJS.Timeout;
+  /** Rescues under way (each may be waiting to try again): one slow call never holds up the others. */
+  readonly #rescuing = new Set<Promise<void>>();
   #running: Promise<void> | null = null;
 
   constructor(o: CallRescueOptions) {
     this.#o = o;
-    const { url, apiKey, apiSecret } = o.livekit;
-    this.#rooms = new RoomServiceClient(apiHost(url), apiKey, apiSecret);
-    this.#dispatch = new AgentDispatchClient(apiHost(url), apiKey, apiSecret);
     this.#timer = setInterval(() => void this.sweep(), o.intervalMs ?? Math.max(200, o.leases.leaseMs / 5));
     this.#timer.unref();
   }
@@ -69,9 +50,15 @@ export class CallRescue {
     return this.#running;
   }
 
+  /** Settles when every rescue started so far has ended (dispatched, not needed, or given up). */
+  async settled(): Promise<void> {
+    while (this.#rescuing.size > 0) await Promise.all(this.#rescuing);
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     await this.#running;
+    await this.settled();
     await this.#o.leases.close();
   }
 
@@ -79,7 +66,9 @@ export class CallRescue {
     const { leases, logger } = this.#o;
     try {
       for (const call of await leases.lapsed()) {
-        if (await leases.claim(call)) await this.#rescue(call);
+        if (!(await leases.claim(call))) continue;
+        const rescue = this.#rescue(call).finally(() => this.#rescuing.delete(rescue));
+        this.#rescuing.add(rescue);
       }
     } catch (err) {
       logger.warn(
@@ -90,36 +79,56 @@ export class CallRescue {
   }
 
   async #rescue(call: CallRecord): Promise<void> {
-    const { logger } = this.#o;
-    const log = logger.child({ room: call.room, lostJob: call.job });
-    const present = await this.#rooms.listParticipants(call.room).catch(() => []);
-    if (!present.some((p) => p.identity === call.caller)) {
+    const log = this.#o.logger.child({ room: call.room, lostJob: call.job });
+    const delays = this.#o.retryDelaysMs ?? RESCUE_RETRY_DELAYS_MS;
+    const metadata = JSON.stringify(rescueMetadataFor(call));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#attempt(call, metadata, attempt, log);
+        return;
+      } catch (err) {
+        const delay = delays[attempt - 1];
+        const reason = (err as Error).message;
+        if (delay === undefined) {
+          log.error(
+            { event: 'call_rescue_gave_up', attempts: attempt, err: reason },
+            `a call lost its agent and LiveKit's API failed ${attempt} times to bring it another: the caller is left without an agent`,
+          );
+          return;
+        }
+        log.warn(
+          { event: 'call_rescue_retry', attempt, retryInMs: delay, err: reason },
+          "a call lost its agent and LiveKit's API failed to bring it another; trying again",
+        );
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** One try: throws when LiveKit's API fails, so that the caller of this tries again. */
+  async #attempt(call: CallRecord, metadata: string, attempt: number, log: Logger): Promise<void> {
+    const { api } = this.#o;
+    const present = await api.participants(call.room);
+    if (!present.includes(call.caller)) {
       log.info({ event: 'call_rescue_not_needed' }, 'a call lost its agent after the caller had left: nothing to do');
       return;
     }
-    if (present.some((p) => p.identity === call.agentIdentity)) {
-      await this.#rooms
+    if (present.includes(call.agentIdentity)) {
+      await api
         .removeParticipant(call.room, call.agentIdentity)
         .catch((err: unknown) =>
           log.debug({ err: (err as Error).message }, 'the lost agent had already left the room'),
         );
     }
-    const open = call.openTurn;
-    const metadata: RescueMetadata = {
-      rescueOf: call.job,
-      ...(open ? { openTurn: { user: open.user.slice(0, OPEN_TURN_MAX_CHARS), userAt: open.userAt } } : {}),
-    };
-    try {
-      const d = await this.#dispatch.createDispatch(call.room, call.agentName, { metadata: JSON.stringify(metadata) });
-      log.warn(
-        { event: 'call_rescued', dispatch: d.id },
-        'a call lost its agent (job process or worker gone): another agent was dispatched to the caller',
-      );
-    } catch (err) {
-      log.error(
-        { event: 'call_rescue_failed', err: (err as Error).message },
-        'a call lost its agent and no other could be dispatched: the caller is left without an agent',
-      );
+    // A failed attempt's dispatch may have been made with only its answer lost: never two agents.
+    if (attempt > 1 && (await api.dispatchMetadata(call.room)).some((m) => rescueOf(m)?.rescueOf === call.job)) {
+      log.warn({ event: 'call_rescued', attempt }, 'a call lost its agent: an earlier attempt had dispatched another');
+      return;
     }
+    const dispatch = await api.dispatch(call.room, call.agentName, metadata);
+    log.warn(
+      { event: 'call_rescued', dispatch, attempt },
+      'a call lost its agent (job process or worker gone): another agent was dispatched to the caller',
+    );
   }
 }

@@ -5,7 +5,7 @@
  */
 import { type JobContext, voice } from '@livekit/agents';
 import { type RemoteParticipant, RoomEvent } from '@livekit/rtc-node';
-import { type CallLeases, OPEN_TURN_MAX_CHARS, type OpenTurn } from './call-leases.ts';
+import { type CallLeases, EARLIER_JOBS_MAX, OPEN_TURN_MAX_CHARS, type OpenTurn } from './call-leases.ts';
 
 export function holdCallLease(
   ctx: JobContext<unknown>,
@@ -13,6 +13,8 @@ export function holdCallLease(
   leases: CallLeases,
   caller: RemoteParticipant,
   agentName: string,
+  /** Jobs that served this call before this one (it is a rescue), oldest first. */
+  earlierJobs: string[] = [],
 ): void {
   const hold = leases.hold({
     room: ctx.room.name ?? '',
@@ -20,6 +22,7 @@ export function holdCallLease(
     caller: caller.identity,
     agentIdentity: ctx.room.localParticipant?.identity ?? '',
     agentName,
+    ...(earlierJobs.length ? { earlierJobs: earlierJobs.slice(-EARLIER_JOBS_MAX) } : {}),
   });
   // The caller's words from their turn's commit until the answer is finished (spoken or cut off),
   // as the turn recorder joins them: two messages without an answer between are one turn.

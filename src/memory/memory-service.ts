@@ -27,6 +27,7 @@ import { LettaText, type LettaTextOptions } from './letta-text.ts';
 import { memoryTools } from './memory-tools.ts';
 import { Recall, type RecallOptions } from './recall.ts';
 import { MemoryCache } from './memory-cache.ts';
+import type { Turn } from './turn.ts';
 import { type FlushResult, TurnWriter, type TurnWriterOptions } from './writer/turn-writer.ts';
 
 export { type CallerMemory, placeholderAgentId } from './caller-memory.ts';
@@ -55,8 +56,27 @@ const READ_TIMEOUT_MS = 10_000;
 /** Backoff while a caller's agent cannot be resolved (Letta down at the start of a call). */
 const RESOLVE_RETRY_MS = [500, 1000, 2000, 5000, 10_000];
 
-function asPending(t: { user: string; assistant: string; finishedAt: number; interrupted: boolean }): PendingTurn {
-  return { user: t.user, assistant: t.assistant, at: t.finishedAt, interrupted: t.interrupted };
+function asPending(t: Turn, thisCall: boolean): PendingTurn {
+  return {
+    user: t.user,
+    assistant: t.assistant,
+    at: t.finishedAt,
+    interrupted: t.interrupted,
+    ...(thisCall ? { thisCall: true as const } : {}),
+  };
+}
+
+/** The id under which a dead job's cut-off turn is journaled: one per dead job, so never added twice. */
+export function cutTurnId(deadSession: string): string {
+  return `turn-cut-${deadSession}`;
+}
+
+/** A call that came back after its agent died (see src/calls/call-rescue.ts). */
+export interface ResumedCall {
+  /** The sessions (jobs) that served this same call before this one. */
+  earlierSessions: string[];
+  /** A turn the new session's conversation opens with (the cut-off question): not shown again as memory. */
+  inConversation?: string;
 }
 
 export class MemoryService {
@@ -125,8 +145,9 @@ export class MemoryService {
    * Opens one caller's memory for a call and starts reading it at once: resolves their Letta agent
    * and reads its blocks, in parallel with the session's own start. `ready` settles within the read
    * budget; past it the call goes on and the blocks are used from the first turn after they arrive.
+   * A resumed call's earlier sessions are shown as this call's turns, not an earlier call's.
    */
-  open(identity: string, sessionId: string): CallerMemory {
+  open(identity: string, sessionId: string, resumed?: ResumedCall): CallerMemory {
     const { logger } = this.#o;
     const budgetMs = this.#o.letta.memoryBudgetMs;
     const context = new LateMemory();
@@ -141,7 +162,7 @@ export class MemoryService {
     });
     const agentId = this.#resolve(identity, () => calls.open).then((id) => (calls.agentId = id));
     const read = agentId.then(async (id) => {
-      const loaded = this.#cacheFor(id, identity, sessionId);
+      const loaded = this.#cacheFor(id, identity, sessionId, resumed);
       await loaded.load();
       context.cache = loaded;
       if (calls.open) this.#track(id, (cache = loaded));
@@ -177,12 +198,12 @@ export class MemoryService {
    * The turn a dead job was answering (its caller's words; the answer died with it), kept as an
    * interrupted turn of that job's session: it reaches Letta once, and the next agent's prompt
    * shows it among the call's turns not yet in memory. Resolves once journaled, so a call opened
-   * after it reads it.
+   * after it reads it. Returns the turn's id.
    */
-  async carryOver(identity: string, deadSession: string, open: { user: string; userAt: number }): Promise<void> {
+  async carryOver(identity: string, deadSession: string, open: { user: string; userAt: number }): Promise<string> {
+    const id = cutTurnId(deadSession);
     await this.writer.submit({
-      // One id per dead job: a second rescue of the same job could never add it twice.
-      id: `turn-cut-${deadSession}`,
+      id,
       agentId: placeholderAgentId(identity),
       callerIdentity: identity,
       sessionId: deadSession,
@@ -192,6 +213,7 @@ export class MemoryService {
       userAt: open.userAt,
       finishedAt: Date.now(),
     });
+    return id;
   }
 
   /** Waits for pending writes up to `timeoutMs`; what is left stays journaled for the next start. */
@@ -207,20 +229,22 @@ export class MemoryService {
     return result;
   }
 
-  #cacheFor(agentId: string, identity: string, sessionId: string): MemoryCache {
+  #cacheFor(agentId: string, identity: string, sessionId: string, resumed?: ResumedCall): MemoryCache {
     const { journal } = this.writer;
+    const thisCall = new Set(resumed?.earlierSessions ?? []);
     return new MemoryCache({
       client: this.#client,
       agentId,
       logger: this.#o.logger,
       beforeRequest: this.#o.beforeRequest,
-      // Turns of earlier calls that Letta has not acknowledged; this call's own are in its history.
+      // Turns Letta has not acknowledged, but none the session holds in its own conversation: its
+      // own, and the cut-off question a resumed call opens with.
       pendingTurns: async () =>
         (await Promise.all([agentId, placeholderAgentId(identity)].map((id) => journal.pendingTurnsFor(id))))
           .flat()
-          .filter((t) => t.sessionId !== sessionId)
+          .filter((t) => t.sessionId !== sessionId && t.id !== resumed?.inConversation)
           .sort((a, b) => a.finishedAt - b.finishedAt)
-          .map(asPending),
+          .map((t) => asPending(t, thisCall.has(t.sessionId))),
     });
   }
 

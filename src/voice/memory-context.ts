@@ -17,11 +17,13 @@ export interface PendingTurn {
   /** Epoch ms when the turn finished. */
   at: number;
   interrupted: boolean;
+  /** A turn of this very call, from an agent of it that died (see src/calls/call-rescue.ts). */
+  thisCall?: true;
 }
 
 export interface MemorySnapshot {
   blocks: MemoryBlock[];
-  /** Turns of this caller from earlier sessions that long-term memory does not hold yet. */
+  /** Turns of this caller from earlier sessions that long-term memory does not hold yet, oldest first. */
   recentTurns: PendingTurn[];
 }
 

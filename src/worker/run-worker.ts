@@ -7,6 +7,7 @@ import { ServerOptions, cli } from '@livekit/agents';
 import { availableParallelism } from 'node:os';
 import { CallRescue } from '../calls/call-rescue.ts';
 import { openCallLeases } from '../calls/open-call-leases.ts';
+import { livekitRoomApi } from '../calls/rescue-room-api.ts';
 import { type Config, requireSetting } from '../config.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { startMainMetrics } from '../telemetry/worker-metrics.ts';
@@ -33,7 +34,7 @@ export async function runWorker(config: Config, logger: Logger, agent: string): 
   // more. With a warm process every job goes through the pool's own path, and a dev call greets sooner.
   const numIdleProcesses = config.livekit.numIdleProcesses ?? (process.argv.includes('dev') ? 1 : undefined);
   // Calls whose agent died (job process or another worker killed) get an agent again.
-  new CallRescue({ leases: openCallLeases(config, logger), livekit, logger });
+  new CallRescue({ leases: openCallLeases(config, logger), api: livekitRoomApi(livekit), logger });
   cli.runApp(
     new ServerOptions({
       agent,

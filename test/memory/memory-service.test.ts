@@ -10,9 +10,11 @@ import { loadConfig } from '../../src/config.ts';
 import { MemoryService } from '../../src/memory/memory-service.ts';
 import { createReplyLLM } from '../../src/voice/services.ts';
 import { createTextSession } from '../../src/voice/session-factory.ts';
+import { defaultInstructions } from '../../src/voice/prompt.ts';
+import { rescueGreeting } from '../../src/voice/voice-agent.ts';
 import { QuietWindow } from '../../src/voice/quiet-window.ts';
 import { memorySections } from '../helpers/prompts.ts';
-import { fastRetries, occurrences, recordingLogger, tempDir, userTexts } from './helpers.ts';
+import { fastRetries, occurrences, recordingLogger, tempDir, until, userTexts } from './helpers.ts';
 
 beforeAll(() => initializeLogger({ pretty: false, level: 'silent' }));
 
@@ -65,8 +67,15 @@ function service(w: World, extra: Record<string, string> = {}) {
 }
 
 /** One call in text: opens the caller's memory, says each line, returns what the model was sent. */
-async function call(w: World, memory: MemoryService, identity: string, lines: string[], maxChars = 4000) {
-  const caller = memory.open(identity, `session-${identity}-${Math.random()}`);
+async function call(
+  w: World,
+  memory: MemoryService,
+  identity: string,
+  lines: string[],
+  maxChars = 4000,
+  sessionId = `session-${identity}-${Math.random()}`,
+) {
+  const caller = memory.open(identity, sessionId);
   await caller.ready;
   const { session, agent } = createTextSession({
     llm: createReplyLLM({ apiKey: 'sim', baseURL: w.openai.url, model: 'gpt-4.1-mini' }),
@@ -198,5 +207,51 @@ describe('Letta memory in the voice agent', () => {
     expect(prompt).toContain('Please remember the code word pineapple.');
     await w.letta.faults.clear();
     expect((await second.memory.close(10_000)).drained).toBe(true);
+  });
+
+  it('a rescued call: the cut-off question once in the prompt, the dead agent’s turns shown as this call’s', async () => {
+    const w = await startWorld();
+    // Letta refuses writes: the dead agent's turns are still pending in the journal, as after a kill.
+    await w.letta.faults.set({ kind: 'status', status: 503, match: { method: 'POST', path: /\/messages$/ } });
+    const dead = service(w);
+    await call(w, dead.memory, 'gina', ['My dog is called Rex.'], 4000, 'job-dead');
+    await dead.memory.close(200);
+
+    // The rescue: the question the dead agent was answering is journaled as its cut-off turn, and
+    // the new session opens its conversation with it.
+    const question = 'What should I feed him tonight?';
+    const { memory } = service(w);
+    const carried = await memory.carryOver('gina', 'job-dead', { user: question, userAt: Date.now() });
+    const caller = memory.open('gina', 'job-rescue', { earlierSessions: ['job-dead'], inConversation: carried });
+    await caller.ready;
+    const { session, agent } = createTextSession({
+      llm: createReplyLLM({ apiKey: 'sim', baseURL: w.openai.url, model: 'gpt-4.1-mini' }),
+      memory: caller.context,
+      logger: recordingLogger().logger,
+      memoryMaxChars: 4000,
+      greeting: rescueGreeting,
+      unanswered: question,
+    });
+    const before = w.openai.requests.length;
+    await session.start({ agent });
+    const sent = () =>
+      w.openai.requests
+        .slice(before)
+        .filter((r) => r.path === '/v1/chat/completions')
+        .map((r) => (r.body as { messages?: { role: string; content: string }[] }).messages ?? [])
+        .filter((ms) => ms[0]?.content.startsWith(defaultInstructions));
+    await until(() => sent().length > 0, 10_000, 'the rescued agent’s first request');
+    await session.close();
+    const messages = sent()[0]!;
+    const texts = messages.map((m) => m.content);
+    expect(occurrences(texts, [question, 'Caller: My dog is called Rex.'])).toEqual([1, 1]);
+    expect(messages.filter((m) => m.role === 'user').map((m) => m.content)).toEqual([question]);
+    const memorySection = texts.filter((t) => t.includes('<caller_memory>')).join('\n');
+    expect(memorySection).toContain('Earlier in this call');
+    expect(memorySection).not.toContain('earlier call');
+    await w.letta.faults.clear();
+    // Letta still gets the cut-off question once, as the dead agent's interrupted turn.
+    expect((await memory.close(10_000)).drained).toBe(true);
+    expect(occurrences(userTexts(w.letta, await caller.agentId), [`Caller: ${question}`])).toEqual([1]);
   });
 });
