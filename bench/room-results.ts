@@ -11,6 +11,8 @@ export interface RoomVariant {
   name: string;
   /** The worker's environment on top of the bench's own. */
   env: Record<string, string>;
+  /** The bench caller's microphone lead for the side by side (`CALLER_MIC_LEAD_MS`); unset: its default. */
+  callerMicLeadMs?: number;
 }
 
 export interface RoomVariantResult extends RoomVariant {
@@ -97,6 +99,11 @@ export interface ShareLegs {
   worker: Summary | null;
   /** Playback start → the first audible sample at the caller. */
   outbound: Summary | null;
+  /**
+   * Per turn, the way in plus the way out: the turn's e2e without the worker's own time, so it
+   * does not depend on the stand-ins' latency draws (which differ between the two paths).
+   */
+  transport?: Summary | null;
 }
 
 /** One worker setting's room call against the room-less call of the same recordings and draws. */
@@ -105,6 +112,8 @@ export interface RoomShareResult {
   room: RoomPathResult;
   /** Room e2e − room-less e2e: of the medians and of the p95s. */
   shareMs: { median: number | null; p95: number | null };
+  /** Room transport − room-less transport (the legs' `transport`): of the medians and of the p95s. */
+  transportShareMs?: { median: number | null; p95: number | null };
   legs: ShareLegs;
   /** The caller's receiving of the agent's audio (the way out's jitter buffer). */
   receive?: ReceiveStats;

@@ -10,44 +10,58 @@
 import type { ReceiveStats } from './harness/room-caller.ts';
 import type { RoomTurnRecord } from './room-call.ts';
 import type { RoomPathResult, RoomShareResult, RoomlessLegs, ShareLegs } from './room-results.ts';
-import { summarize } from './stats.ts';
+import { type Summary, summarize } from './stats.ts';
 import type { VoiceTurnRecord } from './results.ts';
 
 const gap = (a: number | null | undefined, b: number | null | undefined) =>
   typeof a === 'number' && typeof b === 'number' ? a - b : null;
 
+const sum = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b);
+
 export function roomlessLegs(turns: readonly VoiceTurnRecord[]): RoomlessLegs {
   const ok = turns.filter((t) => !t.error);
   // The speaker reports playback start to the framework, so VAD's end = first audio − framework e2e.
+  const inbound = ok.map((t) => gap(t.waterfall.firstAudioMs, t.frameworkE2eMs));
+  const outbound = ok.map((t) => gap(t.waterfall.firstAudibleMs, t.waterfall.firstAudioMs));
   return {
-    inbound: summarize(ok.map((t) => gap(t.waterfall.firstAudioMs, t.frameworkE2eMs))),
+    inbound: summarize(inbound),
     worker: summarize(ok.map((t) => t.frameworkE2eMs)),
-    outbound: summarize(ok.map((t) => gap(t.waterfall.firstAudibleMs, t.waterfall.firstAudioMs))),
+    outbound: summarize(outbound),
+    transport: summarize(inbound.map((v, i) => sum(v, outbound[i] ?? null))),
     audibleInFrame: summarize(ok.map((t) => gap(t.waterfall.firstAudibleMs, t.waterfall.firstAudibleFrameMs))),
   };
 }
 
 export function roomLegs(turns: readonly RoomTurnRecord[]): ShareLegs {
   const ok = turns.filter((t) => !t.error);
+  const inbound = ok.map((t) => gap(t.workerStoppedAt, t.speechEndAt));
+  const outbound = ok.map((t) => gap(t.e2eMs === null ? null : t.speechEndAt + t.e2eMs, t.workerPlayedAt));
   return {
-    inbound: summarize(ok.map((t) => gap(t.workerStoppedAt, t.speechEndAt))),
+    inbound: summarize(inbound),
     worker: summarize(ok.map((t) => gap(t.workerPlayedAt, t.workerStoppedAt))),
-    outbound: summarize(ok.map((t) => gap(t.e2eMs === null ? null : t.speechEndAt + t.e2eMs, t.workerPlayedAt))),
+    outbound: summarize(outbound),
+    transport: summarize(inbound.map((v, i) => sum(v, outbound[i] ?? null))),
   };
 }
 
 export function roomShare(
   variant: string,
   roomless: RoomPathResult,
+  roomlessTransport: Summary | null | undefined,
   room: RoomPathResult,
   turns: readonly RoomTurnRecord[],
   receive?: ReceiveStats,
 ): RoomShareResult {
+  const legs = roomLegs(turns);
   return {
     variant,
     room,
     shareMs: { median: gap(room.e2e?.median, roomless.e2e?.median), p95: gap(room.e2e?.p95, roomless.e2e?.p95) },
-    legs: roomLegs(turns),
+    legs,
+    transportShareMs: {
+      median: gap(legs.transport?.median, roomlessTransport?.median),
+      p95: gap(legs.transport?.p95, roomlessTransport?.p95),
+    },
     ...(receive ? { receive } : {}),
     workerJitterBufferMs: turns.map((t) => t.workerJitterBufferMs).findLast((v) => typeof v === 'number') ?? null,
   };

@@ -249,6 +249,7 @@ export async function runRoomScenario(
         room: `bench-side-by-side-${shares.length}`,
         identity: `bench-room-${Date.now()}`,
         fixtures,
+        ...(v.callerMicLeadMs !== undefined ? { caller: { micLeadMs: v.callerMicLeadMs } } : {}),
         joinTimeoutMs: criteria.joinTimeoutMs,
         onTurn: () => progress.tick(),
       });
@@ -259,7 +260,7 @@ export async function runRoomScenario(
         fixtures,
         call.turns,
       );
-      shares.push(roomShare(v.name, without.path, withRoom, call.turns, call.receive));
+      shares.push(roomShare(v.name, without.path, without.legs.transport, withRoom, call.turns, call.receive));
       side ??= { withRoom, turns: call.turns };
       await untilWarm(stage, warm);
       for (const n of loadLevels(o.levels, o.maxCalls)) {

@@ -47,11 +47,19 @@ describe('the room’s share by leg', () => {
       workerPlayedAt: speechEndAt + inMs + workerMs,
     });
     const turns = [turn(1000, 150, 1200, 160), turn(9000, 170, 1100, 140), { ...turn(20_000, 1, 1, 1), error: 'x' }];
-    const share = roomShare('default', path('room-less', [1250, 1350]), path('room', [1510, 1410]), turns);
+    const share = roomShare(
+      'default',
+      path('room-less', [1250, 1350]),
+      summarize([100, 96]),
+      path('room', [1510, 1410]),
+      turns,
+    );
     expect(share.legs.inbound?.median).toBe(160);
     expect(share.legs.worker?.median).toBe(1150);
     expect(share.legs.outbound?.median).toBe(150);
     expect(share.shareMs).toEqual({ median: 160, p95: 160 });
+    expect(share.legs.transport?.median).toBe(310);
+    expect(share.transportShareMs?.median).toBe(212);
   });
 
   it('takes the room-less legs from the speaker’s first frame, first audible sample and the framework’s e2e', () => {
@@ -65,5 +73,6 @@ describe('the room’s share by leg', () => {
     expect(legs.worker?.median).toBe(1250);
     expect(legs.outbound?.median).toBe(43.5);
     expect(legs.audibleInFrame?.median).toBe(43.5);
+    expect(legs.transport?.median).toBe(98.5);
   });
 });
