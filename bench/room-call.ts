@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type SpeechFixture, readWav, speechFixtureDir } from './harness/speech.ts';
-import type { Caller, CallerOptions, Heard, ReceiveStats } from './harness/room-caller.ts';
+import type { Caller, Heard, ReceiveStats } from './harness/room-caller.ts';
 import type { Stage } from './harness/room-stage.ts';
 import { errorText } from './measure.ts';
 
@@ -45,8 +45,6 @@ export interface RoomCallOptions {
   room: string;
   identity: string;
   fixtures: readonly SpeechFixture[];
-  /** The caller's own settings (its microphone's lead). */
-  caller?: CallerOptions;
   /** Pause after the greeting before the first utterance. */
   startDelayMs?: number;
   /** How long the agent may take to join and greet before the job counts as never started. */
@@ -71,7 +69,7 @@ export async function runRoomCall(stage: Stage, o: RoomCallOptions): Promise<Roo
   });
   let caller: Caller;
   try {
-    caller = await stage.call(o.room, o.identity, o.caller);
+    caller = await stage.call(o.room, o.identity);
   } catch (err) {
     return notStarted(`join: ${errorText(err)}`);
   }

@@ -11,8 +11,6 @@ export interface RoomVariant {
   name: string;
   /** The worker's environment on top of the bench's own. */
   env: Record<string, string>;
-  /** The bench caller's microphone lead for the side by side (`CALLER_MIC_LEAD_MS`); unset: its default. */
-  callerMicLeadMs?: number;
 }
 
 export interface RoomVariantResult extends RoomVariant {

@@ -8,8 +8,6 @@ import type { RoomVariant } from './room-results.ts';
 
 /** Node's own variables a variant may set besides the project's settings. */
 const nodeVariables = ['NODE_DISABLE_COMPILE_CACHE', 'NODE_COMPILE_CACHE'];
-/** The bench caller's own setting, not the worker's: its microphone's lead in ms (room-caller.ts). */
-const callerMicLead = 'CALLER_MIC_LEAD_MS';
 
 export function parseRoomVariants(text: string): RoomVariant[] {
   return text
@@ -19,24 +17,15 @@ export function parseRoomVariants(text: string): RoomVariant[] {
     .map((name) => {
       if (name === 'default') return { name, env: {} };
       const env: Record<string, string> = {};
-      let callerMicLeadMs: number | undefined;
       for (const pair of name.split('+')) {
         const eq = pair.indexOf('=');
         const key = pair.slice(0, eq);
-        if (key === callerMicLead) {
-          callerMicLeadMs = Number(pair.slice(eq + 1));
-          if (!Number.isInteger(callerMicLeadMs) || callerMicLeadMs < 0)
-            throw new Error(
-              `--room-variants: ${callerMicLead} must be a whole number of ms, not "${pair.slice(eq + 1)}"`,
-            );
-          continue;
-        }
         if (eq <= 0 || !(key in settings || nodeVariables.includes(key)))
           throw new Error(
-            `--room-variants: "${pair}" is not SETTING=VALUE with a setting of src/settings.ts, ${nodeVariables.join(', ')} or ${callerMicLead}`,
+            `--room-variants: "${pair}" is not SETTING=VALUE with a setting of src/settings.ts or ${nodeVariables.join(', ')}`,
           );
         env[key] = pair.slice(eq + 1);
       }
-      return { name, env, ...(callerMicLeadMs !== undefined ? { callerMicLeadMs } : {}) };
+      return { name, env };
     });
 }

@@ -23,19 +23,6 @@ import { audibleOffsetMs } from './audible.ts';
 const FRAME_MS = 10;
 const MIC_RATE = 16000;
 const MIC_QUEUE_MS = 50;
-/**
- * How far the microphone runs ahead of real time into its source's queue. A device captures on a
- * real-time audio thread; this loop runs on a JavaScript event loop shared with the stand-ins, and
- * a frame pushed late leaves the source's 10 ms tick nothing to send: the packets then reach the
- * worker unevenly and its jitter buffer grows (the worker's, not the caller's, delay). A few frames
- * in the queue absorb that; each frame's send time still counts what waits before it.
- */
-const MIC_LEAD_MS = 30;
-
-export interface CallerOptions {
-  /** How far the microphone runs ahead into its queue (default 30 ms; 0: each frame at its due time). */
-  micLeadMs?: number;
-}
 const EAR_RATE = 24000;
 /** Silence this long ends a stretch of the agent's speech (the stand-in's words have short gaps). */
 const SILENCE_ENDS_MS = 600;
@@ -107,11 +94,8 @@ export class Caller {
   #streams: AudioStream[] = [];
   #frameMs: number | null = null;
 
-  #micLeadMs: number;
-
-  constructor(identity: string, options: CallerOptions = {}) {
+  constructor(identity: string) {
     this.identity = identity;
-    this.#micLeadMs = Math.min(options.micLeadMs ?? MIC_LEAD_MS, MIC_QUEUE_MS - FRAME_MS);
   }
 
   async join(url: string, token: string): Promise<void> {
@@ -233,7 +217,7 @@ export class Caller {
     for (const l of [...this.#listeners]) l();
   }
 
-  /** 10 ms frames on a fixed wall-clock schedule from the start (the lead ahead), so the audio runs in real time. */
+  /** 10 ms frames on a fixed wall-clock schedule from the start, so the audio runs in real time. */
   async #runMicrophone(): Promise<void> {
     this.#micRunning = true;
     const per = (MIC_RATE * FRAME_MS) / 1000;
@@ -255,7 +239,7 @@ export class Caller {
       }
       await this.#source.captureFrame(new AudioFrame(data, MIC_RATE, 1, per));
       sent++;
-      const due = start + sent * FRAME_MS - this.#micLeadMs;
+      const due = start + sent * FRAME_MS;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }

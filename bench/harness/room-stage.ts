@@ -25,7 +25,7 @@ import {
   profiles,
 } from '../../sim/index.ts';
 import { type LiveKitServer, startLiveKitServer } from './livekit-server.ts';
-import { Caller, type CallerOptions } from './room-caller.ts';
+import { Caller } from './room-caller.ts';
 import { readWav, speechFixture } from './speech.ts';
 import { type WorkerProcess, startWorker } from './worker-process.ts';
 
@@ -79,7 +79,7 @@ export interface Stage {
   /** The first worker's MEMORY_JOURNAL_DIR. */
   journalDir: string;
   /** Joins a room as `identity` (with the agent named in the token under explicit dispatch). */
-  call(room: string, identity: string, options?: CallerOptions): Promise<Caller>;
+  call(room: string, identity: string): Promise<Caller>;
   close(): Promise<void>;
 }
 
@@ -217,7 +217,7 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
       journalDir,
       servers,
       nodeOf: (room) => roomNode(servers, room),
-      call: async (room, identity, callerOptions) => {
+      call: async (room, identity) => {
         const token = await mintJoinToken({
           apiKey: server.apiKey,
           apiSecret: server.apiSecret,
@@ -225,7 +225,7 @@ export async function startStage(opts: StageOptions = {}): Promise<Stage> {
           identity,
           ...(opts.agentName ? { agentName: opts.agentName } : {}),
         });
-        const caller = new Caller(identity, callerOptions);
+        const caller = new Caller(identity);
         callers.push(caller);
         await caller.join(servers[(callers.length - 1) % servers.length]!.url, token);
         return caller;

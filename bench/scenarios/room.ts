@@ -249,7 +249,6 @@ export async function runRoomScenario(
         room: `bench-side-by-side-${shares.length}`,
         identity: `bench-room-${Date.now()}`,
         fixtures,
-        ...(v.callerMicLeadMs !== undefined ? { caller: { micLeadMs: v.callerMicLeadMs } } : {}),
         joinTimeoutMs: criteria.joinTimeoutMs,
         onTurn: () => progress.tick(),
       });

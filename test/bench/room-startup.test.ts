@@ -49,11 +49,4 @@ describe('parseRoomVariants', () => {
     expect(() => parseRoomVariants('PATH=/tmp')).toThrow(/not SETTING=VALUE/);
     expect(() => parseRoomVariants('WORKER_BUNDLE')).toThrow(/not SETTING=VALUE/);
   });
-
-  it('keeps the bench caller’s microphone lead apart from the worker’s environment', () => {
-    expect(parseRoomVariants('CALLER_MIC_LEAD_MS=0+ROOM_AUDIO_RED=false')).toEqual([
-      { name: 'CALLER_MIC_LEAD_MS=0+ROOM_AUDIO_RED=false', env: { ROOM_AUDIO_RED: 'false' }, callerMicLeadMs: 0 },
-    ]);
-    expect(() => parseRoomVariants('CALLER_MIC_LEAD_MS=-5')).toThrow(/whole number of ms/);
-  });
 });
