@@ -93,8 +93,13 @@ export interface Waterfall {
   ttsFirstTextMs: number | null;
   ttsTtfbMs: number | null;
   firstAudioMs: number | null;
-  /** The reply's first audible frame (after the TTS audio's leading silence); not in older files. */
+  /**
+   * The reply's first audible sample (after the TTS audio's leading silence); not in older files,
+   * and in files before 2026-12-03 the start of the frame that held it.
+   */
   firstAudibleMs?: number | null;
+  /** The start of the frame that held that sample (the former `firstAudibleMs`); not in older files. */
+  firstAudibleFrameMs?: number | null;
 }
 
 export interface VoiceTurnRecord {

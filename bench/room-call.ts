@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type SpeechFixture, readWav, speechFixtureDir } from './harness/speech.ts';
-import type { Caller, Heard } from './harness/room-caller.ts';
+import type { Caller, Heard, ReceiveStats } from './harness/room-caller.ts';
 import type { Stage } from './harness/room-stage.ts';
 import { errorText } from './measure.ts';
 
@@ -20,6 +20,11 @@ export interface RoomTurnRecord {
   e2eMs: number | null;
   /** The worker's own e2e for the turn (end of the caller's speech by VAD → playback start), from `voice-agent.turn`. */
   frameworkE2eMs: number | null;
+  /** Epoch ms (the worker's clock, this machine's): its VAD's end of the caller's speech, and its playback start. */
+  workerStoppedAt?: number | null;
+  workerPlayedAt?: number | null;
+  /** Mean time the caller's audio had spent in the worker's jitter buffer by this turn, ms. */
+  workerJitterBufferMs?: number | null;
   error?: string;
 }
 
@@ -30,6 +35,8 @@ export interface RoomCallResult {
   /** Joining the room → the greeting's first audible frame: dispatch, job start, memory read, greeting. */
   greetingMs: number | null;
   turns: RoomTurnRecord[];
+  /** How the caller received the agent's audio (jitter buffer, frame size), read before leaving. */
+  receive?: ReceiveStats;
   /** Why the call went wrong outside a turn (no agent, a failed join). */
   error?: string;
 }
@@ -90,7 +97,14 @@ export async function runRoomCall(stage: Stage, o: RoomCallOptions): Promise<Roo
         const report = await caller
           .until(() => caller.turnReports[reportsBefore], 5000, "the worker's turn figures")
           .catch(() => undefined);
-        rec = { ...base, e2eMs: reply.startedAt - speechEndAt, frameworkE2eMs: report?.e2e_ms ?? null };
+        rec = {
+          ...base,
+          e2eMs: reply.startedAt - speechEndAt,
+          frameworkE2eMs: report?.e2e_ms ?? null,
+          workerStoppedAt: report?.user_stopped_at ?? null,
+          workerPlayedAt: report?.agent_started_at ?? null,
+          workerJitterBufferMs: report?.jitter_buffer_ms ?? null,
+        };
       } catch (err) {
         rec = { ...base, e2eMs: null, frameworkE2eMs: null, error: errorText(err) };
       }
@@ -98,7 +112,8 @@ export async function runRoomCall(stage: Stage, o: RoomCallOptions): Promise<Roo
       o.onTurn?.(rec);
       await sleep(400);
     }
-    return { identity: o.identity, started: true, greetingMs: greeting.startedAt - joinedAt, turns };
+    const receive = await caller.receiveStats();
+    return { identity: o.identity, started: true, greetingMs: greeting.startedAt - joinedAt, turns, receive };
   } finally {
     await caller.leave().catch(() => undefined);
   }

@@ -3,6 +3,7 @@ import type { NetworkCallResult } from './network-call.ts';
 import type { RoomCallResult, RoomTurnRecord } from './room-call.ts';
 import type { ImportCost } from './harness/import-cost.ts';
 import type { JobStartBreakdown } from './room-startup.ts';
+import type { ReceiveStats } from './harness/room-caller.ts';
 import type { Summary } from './stats.ts';
 
 /** Worker settings one run of the load levels is made with. */
@@ -94,6 +95,43 @@ export interface RoomLevelResult {
 /** One call on an impaired network (`--loss`, `--blackout`), with its per-turn e2e in order. */
 export type RoomNetworkResult = Omit<NetworkCallResult, 'turnRecords'> & { e2eSamplesMs: (number | null)[] };
 
+export interface ShareLegs {
+  /** Caller's speech end → the worker's VAD end of speech. */
+  inbound: Summary | null;
+  /** The worker: VAD end of speech → playback start (the framework's e2e). */
+  worker: Summary | null;
+  /** Playback start → the first audible sample at the caller. */
+  outbound: Summary | null;
+  /**
+   * Per turn, the way in plus the way out: the turn's e2e without the worker's own time, so it
+   * does not depend on the stand-ins' latency draws (which differ between the two paths).
+   */
+  transport?: Summary | null;
+}
+
+/** One worker setting's room call against the room-less call of the same recordings and draws. */
+export interface RoomShareResult {
+  variant: string;
+  room: RoomPathResult;
+  /** Room e2e − room-less e2e: of the medians and of the p95s. */
+  shareMs: { median: number | null; p95: number | null };
+  /** Room transport − room-less transport (the legs' `transport`): of the medians and of the p95s. */
+  transportShareMs?: { median: number | null; p95: number | null };
+  legs: ShareLegs;
+  /** The caller's receiving of the agent's audio (the way out's jitter buffer). */
+  receive?: ReceiveStats;
+  /** The worker's jitter buffer for the caller's audio (the way in's), its mean over the call, ms. */
+  workerJitterBufferMs?: number | null;
+}
+
+export interface RoomlessLegs extends ShareLegs {
+  /**
+   * The first audible sample's place in its frame (the room-less frames are 100 ms): what the
+   * room-less e2e left out before 2026-12-03, when it ended at the start of that frame.
+   */
+  audibleInFrame: Summary | null;
+}
+
 export interface RoomScenarioResult {
   fixtures: string[];
   sideBySide: RoomPathResult[];
@@ -101,6 +139,11 @@ export interface RoomScenarioResult {
   transport: { medianMs: number | null; p95Ms: number | null };
   /** The room call's turns, for the record. */
   roomTurns: RoomTurnRecord[];
+  /**
+   * Where the room's share goes: the room-less call's legs, and a room call per worker setting
+   * (`--room-variants`), each split the same way (not in older files).
+   */
+  share?: { roomless: RoomlessLegs; byVariant: RoomShareResult[] };
   levels: RoomLevelResult[];
   /** Highest level that held, and the first that broke (null: none did). */
   heldUpTo: number | null;

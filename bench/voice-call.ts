@@ -249,6 +249,7 @@ export async function runVoiceCall(o: VoiceCallOptions): Promise<VoiceCallResult
           ttsTtfbMs: t.ttsTtfbMs ?? null,
           firstAudioMs: rel(firstAudioAt),
           firstAudibleMs: rel(seg?.audibleAt),
+          firstAudibleFrameMs: rel(seg?.audibleFrameAt),
         };
         const e2eMs = rel(firstAudioAt);
         rec = {

@@ -18,6 +18,7 @@ import { type JobMetrics, startJobMetrics } from './telemetry/worker-metrics.ts'
 import { enableTracing, flushTracing } from './telemetry/tracing.ts';
 import { logTurnLatency } from './telemetry/turn-latency.ts';
 import { publishTurns, turnTopic } from './telemetry/turn-publisher.ts';
+import { audioReceiveOf } from './telemetry/audio-receive.ts';
 import { memoryTopic, publishMemory } from './telemetry/memory-publisher.ts';
 import { noMemory } from './voice/memory-context.ts';
 import { QuietWindow, bindQuietWindow } from './voice/quiet-window.ts';
@@ -26,6 +27,7 @@ import { guardTypedMessages } from './voice/typed-message-guard.ts';
 import { createReplyLLM } from './voice/services.ts';
 import { loadLocalInference } from './voice/end-of-turn.ts';
 import { createVoiceSession, loadVad } from './voice/session-factory.ts';
+import { roomOutputOptions } from './voice/room-output.ts';
 import { defaultGreeting, rescueGreeting } from './voice/voice-agent.ts';
 
 /** The job module's imports evaluated, in ms since the process started. */
@@ -123,7 +125,7 @@ export default defineAgent<Prewarmed>({
     const toCaller = (topic: string) => (json: string) =>
       ctx.room.localParticipant!.sendText(json, { topic, destinationIdentities: [participant.identity] });
     const notSent = (err: unknown) => logger.debug({ err }, 'panel figures not sent to the caller');
-    publishTurns(session, toCaller(turnTopic), notSent);
+    publishTurns(session, toCaller(turnTopic), notSent, () => audioReceiveOf(ctx.room));
     const stopMemoryPanel =
       callerMemory && service
         ? publishMemory(callerMemory, service.writer, config.letta.memoryMaxChars, toCaller(memoryTopic), notSent)
@@ -148,6 +150,7 @@ export default defineAgent<Prewarmed>({
           tell: (text) => postAgentText(ctx.room, text),
         }),
       },
+      outputOptions: roomOutputOptions(config.roomAudio),
     });
     clock.mark('sessionStartMs');
 

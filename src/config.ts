@@ -4,7 +4,12 @@
  */
 import type { z } from 'zod';
 import { type Purpose, type Setting, type SettingName, settings } from './settings.ts';
-import { type SpeechSettings, eotMinVadSilenceMs, turnTimingDefaults } from './voice/speech-settings.ts';
+import {
+  type RoomAudioSettings,
+  type SpeechSettings,
+  eotMinVadSilenceMs,
+  turnTimingDefaults,
+} from './voice/speech-settings.ts';
 
 type Parsed = { [K in SettingName]: z.output<(typeof settings)[K]['schema']> };
 
@@ -38,6 +43,7 @@ export interface Config {
     claimIdleMs: number;
   };
   speech: SpeechSettings;
+  roomAudio: RoomAudioSettings;
   instructions?: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Run the worker and its job processes from bundled files (src/worker/bundle.ts). */
@@ -206,6 +212,7 @@ function toConfig(p: Parsed): Config {
       claimIdleMs: p.MEMORY_JOURNAL_CLAIM_IDLE_MS,
     },
     speech: speechSettings(p),
+    roomAudio: { queueMs: p.ROOM_AUDIO_QUEUE_MS, dtx: p.ROOM_AUDIO_DTX === 'true', red: p.ROOM_AUDIO_RED === 'true' },
     ...defined({ instructions: p.AGENT_INSTRUCTIONS, tracesEndpoint: p.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT }),
     metrics: {
       host: p.METRICS_HOST,

@@ -4,7 +4,12 @@
  * docs/operations.md are checked against this list by a test; src/config.ts loads and validates it.
  */
 import { z } from 'zod';
-import { defaultSpeechSettings, eotMinVadSilenceMs, turnTimingDefaults } from './voice/speech-settings.ts';
+import {
+  defaultRoomAudioSettings,
+  defaultSpeechSettings,
+  eotMinVadSilenceMs,
+  turnTimingDefaults,
+} from './voice/speech-settings.ts';
 
 export type Purpose = 'worker' | 'chat' | 'token' | 'bench' | 'memory' | 'web';
 
@@ -190,6 +195,18 @@ export const settings = {
   DEEPGRAM_ENDPOINTING_MS: {
     schema: z.coerce.number().int().min(10).default(defaultSpeechSettings.deepgramEndpointingMs),
     doc: 'Silence (ms) Deepgram waits for before it finalises a transcript; longer means fewer transcripts cut at pauses but later ones.',
+  },
+  ROOM_AUDIO_QUEUE_MS: {
+    schema: z.coerce.number().int().min(10).multipleOf(10).default(defaultRoomAudioSettings.queueMs),
+    doc: "In a room: how far the reply's audio may run ahead of real time in the agent's audio source (ms, a multiple of 10). An interruption clears what it holds.",
+  },
+  ROOM_AUDIO_DTX: {
+    schema: z.enum(['true', 'false']).default(String(defaultRoomAudioSettings.dtx) as 'true' | 'false'),
+    doc: "In a room: Opus discontinuous transmission on the agent's audio track (few packets while the agent is silent).",
+  },
+  ROOM_AUDIO_RED: {
+    schema: z.enum(['true', 'false']).default(String(defaultRoomAudioSettings.red) as 'true' | 'false'),
+    doc: "In a room: redundant audio packets (RED) on the agent's audio track, which hide a lost packet at the cost of bandwidth.",
   },
   AGENT_INSTRUCTIONS: {
     schema: z.string().min(1).optional(),

@@ -15,9 +15,10 @@ import {
   TrackPublishOptions,
   TrackSource,
 } from '@livekit/rtc-node';
+import { type AudioReceive, audioReceiveOf } from '../../src/telemetry/audio-receive.ts';
 import { memoryTopic } from '../../src/telemetry/memory-publisher.ts';
 import { type TurnMessage, turnTopic } from '../../src/telemetry/turn-publisher.ts';
-import { isAudible } from './audible.ts';
+import { audibleOffsetMs } from './audible.ts';
 
 const FRAME_MS = 10;
 const MIC_RATE = 16000;
@@ -27,9 +28,15 @@ const EAR_RATE = 24000;
 const SILENCE_ENDS_MS = 600;
 
 export interface Heard {
-  /** Wall time (epoch ms) of the first and last frame with sound. */
+  /** Wall time (epoch ms) of the first audible sample (a frame plays from its arrival), and of the last frame with sound. */
   startedAt: number;
   endedAt: number;
+}
+
+/** How the caller receives the agent's audio: its jitter buffer (its own WebRTC stats) and frames. */
+export interface ReceiveStats extends AudioReceive {
+  /** Size of the frames the caller's AudioStream delivers, ms. */
+  frameMs: number | null;
 }
 
 export interface TranscriptionSegment {
@@ -85,6 +92,7 @@ export class Caller {
   #micRunning = false;
   #listeners = new Set<() => void>();
   #streams: AudioStream[] = [];
+  #frameMs: number | null = null;
 
   constructor(identity: string) {
     this.identity = identity;
@@ -193,6 +201,11 @@ export class Caller {
     return this.transcriptions.filter((t) => t.speaker === speaker && t.final).map((t) => t.text);
   }
 
+  /** The agent's audio as received so far: the jitter buffer's delay (WebRTC stats) and the frame size. */
+  async receiveStats(): Promise<ReceiveStats> {
+    return { ...(await audioReceiveOf(this.room)), frameMs: this.#frameMs };
+  }
+
   async leave(): Promise<void> {
     this.#micRunning = false;
     for (const s of this.#streams) await s.cancel().catch(() => undefined);
@@ -236,11 +249,14 @@ export class Caller {
     const stream = new AudioStream(track, { sampleRate: EAR_RATE, numChannels: 1 });
     this.#streams.push(stream);
     for await (const frame of stream) {
-      if (!isAudible(frame.data)) continue;
+      this.#frameMs = (frame.samplesPerChannel / frame.sampleRate) * 1000;
+      const offset = audibleOffsetMs(frame.data, frame.sampleRate, frame.channels);
+      if (offset === null) continue;
       const now = Date.now();
       const last = this.heard.at(-1);
       if (last && now - last.endedAt < SILENCE_ENDS_MS) last.endedAt = now;
-      else this.heard.push({ startedAt: now, endedAt: now });
+      // The frame plays from its arrival; the reply is heard from its first audible sample.
+      else this.heard.push({ startedAt: now + offset, endedAt: now });
       this.#notify();
     }
   }

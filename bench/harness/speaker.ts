@@ -7,7 +7,7 @@
  */
 import { voice } from '@livekit/agents';
 import type { AudioFrame } from '@livekit/rtc-node';
-import { isAudible } from './audible.ts';
+import { audibleOffsetMs } from './audible.ts';
 
 const TIMED_TRANSCRIPTS = 'lk.timed_transcripts';
 /** Set by the TTS stream on its frames: when its first text went to the provider (performance.now() / 1000). */
@@ -17,10 +17,15 @@ export interface PlayedSegment {
   /** Wall time (epoch ms) the first frame of the segment was played. */
   startedAt: number;
   /**
-   * Wall time its first audible frame was played (TTS audio starts with a little silence), the
+   * Wall time its first audible sample was played (TTS audio starts with a little silence), the
    * moment a caller in a room is taken to hear the reply; null if none was.
    */
   audibleAt: number | null;
+  /**
+   * Wall time the frame holding that sample began to play: what `audibleAt` was before it counted
+   * the sample's place in its frame (the frames here are 100 ms, a room caller's 10 ms).
+   */
+  audibleFrameAt: number | null;
   /** Wall time the TTS sent the segment's first text to the provider, from its first frame; null if unmarked. */
   ttsStartedAt: number | null;
   /** Audio captured for the segment, in ms. */
@@ -44,6 +49,7 @@ export class SimulatedSpeaker extends voice.AudioOutput {
   #current: {
     startedAt: number;
     audibleAt: number | null;
+    audibleFrameAt: number | null;
     ttsStartedAt: number | null;
     playheadEnd: number;
     durationMs: number;
@@ -65,6 +71,7 @@ export class SimulatedSpeaker extends voice.AudioOutput {
       this.#current = {
         startedAt: now,
         audibleAt: null,
+        audibleFrameAt: null,
         ttsStartedAt,
         playheadEnd: now,
         durationMs: 0,
@@ -84,7 +91,13 @@ export class SimulatedSpeaker extends voice.AudioOutput {
     }
     // An underrun (audio arriving slower than real time) leaves a gap: playback resumes at `now`.
     const playsAt = Math.max(seg.playheadEnd, now);
-    if (seg.audibleAt === null && isAudible(frame.data)) seg.audibleAt = playsAt;
+    if (seg.audibleAt === null) {
+      const offset = audibleOffsetMs(frame.data, frame.sampleRate, frame.channels);
+      if (offset !== null) {
+        seg.audibleAt = playsAt + offset;
+        seg.audibleFrameAt = playsAt;
+      }
+    }
     seg.playheadEnd = playsAt + frameMs;
     seg.durationMs += frameMs;
     seg.frames++;
@@ -117,6 +130,7 @@ export class SimulatedSpeaker extends voice.AudioOutput {
     this.segments.push({
       startedAt: seg.startedAt,
       audibleAt: seg.audibleAt,
+      audibleFrameAt: seg.audibleFrameAt,
       ttsStartedAt: seg.ttsStartedAt,
       durationMs: seg.durationMs,
       playedMs,

@@ -3,6 +3,7 @@ import type { RoomLevelResult, RoomScenarioResult } from '../room-results.ts';
 import type { JobStartBreakdown } from '../room-startup.ts';
 import { type Table, med, ms, num, p95, pick } from './format.ts';
 import { networkTable } from './room-network-table.ts';
+import { roomShareTable } from './room-share-table.ts';
 
 function sideBySideTable(r: RoomScenarioResult): Table {
   const rows = r.sideBySide.map((p) => [
@@ -15,7 +16,7 @@ function sideBySideTable(r: RoomScenarioResult): Table {
   ]);
   const notes = [
     `the room's share (room − room-less): ${ms(r.transport.medianMs, true)} ms at the median, ${ms(r.transport.p95Ms, true)} ms at p95`,
-    'e2e = where the recording says the caller stopped speaking → the first audible frame of the reply at the caller; framework e2e = the worker’s own figure (end of speech by VAD → playback start)',
+    'e2e = where the recording says the caller stopped speaking → the first audible sample of the reply at the caller; framework e2e = the worker’s own figure (end of speech by VAD → playback start)',
     ...r.sideBySide.map((p) => `${p.path}: ${p.how}`),
     ...r.notes,
   ];
@@ -203,6 +204,7 @@ function cpuTable(r: RoomScenarioResult): Table | null {
 export function roomTables(r: RoomScenarioResult): Table[] {
   return [
     sideBySideTable(r),
+    roomShareTable(r),
     loadTable(r),
     jobStartTable(r),
     cpuTable(r),
@@ -225,7 +227,7 @@ export function roomReadmeTables(r: RoomScenarioResult): Table[] {
       ),
       notes: load.notes.slice(0, 2),
     },
-    ...[jobStartTable(r), cpuTable(r), importsTable(r)].filter((t): t is Table => t !== null),
+    ...[roomShareTable(r), jobStartTable(r), cpuTable(r), importsTable(r)].filter((t): t is Table => t !== null),
     ...(r.network?.length ? [networkTable(r.network)] : []),
   ];
 }

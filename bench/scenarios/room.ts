@@ -28,6 +28,7 @@ import { roomsUnavailable } from '../harness/room-network.ts';
 import { type SpeechFixture, scriptOf, speechManifest } from '../harness/speech.ts';
 import type { Progress } from '../progress.ts';
 import { runRoomCall } from '../room-call.ts';
+import { roomShare, roomlessLegs } from '../room-share.ts';
 import { classifier, criteria, jobKind, runLevel } from './room-level.ts';
 import {
   type RoomFaultOptions,
@@ -40,6 +41,7 @@ import type {
   RoomLevelResult,
   RoomPathResult,
   RoomScenarioResult,
+  RoomShareResult,
   RoomVariant,
   RoomVariantResult,
 } from '../room-results.ts';
@@ -116,7 +118,7 @@ async function roomless(backend: Backend, fixtures: SpeechFixture[], o: RoomScen
         frameworkE2eMs: t.frameworkE2eMs,
       })),
     );
-    return { path, error: r.error };
+    return { path, legs: roomlessLegs(r.turns), error: r.error };
   } finally {
     rmSync(journalDir, { recursive: true, force: true });
   }
@@ -194,7 +196,7 @@ export async function runRoomScenario(
   const notes: string[] = [];
   const networkFixtures = pickFixtures(speechManifest(), networkTurns);
   progress.plan(
-    fixtures.length * 2 +
+    fixtures.length * (1 + variants.length) +
       variants.length * [...loadLevels(o.levels, o.maxCalls)].reduce((s, n) => s + n * loadFixtures.length, 0) +
       (o.network ? plannedNetworkTurns(o.network) : 0),
   );
@@ -215,6 +217,7 @@ export async function runRoomScenario(
   if (without.error) notes.push(`room-less call: ${without.error}`);
 
   let side: { withRoom: RoomPathResult; turns: RoomScenarioResult['roomTurns'] } | undefined;
+  const shares: RoomShareResult[] = [];
   const levels: RoomLevelResult[] = [];
   const variantResults: RoomVariantResult[] = [];
   let network: Awaited<ReturnType<typeof runRoomFaults>> | undefined;
@@ -238,28 +241,27 @@ export async function runRoomScenario(
     });
     try {
       await untilWarm(stage, warm);
-      if (!side) {
-        progress.phase(`room: ${fixtures.length} spoken turns through a real room`);
-        stage.deepgram.setTranscripts(fixtures.map(scriptOf));
-        const call = await runRoomCall(stage, {
-          room: 'bench-side-by-side',
-          identity: `bench-room-${Date.now()}`,
-          fixtures,
-          joinTimeoutMs: criteria.joinTimeoutMs,
-          onTurn: () => progress.tick(),
-        });
-        if (call.error) notes.push(`room call: ${call.error}`);
-        side = {
-          withRoom: pathResult(
-            'room',
-            'a caller on @livekit/rtc-node in a room on LiveKit’s server, the worker as `npm start` runs it (a job process, RoomIO)',
-            fixtures,
-            call.turns,
-          ),
-          turns: call.turns,
-        };
-        await untilWarm(stage, warm);
-      }
+      // Every setting's worker gets the side by side's room call, on fresh stand-ins with the
+      // same seed, so the settings' shares of the reply delay compare turn for turn.
+      progress.phase(`room [${v.name}]: ${fixtures.length} spoken turns through a real room`);
+      stage.deepgram.setTranscripts(fixtures.map(scriptOf));
+      const call = await runRoomCall(stage, {
+        room: `bench-side-by-side-${shares.length}`,
+        identity: `bench-room-${Date.now()}`,
+        fixtures,
+        joinTimeoutMs: criteria.joinTimeoutMs,
+        onTurn: () => progress.tick(),
+      });
+      if (call.error) notes.push(`room call [${v.name}]: ${call.error}`);
+      const withRoom = pathResult(
+        'room',
+        'a caller on @livekit/rtc-node in a room on LiveKit’s server, the worker as `npm start` runs it (a job process, RoomIO)',
+        fixtures,
+        call.turns,
+      );
+      shares.push(roomShare(v.name, without.path, without.legs.transport, withRoom, call.turns, call.receive));
+      side ??= { withRoom, turns: call.turns };
+      await untilWarm(stage, warm);
       for (const n of loadLevels(o.levels, o.maxCalls)) {
         progress.phase(`room [${v.name}]: ${n} room${n === 1 ? '' : 's'} at once`);
         const level = await runLevel(stage, v.name, n, loadFixtures, progress);
@@ -289,6 +291,7 @@ export async function runRoomScenario(
       p95Ms: without.path.e2e && withRoom?.e2e ? withRoom.e2e.p95 - without.path.e2e.p95 : null,
     },
     roomTurns: side?.turns ?? [],
+    share: { roomless: without.legs, byVariant: shares },
     levels,
     heldUpTo: held?.calls ?? null,
     breaksAt: broke?.calls ?? null,

@@ -19,14 +19,25 @@ export interface TurnLatency {
   ttsTtfbMs: number | undefined;
   /** User stopped speaking → agent audio started playing. */
   e2eMs: number | undefined;
+  /**
+   * Epoch ms of the ends of `e2eMs` on this process's clock: where VAD put the end of the caller's
+   * speech, and when the reply's first frame went to the audio output. A caller on the same
+   * clock splits its own end to end with them (the way there, the worker, the way back).
+   */
+  userStoppedAt: number | undefined;
+  agentStartedAt: number | undefined;
 }
 
 const ms = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000));
 
 /** Calls `onTurn` once per assistant message; returns a function that stops observing. */
 export function observeTurns(session: voice.AgentSession, onTurn: (t: TurnLatency) => void): () => void {
-  let lastUser: { text: string; transcriptionDelay: number | undefined; endOfTurnDelay: number | undefined } | null =
-    null;
+  let lastUser: {
+    text: string;
+    transcriptionDelay: number | undefined;
+    endOfTurnDelay: number | undefined;
+    stoppedAt: number | undefined;
+  } | null = null;
   const handler = (ev: voice.ConversationItemAddedEvent) => {
     const item = ev.item;
     if (item.type !== 'message') return;
@@ -35,6 +46,7 @@ export function observeTurns(session: voice.AgentSession, onTurn: (t: TurnLatenc
         text: item.textContent ?? '',
         transcriptionDelay: item.metrics.transcriptionDelay,
         endOfTurnDelay: item.metrics.endOfTurnDelay,
+        stoppedAt: item.metrics.stoppedSpeakingAt,
       };
       return;
     }
@@ -50,6 +62,8 @@ export function observeTurns(session: voice.AgentSession, onTurn: (t: TurnLatenc
       llmTtftMs: ms(item.metrics.llmNodeTtft),
       ttsTtfbMs: ms(item.metrics.ttsNodeTtfb),
       e2eMs: ms(item.metrics.e2eLatency),
+      userStoppedAt: ms(user?.stoppedAt),
+      agentStartedAt: ms(item.metrics.startedSpeakingAt),
     });
   };
   session.on(voice.AgentSessionEventTypes.ConversationItemAdded, handler);
@@ -59,7 +73,7 @@ export function observeTurns(session: voice.AgentSession, onTurn: (t: TurnLatenc
 /** One structured log line per turn with its latency breakdown (transcripts stay out of it). */
 export function logTurnLatency(session: voice.AgentSession, logger: Logger): () => void {
   return observeTurns(session, (t) => {
-    const { userText: _u, assistantText: _a, ...latency } = t;
+    const { userText: _u, assistantText: _a, userStoppedAt: _s, agentStartedAt: _p, ...latency } = t;
     logger.info({ event: 'turn_latency', ...latency }, 'turn latency');
   });
 }

@@ -4,6 +4,7 @@
  * latency table and chart from them. Transcripts stay out: the page has them from lk.transcription.
  */
 import type { voice } from '@livekit/agents';
+import type { AudioReceive } from './audio-receive.ts';
 import { type TurnLatency, observeTurns } from './turn-latency.ts';
 
 export const turnTopic = 'voice-agent.turn';
@@ -18,9 +19,14 @@ export interface TurnMessage {
   tts_ttfb_ms: number | null;
   e2e_ms: number | null;
   transcription_delay_ms: number | null;
+  /** Epoch ms on the worker's clock: the caller's speech end by VAD, and the reply's playback start. */
+  user_stopped_at: number | null;
+  agent_started_at: number | null;
+  /** Mean time the caller's audio has spent in the worker's jitter buffer in this call so far, ms. */
+  jitter_buffer_ms: number | null;
 }
 
-export function turnMessage(turn: number, t: TurnLatency): TurnMessage {
+export function turnMessage(turn: number, t: TurnLatency, receive?: AudioReceive): TurnMessage {
   return {
     turn,
     interrupted: t.interrupted,
@@ -29,21 +35,31 @@ export function turnMessage(turn: number, t: TurnLatency): TurnMessage {
     tts_ttfb_ms: t.ttsTtfbMs ?? null,
     e2e_ms: t.e2eMs ?? null,
     transcription_delay_ms: t.transcriptionDelayMs ?? null,
+    user_stopped_at: t.userStoppedAt ?? null,
+    agent_started_at: t.agentStartedAt ?? null,
+    jitter_buffer_ms:
+      receive?.jitterBufferMs === null || receive === undefined ? null : Math.round(receive.jitterBufferMs),
   };
 }
 
 /**
- * Sends each finished turn with `send` (the room's sendText to the caller). A failed send is
- * reported to `onError` and never reaches the call: the figures are for display only.
+ * Sends each finished turn with `send` (the room's sendText to the caller), with how the caller's
+ * audio is being received when `receive` is given. A failed send is reported to `onError` and
+ * never reaches the call: the figures are for display only.
  */
 export function publishTurns(
   session: voice.AgentSession,
   send: (json: string) => Promise<unknown>,
   onError: (err: unknown) => void,
+  receive?: () => Promise<AudioReceive>,
 ): () => void {
   let turn = 0;
   return observeTurns(session, (t) => {
     turn += 1;
-    send(JSON.stringify(turnMessage(turn, t))).catch(onError);
+    const n = turn;
+    (receive?.() ?? Promise.resolve(undefined))
+      .catch(() => undefined)
+      .then((r) => send(JSON.stringify(turnMessage(n, t, r))))
+      .catch(onError);
   });
 }

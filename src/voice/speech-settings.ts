@@ -67,6 +67,33 @@ export const defaultSpeechSettings: SpeechSettings = {
 };
 
 /**
+ * How the reply's audio goes into a room (RoomIO's audio output, in a call with a room). Measured
+ * against the room's share of the reply delay by `npm run bench -- --scenario room
+ * --room-variants` (bench/README.md, "the room's share").
+ */
+export interface RoomAudioSettings {
+  /**
+   * The output AudioSource's queue (ms): how far the reply's audio may run ahead of real time in
+   * the native source before the framework waits. The source plays the first frame of a reply at
+   * its next 10 ms tick whatever the queue holds later, and an interruption clears the queue.
+   */
+  queueMs: number;
+  /** Opus discontinuous transmission on the agent's track (few packets while it is silent). */
+  dtx: boolean;
+  /** Redundant audio packets (RED) on the agent's track: each packet repeats the previous ones. */
+  red: boolean;
+}
+
+/**
+ * The framework's and LiveKit's defaults (RoomOutputOptions' 200 ms queue, DTX and RED on). Each
+ * lever measured off in one bench run moved the room's transport share by less than the run's
+ * noise (+125..+137 ms against +130 ms, bench/README.md, "The room's share"), so none replaces the
+ * default: RED keeps hiding lost packets, DTX keeps the agent's silent track cheap, and the queue
+ * does not hold back a reply's first frame (the source plays it at its next 10 ms tick).
+ */
+export const defaultRoomAudioSettings: RoomAudioSettings = { queueMs: 200, dtx: true, red: true };
+
+/**
  * The reply's connection to the model: one retry before the first token, inside a short budget. A
  * failed first attempt costs at most `timeoutMs`, and the retry starts after 100 ms. After the first
  * token the plugin never retries (the caller would hear the reply start twice).
