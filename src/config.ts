@@ -4,7 +4,12 @@
  */
 import type { z } from 'zod';
 import { type Purpose, type Setting, type SettingName, settings } from './settings.ts';
-import { type SpeechSettings, eotMinVadSilenceMs, turnTimingDefaults } from './voice/speech-settings.ts';
+import {
+  type RoomInputSampleRate,
+  type SpeechSettings,
+  eotMinVadSilenceMs,
+  turnTimingDefaults,
+} from './voice/speech-settings.ts';
 
 type Parsed = { [K in SettingName]: z.output<(typeof settings)[K]['schema']> };
 
@@ -246,6 +251,8 @@ function speechSettings(p: Parsed): SpeechSettings {
     endpointingMaxDelayMs: p.ENDPOINTING_MAX_DELAY_MS ?? timing.endpointingMaxDelayMs,
     preemptiveTts: p.PREEMPTIVE_TTS === 'true',
     deepgramEndpointingMs: p.DEEPGRAM_ENDPOINTING_MS,
+    roomInputSampleRate: Number(p.ROOM_INPUT_SAMPLE_RATE) as RoomInputSampleRate,
+    roomInputFrameMs: p.ROOM_INPUT_FRAME_MS,
   };
 }
 

@@ -191,6 +191,14 @@ export const settings = {
     schema: z.coerce.number().int().min(10).default(defaultSpeechSettings.deepgramEndpointingMs),
     doc: 'Silence (ms) Deepgram waits for before it finalises a transcript; longer means fewer transcripts cut at pauses but later ones.',
   },
+  ROOM_INPUT_SAMPLE_RATE: {
+    schema: z.enum(['16000', '24000', '48000']).default(String(defaultSpeechSettings.roomInputSampleRate) as '16000'),
+    doc: "Rate (Hz) the caller's audio is decoded to in a room call. Silero and Deepgram both take 16000: at any other rate each resamples every 10 ms frame again, in the job process.",
+  },
+  ROOM_INPUT_FRAME_MS: {
+    schema: z.coerce.number().int().min(10).max(100).multipleOf(10).default(defaultSpeechSettings.roomInputFrameMs),
+    doc: "Length (ms) of the frames the caller's audio is cut into in a room call, 10 to 100 in steps of 10: each frame is one crossing of the native layer and the framework's streams, so longer frames cost less CPU; a VAD decision may come up to one frame later.",
+  },
   AGENT_INSTRUCTIONS: {
     schema: z.string().min(1).optional(),
     doc: 'System instructions for the voice agent. Unset: a built-in concise voice-assistant prompt.',
