@@ -47,6 +47,8 @@ export interface Config {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Run the worker and its job processes from bundled files (src/worker/bundle.ts). */
   workerBundle: boolean;
+  /** V8's semi-space cap for job processes, MB; 0: V8's default (src/worker/young-generation.ts). */
+  jobSemiSpaceMb: number;
   tracesEndpoint?: string;
   metrics: { host: string; port: number | 'off'; otlpEndpoint?: string };
   web: {
@@ -228,6 +230,7 @@ function toConfig(p: Parsed): Config {
     },
     logLevel: p.LOG_LEVEL,
     workerBundle: p.WORKER_BUNDLE !== 'off',
+    jobSemiSpaceMb: p.JOB_SEMI_SPACE_MB,
     secrets,
   };
 }

@@ -68,6 +68,10 @@ export const settings = {
     schema: z.enum(['on', 'off']).optional(),
     doc: 'on: the worker runs itself and its job entry from one bundled file each, built at start with esbuild (about 3 s, skipped while src/ is unchanged) or by the image build; a job process then loads its code faster and holds less (bench/README.md: 4.0 to 3.3 s under load, 232 to 172 MB ready). off, or no esbuild and no bundle of these sources: it runs from src/. Unset: on.',
   },
+  JOB_SEMI_SPACE_MB: {
+    schema: z.coerce.number().int().min(0).max(64).default(1),
+    doc: "V8's young-generation semi-space in the worker's job processes, MB (NODE_OPTIONS --max-semi-space-size, which they inherit): a call's audio buffers otherwise grow it towards 16 MB, resident for the process's life (291 → 233 MB per call's process at 1, same CPU). 0: V8's default.",
+  },
   CALL_LEASE_MS: {
     schema: positiveInt.min(1000, 'must be at least 1000').default(5000),
     doc: "How long a call's agent may go without a heartbeat (its job process or whole worker killed) before a live worker removes it from the room and dispatches another agent to the caller, with the call so far in its prompt. Shared through MEMORY_JOURNAL_URL's Redis (every worker can rescue) or MEMORY_JOURNAL_DIR (workers on this machine).",
