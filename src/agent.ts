@@ -145,6 +145,8 @@ export default defineAgent<Prewarmed>({
       agent,
       room: ctx.room,
       inputOptions: {
+        audioSampleRate: config.speech.roomInputSampleRate,
+        audioFrameSizeMs: config.speech.roomInputFrameMs,
         textInputCallback: guardTypedMessages(answerText, {
           logger,
           tell: (text) => postAgentText(ctx.room, text),

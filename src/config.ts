@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { type Purpose, type Setting, type SettingName, settings } from './settings.ts';
 import {
   type RoomAudioSettings,
+  type RoomInputSampleRate,
   type SpeechSettings,
   eotMinVadSilenceMs,
   turnTimingDefaults,
@@ -48,6 +49,8 @@ export interface Config {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Run the worker and its job processes from bundled files (src/worker/bundle.ts). */
   workerBundle: boolean;
+  /** V8's semi-space cap for job processes, MB; 0: V8's default (src/worker/young-generation.ts). */
+  jobSemiSpaceMb: number;
   tracesEndpoint?: string;
   metrics: { host: string; port: number | 'off'; otlpEndpoint?: string };
   web: {
@@ -230,6 +233,7 @@ function toConfig(p: Parsed): Config {
     },
     logLevel: p.LOG_LEVEL,
     workerBundle: p.WORKER_BUNDLE !== 'off',
+    jobSemiSpaceMb: p.JOB_SEMI_SPACE_MB,
     secrets,
   };
 }
@@ -253,6 +257,8 @@ function speechSettings(p: Parsed): SpeechSettings {
     endpointingMaxDelayMs: p.ENDPOINTING_MAX_DELAY_MS ?? timing.endpointingMaxDelayMs,
     preemptiveTts: p.PREEMPTIVE_TTS === 'true',
     deepgramEndpointingMs: p.DEEPGRAM_ENDPOINTING_MS,
+    roomInputSampleRate: Number(p.ROOM_INPUT_SAMPLE_RATE) as RoomInputSampleRate,
+    roomInputFrameMs: p.ROOM_INPUT_FRAME_MS,
   };
 }
 

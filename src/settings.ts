@@ -73,6 +73,10 @@ export const settings = {
     schema: z.enum(['on', 'off']).optional(),
     doc: 'on: the worker runs itself and its job entry from one bundled file each, built at start with esbuild (about 3 s, skipped while src/ is unchanged) or by the image build; a job process then loads its code faster and holds less (bench/README.md: 4.0 to 3.3 s under load, 232 to 172 MB ready). off, or no esbuild and no bundle of these sources: it runs from src/. Unset: on.',
   },
+  JOB_SEMI_SPACE_MB: {
+    schema: z.coerce.number().int().min(0).max(64).default(1),
+    doc: "V8's young-generation semi-space in the worker's job processes, MB (NODE_OPTIONS --max-semi-space-size, which they inherit): a call's audio buffers otherwise grow it towards 16 MB, resident for the process's life (291 → 233 MB per call's process at 1, same CPU). 0: V8's default.",
+  },
   CALL_LEASE_MS: {
     schema: positiveInt.min(1000, 'must be at least 1000').default(5000),
     doc: "How long a call's agent may go without a heartbeat (its job process or whole worker killed) before a live worker removes it from the room and dispatches another agent to the caller, with the call so far in its prompt. Shared through MEMORY_JOURNAL_URL's Redis (every worker can rescue) or MEMORY_JOURNAL_DIR (workers on this machine).",
@@ -207,6 +211,14 @@ export const settings = {
   ROOM_AUDIO_RED: {
     schema: z.enum(['true', 'false']).default(String(defaultRoomAudioSettings.red) as 'true' | 'false'),
     doc: "In a room: redundant audio packets (RED) on the agent's audio track, which hide a lost packet at the cost of bandwidth.",
+  },
+  ROOM_INPUT_SAMPLE_RATE: {
+    schema: z.enum(['16000', '24000', '48000']).default(String(defaultSpeechSettings.roomInputSampleRate) as '16000'),
+    doc: "Rate (Hz) the caller's audio is decoded to in a room call. Silero and Deepgram both take 16000: at any other rate each resamples every 10 ms frame again, in the job process.",
+  },
+  ROOM_INPUT_FRAME_MS: {
+    schema: z.coerce.number().int().min(10).max(100).multipleOf(10).default(defaultSpeechSettings.roomInputFrameMs),
+    doc: "Length (ms) of the frames the caller's audio is cut into in a room call, 10 to 100 in steps of 10: each frame is one crossing of the native layer and the framework's streams, so longer frames cost less CPU; a VAD decision may come up to one frame later.",
   },
   AGENT_INSTRUCTIONS: {
     schema: z.string().min(1).optional(),

@@ -107,6 +107,8 @@ describe('configuration', () => {
       ENDPOINTING_MAX_DELAY_MS: '4000',
       PREEMPTIVE_TTS: 'false',
       DEEPGRAM_ENDPOINTING_MS: '300',
+      ROOM_INPUT_SAMPLE_RATE: '48000',
+      ROOM_INPUT_FRAME_MS: '30',
     }).speech;
     expect(speech).toEqual({
       ttsChunking: 'sentence',
@@ -116,6 +118,8 @@ describe('configuration', () => {
       endpointingMaxDelayMs: 4000,
       preemptiveTts: false,
       deepgramEndpointingMs: 300,
+      roomInputSampleRate: 48000,
+      roomInputFrameMs: 30,
     });
   });
 
@@ -127,9 +131,13 @@ describe('configuration', () => {
       ENDPOINTING_MIN_DELAY_MS: '800',
       ENDPOINTING_MAX_DELAY_MS: '400',
       TTS_CHUNKING: 'words',
+      ROOM_INPUT_SAMPLE_RATE: '22050',
+      ROOM_INPUT_FRAME_MS: '25',
     });
     expect(problems.map((p) => p.name).sort()).toEqual([
       'ENDPOINTING_MAX_DELAY_MS',
+      'ROOM_INPUT_FRAME_MS',
+      'ROOM_INPUT_SAMPLE_RATE',
       'TTS_CHUNKING',
       'VAD_MIN_SILENCE_MS',
     ]);

@@ -10,6 +10,8 @@ import type { APIConnectOptions } from '@livekit/agents';
 
 export type TtsChunking = 'clause' | 'sentence';
 export type TurnDetectorKind = 'eot' | 'vad';
+export const roomInputSampleRates = [16000, 24000, 48000] as const;
+export type RoomInputSampleRate = (typeof roomInputSampleRates)[number];
 
 export interface SpeechSettings {
   /** `clause`: first piece at the first clause boundary, then sentences; `sentence`: the plugin's own tokenizer. */
@@ -26,6 +28,18 @@ export interface SpeechSettings {
   preemptiveTts: boolean;
   /** Silence (ms) Deepgram waits for before it finalises a transcript. */
   deepgramEndpointingMs: number;
+  /**
+   * The rate (Hz) a room call's input is decoded to (RoomIO's input option; the framework's default
+   * is 24000). Silero and Deepgram both take 16 kHz: at any other rate each runs its own resampler
+   * on every 10 ms frame, a native call through rtc-node's FFI, in the job process's main thread.
+   */
+  roomInputSampleRate: RoomInputSampleRate;
+  /**
+   * Length (ms) of the frames a room call's input is cut into (the native layer's default is 10).
+   * Every frame crosses the FFI as an event, then the framework's streams to Silero and Deepgram:
+   * longer frames mean fewer crossings for the same audio, and at most that much later a VAD decision.
+   */
+  roomInputFrameMs: number;
 }
 
 /**
@@ -55,6 +69,8 @@ export const baselineSpeechSettings: SpeechSettings = {
   endpointingMaxDelayMs: 3000,
   preemptiveTts: false,
   deepgramEndpointingMs: 25,
+  roomInputSampleRate: 24000,
+  roomInputFrameMs: 10,
 };
 
 /** The worker's defaults: the best setting measured by `npm run bench -- --voice-settings levers`. */
@@ -64,6 +80,8 @@ export const defaultSpeechSettings: SpeechSettings = {
   ...turnTimingDefaults.vad,
   preemptiveTts: true,
   deepgramEndpointingMs: 25,
+  roomInputSampleRate: 16000,
+  roomInputFrameMs: 10,
 };
 
 /**

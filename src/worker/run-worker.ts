@@ -14,6 +14,7 @@ import { startMainMetrics } from '../telemetry/worker-metrics.ts';
 import { callCapacity, callsPerCore } from './call-capacity.ts';
 import { exitCleanlyAfterSigterm } from './clean-stop.ts';
 import { compileCacheForChildren } from './compile-cache.ts';
+import { youngGenerationForChildren } from './young-generation.ts';
 
 /** `agent`: the job module's file (src/agent.ts, or its bundle). */
 export async function runWorker(config: Config, logger: Logger, agent: string): Promise<void> {
@@ -22,6 +23,7 @@ export async function runWorker(config: Config, logger: Logger, agent: string): 
 
   await startMainMetrics(config, logger);
   compileCacheForChildren();
+  youngGenerationForChildren(config.jobSemiSpaceMb);
   exitCleanlyAfterSigterm();
   const livekit = {
     url: requireSetting(config.livekit.url, 'LIVEKIT_URL'),
