@@ -27,6 +27,8 @@ export interface WorkerProcess {
   signalWorker(sig: NodeJS.Signals): void;
   /** The pids of the worker's job processes (not its inference process), from `ps`. */
   jobProcesses(): number[];
+  /** The pid of the job process serving `room`, from its own log lines; the others are warm and idle. */
+  jobProcessOf(room: string): number | undefined;
   /** SIGKILL to the whole process group at once: the worker, its job and inference processes (a crash). */
   crash(): void;
   /** SIGINT to the whole process group, then SIGKILL to whatever of it lingers; safe to call after it has exited. */
@@ -117,6 +119,11 @@ export function startWorker(script: 'dev' | 'start', env: Record<string, string>
         .map((r) => r.trim().split(/\s+/))
         .filter(([, pgid, ...args]) => Number(pgid) === proc.pid && args.join(' ').includes('job_proc_lazy_main'))
         .map(([pid]) => Number(pid));
+    },
+    jobProcessOf: (room) => {
+      const line = log.find((l) => l.startsWith('{') && l.includes(`"room":"${room}"`));
+      const pid = line ? (JSON.parse(line) as { pid?: unknown }).pid : undefined;
+      return typeof pid === 'number' ? pid : undefined;
     },
     crash: () => process.kill(-(proc.pid ?? 0), 'SIGKILL'),
     stop: async () => {
