@@ -77,6 +77,9 @@ function rssByMapping(pid: number): Record<string, number> {
     }
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
     if (rss) out[name] = (out[name] ?? 0) + Number(rss[1]) / 1024;
+    // RSS counts pages shared with other processes (the node binary, the native libraries) in full.
+    const kind = /^(Private|Shared)_(?:Clean|Dirty):\s+(\d+) kB/.exec(line);
+    if (kind) out[`= ${kind[1]!.toLowerCase()}`] = (out[`= ${kind[1]!.toLowerCase()}`] ?? 0) + Number(kind[2]) / 1024;
   }
   return out;
 }
@@ -85,7 +88,7 @@ const top = (m: Record<string, number>) =>
   Object.fromEntries(
     Object.entries(m)
       .sort((a, b) => b[1] - a[1])
-      .slice(0, 8)
+      .slice(0, 10)
       .map(([k, v]) => [k, Math.round(v)]),
   );
 
