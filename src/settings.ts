@@ -63,11 +63,11 @@ export const settings = {
   },
   WORKER_MAX_CALLS: {
     schema: z.coerce.number().int().min(1).max(1000).optional(),
-    doc: "Calls one worker carries at once. The worker reports its calls against this as its load, so dispatch follows the worker's own headroom and not what else the machine is doing, and turns further calls away (logged once, at warn). Unset: 2 per core: a talking call costs about a third of a core (bench/README.md, calls arriving together).",
+    doc: "Calls one worker carries at once. The worker reports its calls against this as its load, so dispatch follows the worker's own headroom and not what else the machine is doing, and turns further calls away (logged once, at warn). Unset: 2 per core: a talking call costs about a fifth of a core in its job process (18-22 %, bench/README.md, calls arriving together), and the callers' audio, the server and new calls' starts need the rest.",
   },
   LIVEKIT_NUM_IDLE_PROCESSES: {
     schema: z.coerce.number().int().min(1).max(64).optional(),
-    doc: 'Job processes kept started and waiting, so a call is greeted without waiting for one to start (each holds about 170 MB idle, 300 MB in a call). Under npm start the framework starts them one at a time (3-5 s each on 2 busy cores), so a burst of calls beyond this number waits in line. Unset: min(cores, 4) under npm start, none under npm run dev.',
+    doc: "Job processes kept started and waiting, so a call is greeted without waiting for one to start (each holds about 170 MB idle, 230 MB in a call). Under npm start the framework starts them one at a time (3-5 s each on 2 busy cores), so a burst of calls beyond this number waits in line. Unset: min(cores, 4) under npm start, 1 under npm run dev (the framework's dev default, none, takes a path that never forgets a finished call, so a dev worker filled up for good at WORKER_MAX_CALLS).",
   },
   WORKER_BUNDLE: {
     schema: z.enum(['on', 'off']).optional(),

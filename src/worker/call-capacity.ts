@@ -13,9 +13,9 @@ import type { AgentServer, JobRequest } from '@livekit/agents';
 import type { Logger } from '../telemetry/logger.ts';
 
 /**
- * Calls one worker carries by default, per core: one talking call costs about a third of a core in
- * its job process (room bench, 2026-12-03), and the callers' audio, the server and the starts of
- * new calls need room beside them.
+ * Calls one worker carries by default, per core: one talking call costs about a fifth of a core in
+ * its job process (18-22 %, room bench, 2026-12-03), and the callers' audio, the server and the
+ * starts of new calls need room beside them (four rooms held on two cores, e2e p95 1.6 s).
  */
 export const callsPerCore = 2;
 
