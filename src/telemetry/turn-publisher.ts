@@ -27,6 +27,7 @@ export interface TurnMessage {
 }
 
 export function turnMessage(turn: number, t: TurnLatency, receive?: AudioReceive): TurnMessage {
+  const jitter = receive?.jitterBufferMs ?? null;
   return {
     turn,
     interrupted: t.interrupted,
@@ -37,8 +38,7 @@ export function turnMessage(turn: number, t: TurnLatency, receive?: AudioReceive
     transcription_delay_ms: t.transcriptionDelayMs ?? null,
     user_stopped_at: t.userStoppedAt ?? null,
     agent_started_at: t.agentStartedAt ?? null,
-    jitter_buffer_ms:
-      receive?.jitterBufferMs === null || receive === undefined ? null : Math.round(receive.jitterBufferMs),
+    jitter_buffer_ms: jitter === null ? null : Math.round(jitter),
   };
 }
 
