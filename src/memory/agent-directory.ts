@@ -2,7 +2,8 @@
  * Which Letta agent holds a caller's memory. One shared agent when LETTA_AGENT_ID is set;
  * otherwise one agent per caller, found by a tag derived from the participant identity and
  * created from the template on the first call. The mapping is cached in memory and on disk, so a
- * returning caller costs no lookup.
+ * returning caller costs no lookup. A lookup says as soon as it knows the caller is new, before their
+ * agent is created: a new caller's memory is the template's, with nothing to wait for.
  */
 import Letta, { APIError } from '@letta-ai/letta-client';
 import type { AgentCreateParams } from '@letta-ai/letta-client/resources/agents/agents';
@@ -52,9 +53,20 @@ async function offeredHandles(client: Letta, kind: 'llm' | 'embedding'): Promise
   }
 }
 
+/** One caller's agent being resolved. */
+export interface AgentLookup {
+  /** The caller's agent id, once it exists (created on a first visit). */
+  agentId: Promise<string>;
+  /**
+   * Settles as soon as it is known whether Letta holds an agent for the caller: true when it does not
+   * (it is being created), false when it does. Rejects when the lookup failed before knowing.
+   */
+  firstVisit: Promise<boolean>;
+}
+
 export class AgentDirectory {
   readonly #o: AgentDirectoryOptions;
-  readonly #pending = new Map<string, Promise<string>>();
+  readonly #pending = new Map<string, AgentLookup>();
 
   constructor(opts: AgentDirectoryOptions) {
     this.#o = opts;
@@ -62,16 +74,21 @@ export class AgentDirectory {
 
   /** The agent id for a caller, creating the agent on a first visit. */
   resolve(identity: string): Promise<string> {
-    if (this.#o.sharedAgentId !== undefined) return Promise.resolve(this.#o.sharedAgentId);
-    const cached = this.#readCache()[identity];
-    if (cached !== undefined) return Promise.resolve(cached);
+    return this.lookup(identity).agentId;
+  }
+
+  /** Resolves a caller's agent, telling early whether it is their first visit (see `AgentLookup`). */
+  lookup(identity: string): AgentLookup {
+    const known = this.#o.sharedAgentId ?? this.#readCache()[identity];
+    if (known !== undefined) return { agentId: Promise.resolve(known), firstVisit: Promise.resolve(false) };
     // Two sessions of one new caller in this process must not create two agents.
-    let p = this.#pending.get(identity);
-    if (!p) {
-      p = this.#lookupOrCreate(identity).finally(() => this.#pending.delete(identity));
-      this.#pending.set(identity, p);
+    let lookup = this.#pending.get(identity);
+    if (!lookup) {
+      lookup = this.#lookupOrCreate(identity);
+      void lookup.agentId.finally(() => this.#pending.delete(identity)).catch(() => undefined);
+      this.#pending.set(identity, lookup);
     }
-    return p;
+    return lookup;
   }
 
   /** Drops a cached mapping whose agent no longer exists. */
@@ -82,19 +99,32 @@ export class AgentDirectory {
     this.#writeCache(cache);
   }
 
-  async #lookupOrCreate(identity: string): Promise<string> {
-    const existing = await this.#find(identity);
-    let id = existing;
-    if (id === undefined) {
-      const created = await this.#create(identity);
-      this.#o.logger.info({ agentId: created.id }, 'created a Letta agent for a new caller');
-      // Another process may have created one at the same moment: everyone settles on the oldest.
-      id = (await this.#find(identity)) ?? created.id;
-    }
-    const cache = this.#readCache();
-    cache[identity] = id;
-    this.#writeCache(cache);
-    return id;
+  #lookupOrCreate(identity: string): AgentLookup {
+    let found!: (isNew: boolean) => void;
+    let failed!: (err: unknown) => void;
+    const firstVisit = new Promise<boolean>((resolve, reject) => {
+      found = resolve;
+      failed = reject;
+    });
+    // Nobody may be listening for it (the writer only needs the id).
+    firstVisit.catch(() => undefined);
+    const agentId = (async () => {
+      let id = await this.#find(identity);
+      found(id === undefined);
+      if (id === undefined) {
+        const created = await this.#create(identity);
+        this.#o.logger.info({ agentId: created.id }, 'created a Letta agent for a new caller');
+        // Another process may have created one at the same moment: everyone settles on the oldest.
+        id = (await this.#find(identity)) ?? created.id;
+      }
+      const cache = this.#readCache();
+      cache[identity] = id;
+      this.#writeCache(cache);
+      return id;
+    })();
+    // Settled already when the lookup got as far as knowing; a rejection then changes nothing.
+    agentId.catch(failed);
+    return { agentId, firstVisit };
   }
 
   async #create(identity: string): Promise<{ id: string }> {

@@ -30,8 +30,10 @@ export type ReadOutcome = 'in-time' | 'late' | 'failed';
 /** The llm node's view: empty until the caller's blocks arrive, then the live cache. */
 export class LateMemory implements MemoryContext {
   cache: MemoryCache | null = null;
+  /** A new caller's memory while their agent is being created: the template's blocks. */
+  firstVisit: MemorySnapshot | null = null;
   snapshot(): MemorySnapshot {
-    return this.cache?.snapshot() ?? emptySnapshot;
+    return this.cache?.snapshot() ?? this.firstVisit ?? emptySnapshot;
   }
 }
 

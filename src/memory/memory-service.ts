@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import type { PendingTurn } from '../voice/memory-context.ts';
+import type { MemoryBlock, PendingTurn } from '../voice/memory-context.ts';
 import { AgentDirectory, AgentTemplateRefused } from './agent-directory.ts';
 import {
   type CallerMemory,
@@ -145,6 +145,8 @@ export class MemoryService {
    * Opens one caller's memory for a call and starts reading it at once: resolves their Letta agent
    * and reads its blocks, in parallel with the session's own start. `ready` settles within the read
    * budget; past it the call goes on and the blocks are used from the first turn after they arrive.
+   * A new caller's memory is ready as soon as Letta is known to hold no agent for them: the template's
+   * blocks and their journaled turns, while the agent is created in the background.
    * A resumed call's earlier sessions are shown as this call's turns, not an earlier call's.
    */
   open(identity: string, sessionId: string, resumed?: ResumedCall): CallerMemory {
@@ -160,13 +162,35 @@ export class MemoryService {
         if (calls.agentId && cache) this.#caches.get(calls.agentId)?.delete(cache);
       },
     });
-    const agentId = this.#resolve(identity, () => calls.open).then((id) => (calls.agentId = id));
-    const read = agentId.then(async (id) => {
-      const loaded = this.#cacheFor(id, identity, sessionId, resumed);
-      await loaded.load();
-      context.cache = loaded;
-      if (calls.open) this.#track(id, (cache = loaded));
+    let newCaller!: () => void;
+    const firstVisit = new Promise<void>((resolve) => (newCaller = resolve));
+    const agentId = this.#resolve(identity, () => calls.open, newCaller).then((id) => (calls.agentId = id));
+    const loaded = agentId.then(async (id) => {
+      const live = this.#cacheFor(id, identity, sessionId, resumed);
+      await live.load();
+      context.cache = live;
+      if (calls.open) this.#track(id, (cache = live));
     });
+    // A new caller has nothing in Letta yet: the greeting need not wait for their agent's creation.
+    const asNew = firstVisit.then(async () => {
+      context.firstVisit = {
+        blocks: this.#templateBlocks(identity),
+        recentTurns: await this.#pendingTurns([placeholderAgentId(identity)], sessionId, resumed)().catch(
+          (err: unknown) => {
+            logger.warn(
+              { event: 'journal_read_failed', err: (err as Error).name },
+              'could not read a new caller’s unacknowledged turns from the journal',
+            );
+            return [];
+          },
+        ),
+      };
+    });
+    loaded.catch((err: unknown) => {
+      if (context.firstVisit)
+        logger.warn({ err: (err as Error).message }, 'could not read a new caller’s memory after creating their agent');
+    });
+    const read = Promise.race([loaded, asNew]);
     const ready = withinBudget(read, budgetMs, logger, (err) => {
       if (err instanceof NotFoundError && this.#o.letta.agentId === undefined) this.#directory.forget(identity);
     });
@@ -230,22 +254,38 @@ export class MemoryService {
   }
 
   #cacheFor(agentId: string, identity: string, sessionId: string, resumed?: ResumedCall): MemoryCache {
-    const { journal } = this.writer;
-    const thisCall = new Set(resumed?.earlierSessions ?? []);
     return new MemoryCache({
       client: this.#client,
       agentId,
       logger: this.#o.logger,
       beforeRequest: this.#o.beforeRequest,
-      // Turns Letta has not acknowledged, but none the session holds in its own conversation: its
-      // own, and the cut-off question a resumed call opens with.
-      pendingTurns: async () =>
-        (await Promise.all([agentId, placeholderAgentId(identity)].map((id) => journal.pendingTurnsFor(id))))
-          .flat()
-          .filter((t) => t.sessionId !== sessionId && t.id !== resumed?.inConversation)
-          .sort((a, b) => a.finishedAt - b.finishedAt)
-          .map((t) => asPending(t, thisCall.has(t.sessionId))),
+      pendingTurns: this.#pendingTurns([agentId, placeholderAgentId(identity)], sessionId, resumed),
     });
+  }
+
+  /**
+   * Turns Letta has not acknowledged, but none the session holds in its own conversation: its own,
+   * and the cut-off question a resumed call opens with.
+   */
+  #pendingTurns(agentIds: string[], sessionId: string, resumed?: ResumedCall): () => Promise<PendingTurn[]> {
+    const { journal } = this.writer;
+    const thisCall = new Set(resumed?.earlierSessions ?? []);
+    return async () =>
+      (await Promise.all(agentIds.map((id) => journal.pendingTurnsFor(id))))
+        .flat()
+        .filter((t) => t.sessionId !== sessionId && t.id !== resumed?.inConversation)
+        .sort((a, b) => a.finishedAt - b.finishedAt)
+        .map((t) => asPending(t, thisCall.has(t.sessionId)));
+  }
+
+  /** What a new caller's agent will hold once created: the template's blocks. */
+  #templateBlocks(identity: string): MemoryBlock[] {
+    const { agentModel, embeddingModel } = this.#o.letta;
+    return (callerAgentTemplate(identity, agentModel, embeddingModel).memory_blocks ?? []).map((b) => ({
+      label: b.label,
+      value: b.value,
+      ...(b.description ? { description: b.description } : {}),
+    }));
   }
 
   /** A wrong setting is said once per process, loudly; calls go on without memory, turns stay journaled. */
@@ -268,10 +308,15 @@ export class MemoryService {
    * Resolves the caller's agent, retrying in the background while Letta is unreachable and the call
    * lasts. Turns finished meanwhile are journaled under a placeholder the writer resolves later.
    */
-  async #resolve(identity: string, active: () => boolean): Promise<string> {
+  async #resolve(identity: string, active: () => boolean, onFirstVisit: () => void): Promise<string> {
     for (let attempt = 0; ; attempt++) {
+      const lookup = this.#directory.lookup(identity);
+      lookup.firstVisit.then(
+        (isNew) => isNew && onFirstVisit(),
+        () => undefined,
+      );
       try {
-        return await this.#directory.resolve(identity);
+        return await lookup.agentId;
       } catch (err) {
         if (!active()) throw err;
         const delay = RESOLVE_RETRY_MS[Math.min(attempt, RESOLVE_RETRY_MS.length - 1)]!;

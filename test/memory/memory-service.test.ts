@@ -7,14 +7,14 @@ import { initializeLogger } from '@livekit/agents';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LettaStandIn, startLettaStandIn, type OpenAIStandIn, startOpenAIStandIn } from '../../sim/index.ts';
 import { loadConfig } from '../../src/config.ts';
-import { MemoryService } from '../../src/memory/memory-service.ts';
+import { MemoryService, placeholderAgentId } from '../../src/memory/memory-service.ts';
 import { createReplyLLM } from '../../src/voice/services.ts';
 import { createTextSession } from '../../src/voice/session-factory.ts';
 import { defaultInstructions } from '../../src/voice/prompt.ts';
 import { rescueGreeting } from '../../src/voice/voice-agent.ts';
 import { QuietWindow } from '../../src/voice/quiet-window.ts';
 import { memorySections } from '../helpers/prompts.ts';
-import { fastRetries, occurrences, recordingLogger, tempDir, until, userTexts } from './helpers.ts';
+import { fastRetries, makeTurn, occurrences, recordingLogger, tempDir, until, userTexts } from './helpers.ts';
 
 beforeAll(() => initializeLogger({ pretty: false, level: 'silent' }));
 
@@ -207,6 +207,36 @@ describe('Letta memory in the voice agent', () => {
     expect(prompt).toContain('Please remember the code word pineapple.');
     await w.letta.faults.clear();
     expect((await second.memory.close(10_000)).drained).toBe(true);
+  });
+
+  it('a new caller: memory is read without waiting for their Letta agent to be created', async () => {
+    const w = await startWorld();
+    // Their first call cannot create their agent: its turn stays journaled under a placeholder.
+    await w.letta.faults.set({ kind: 'status', status: 503, match: { method: 'POST', path: /^\/v1\/agents\/?$/ } });
+    const first = service(w);
+    const turn = { callerIdentity: 'hana', sessionId: 'session-first', user: 'My name is Hana.' };
+    await first.memory.writer.submit(makeTurn(placeholderAgentId('hana'), 1, turn));
+    expect((await first.memory.close(200)).pending.length).toBe(1);
+    await w.letta.faults.clear();
+
+    // Creating their agent now takes 5 s; the read waits for it only up to a much larger budget.
+    await w.letta.faults.set({ kind: 'latency', ms: 5000, match: { method: 'POST', path: /^\/v1\/agents\/?$/ } });
+    const { memory } = service(w, { LETTA_MEMORY_BUDGET_MS: '60000' });
+    const caller = memory.open('hana', 'session-second');
+    expect(await caller.ready).toBe('in-time');
+    const hasAgent = () => w.letta.store.agents().some((a) => a.tags?.includes('lk-caller:hana'));
+    expect(hasAgent()).toBe(false);
+    const { blocks, recentTurns } = caller.context.snapshot();
+    expect(blocks.find((b) => b.label === 'human')?.value).toBe('Nothing is known about this caller yet.');
+    expect(recentTurns.map((t) => t.user)).toEqual(['My name is Hana.']);
+
+    // Once created, the agent is the live memory, and the first call's turn reaches it once.
+    const agentId = await caller.agentId;
+    expect(hasAgent()).toBe(true);
+    memory.replay();
+    await until(() => userTexts(w.letta, agentId).length > 0, 10_000, 'the first call’s turn in Letta');
+    expect((await memory.close(10_000)).drained).toBe(true);
+    expect(occurrences(userTexts(w.letta, agentId), ['Caller: My name is Hana.'])).toEqual([1]);
   });
 
   it('a rescued call: the cut-off question once in the prompt, the dead agent’s turns shown as this call’s', async () => {
