@@ -77,9 +77,14 @@ export class AgentDirectory {
     return this.lookup(identity).agentId;
   }
 
+  /** The caller's agent id if it is known without asking Letta (shared, or cached). */
+  known(identity: string): string | undefined {
+    return this.#o.sharedAgentId ?? this.#readCache()[identity];
+  }
+
   /** Resolves a caller's agent, telling early whether it is their first visit (see `AgentLookup`). */
   lookup(identity: string): AgentLookup {
-    const known = this.#o.sharedAgentId ?? this.#readCache()[identity];
+    const known = this.known(identity);
     if (known !== undefined) return { agentId: Promise.resolve(known), firstVisit: Promise.resolve(false) };
     // Two sessions of one new caller in this process must not create two agents.
     let lookup = this.#pending.get(identity);

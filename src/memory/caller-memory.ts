@@ -92,12 +92,21 @@ export class CallRecorder {
   readonly #sessionId: string;
   readonly #submit: (turn: Turn) => void;
   readonly #onEnd: () => void;
+  readonly #answersFirst: boolean;
 
-  constructor(o: { identity: string; sessionId: string; submit: (turn: Turn) => void; onEnd: () => void }) {
+  constructor(o: {
+    identity: string;
+    sessionId: string;
+    submit: (turn: Turn) => void;
+    onEnd: () => void;
+    /** See `TurnRecorderOptions.answersFirst`. */
+    answersFirst?: boolean;
+  }) {
     this.#identity = o.identity;
     this.#sessionId = o.sessionId;
     this.#submit = o.submit;
     this.#onEnd = o.onEnd;
+    this.#answersFirst = o.answersFirst === true;
   }
 
   recorder(): TurnRecorder {
@@ -106,6 +115,7 @@ export class CallRecorder {
       callerIdentity: this.#identity,
       sessionId: this.#sessionId,
       submit: this.#submit,
+      answersFirst: this.#answersFirst,
     });
   }
 

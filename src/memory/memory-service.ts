@@ -161,6 +161,8 @@ export class MemoryService {
       onEnd: () => {
         if (calls.agentId && cache) this.#caches.get(calls.agentId)?.delete(cache);
       },
+      // A rescued call's first reply answers its cut-off question, journaled as the dead job's turn.
+      answersFirst: resumed?.inConversation !== undefined,
     });
     let newCaller!: () => void;
     const firstVisit = new Promise<void>((resolve) => (newCaller = resolve));
@@ -228,7 +230,8 @@ export class MemoryService {
     const id = cutTurnId(deadSession);
     await this.writer.submit({
       id,
-      agentId: placeholderAgentId(identity),
+      // The agent's own id when known: the new agent's turns then queue behind it in one lane, in order.
+      agentId: this.#directory.known(identity) ?? placeholderAgentId(identity),
       callerIdentity: identity,
       sessionId: deadSession,
       user: open.user,

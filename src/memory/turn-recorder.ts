@@ -13,6 +13,11 @@ export interface TurnRecorderOptions {
   callerIdentity: string;
   sessionId: string;
   submit: (turn: Turn) => void;
+  /**
+   * The session opens by answering a question the caller asked before it began (a rescued call's
+   * cut-off question, already recorded): its first reply is a turn of its own, not a greeting.
+   */
+  answersFirst?: boolean;
 }
 
 export class TurnRecorder {
@@ -22,6 +27,7 @@ export class TurnRecorder {
 
   constructor(opts: TurnRecorderOptions) {
     this.#o = opts;
+    this.#heardFromCaller = opts.answersFirst === true;
   }
 
   /** Records from a session until the returned function is called. */

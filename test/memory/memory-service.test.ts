@@ -3,7 +3,7 @@
  * stand-in (whose agent step calls the OpenAI stand-in), the VoiceAgent's llm node against the
  * OpenAI stand-in.
  */
-import { initializeLogger } from '@livekit/agents';
+import { initializeLogger, voice } from '@livekit/agents';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LettaStandIn, startLettaStandIn, type OpenAIStandIn, startOpenAIStandIn } from '../../sim/index.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -262,6 +262,11 @@ describe('Letta memory in the voice agent', () => {
       greeting: rescueGreeting,
       unanswered: question,
     });
+    const stopRecording = caller.record(session);
+    let answered = false;
+    session.on(voice.AgentSessionEventTypes.ConversationItemAdded, (ev) => {
+      if (ev.item.type === 'message' && ev.item.role === 'assistant') answered = true;
+    });
     const before = w.openai.requests.length;
     await session.start({ agent });
     const sent = () =>
@@ -270,7 +275,8 @@ describe('Letta memory in the voice agent', () => {
         .filter((r) => r.path === '/v1/chat/completions')
         .map((r) => (r.body as { messages?: { role: string; content: string }[] }).messages ?? [])
         .filter((ms) => ms[0]?.content.startsWith(defaultInstructions));
-    await until(() => sent().length > 0, 10_000, 'the rescued agent’s first request');
+    await until(() => sent().length > 0 && answered, 10_000, 'the rescued agent’s answer');
+    stopRecording();
     await session.close();
     const messages = sent()[0]!;
     const texts = messages.map((m) => m.content);
@@ -280,8 +286,19 @@ describe('Letta memory in the voice agent', () => {
     expect(memorySection).toContain('Earlier in this call');
     expect(memorySection).not.toContain('earlier call');
     await w.letta.faults.clear();
-    // Letta still gets the cut-off question once, as the dead agent's interrupted turn.
+    // Letta still gets the cut-off question once, as the dead agent's interrupted turn, and then
+    // the new agent's answer to it, as a turn of its own.
     expect((await memory.close(10_000)).drained).toBe(true);
-    expect(occurrences(userTexts(w.letta, await caller.agentId), [`Caller: ${question}`])).toEqual([1]);
+    const letta = userTexts(w.letta, await caller.agentId);
+    expect(occurrences(letta, [`Caller: ${question}`])).toEqual([1]);
+    const cut = letta.findIndex((t) => t.includes(`Caller: ${question}`));
+    const answer = letta
+      .slice(cut)
+      .join('\n')
+      .split('\n')
+      .filter((l) => / Assistant: /.test(l));
+    expect(answer).toHaveLength(2);
+    expect(answer[0]).toContain('(interrupted before saying anything)');
+    expect(answer[1]).not.toContain('interrupted');
   });
 });
