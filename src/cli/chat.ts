@@ -7,6 +7,7 @@
 import { initializeLogger } from '@livekit/agents';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import type { OpenAIStandIn } from '../../sim/index.ts';
@@ -114,6 +115,10 @@ async function main(): Promise<void> {
   if (callerMemory) {
     process.stdout.write(`[chat] memory: Letta at ${config.letta.baseURL}, caller "${args.identity}"\n`);
     await callerMemory.ready;
+    // A chat's first line comes at once, while a new caller's agent may still be being created: its
+    // turns wait for the agent within the read budget, so that they queue in the agent's own lane and
+    // not under a placeholder beside it (two lanes of one agent would write side by side).
+    await Promise.race([callerMemory.agentId.catch(() => undefined), sleep(config.letta.memoryBudgetMs)]);
   } else {
     process.stdout.write('[chat] memory: none (set LETTA_API_KEY or LETTA_BASE_URL to remember callers)\n');
   }
