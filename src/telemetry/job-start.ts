@@ -40,13 +40,18 @@ export class StepClock {
  */
 export const moduleLoadedAtMs = Math.round(performance.now());
 
-/** `evaluatedMs`: when the job module's imports had all been evaluated, ms since the process started. */
+/**
+ * `evaluatedMs`: when the job module's imports had all been evaluated, ms since the process started.
+ * `readyMs` is the whole start, process start → ready (the line's `time` minus it is when the process
+ * started: what shows whether the framework started its warm processes together or in turn).
+ */
 export function logProcessReady(logger: Logger, evaluatedMs: number, prewarm: StepClock): void {
   logger.info(
     {
       moduleLoadedMs: moduleLoadedAtMs,
       modulesEvaluatedMs: evaluatedMs,
       prewarmMs: prewarm.steps,
+      readyMs: Math.round(performance.now()),
       rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
     },
     'job process ready',
