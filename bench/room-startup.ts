@@ -14,6 +14,8 @@ export interface JobStartBreakdown {
   modulesEvaluatedMs: Summary | null;
   /** Prewarm's steps, in order. */
   prewarmMs: Record<string, Summary | null>;
+  /** Process start → ready: loaded and prewarmed, the framework's initialize message awaited included. */
+  readyMs: Summary | null;
   /** A ready, idle job process's resident memory, MB. */
   readyRssMb: Summary | null;
   calls: number;
@@ -26,6 +28,7 @@ interface Line {
   moduleLoadedMs?: unknown;
   modulesEvaluatedMs?: unknown;
   prewarmMs?: unknown;
+  readyMs?: unknown;
   startMs?: unknown;
   rssMb?: unknown;
 }
@@ -61,6 +64,7 @@ export function jobStartIn(lines: readonly string[]): JobStartBreakdown {
     moduleLoadedMs: summarize(ready.map((l) => numberOr(l.moduleLoadedMs))),
     modulesEvaluatedMs: summarize(ready.map((l) => numberOr(l.modulesEvaluatedMs))),
     prewarmMs: steps(ready.map((l) => l.prewarmMs)),
+    readyMs: summarize(ready.map((l) => numberOr(l.readyMs))),
     readyRssMb: summarize(ready.map((l) => numberOr(l.rssMb))),
     calls: calls.length,
     callMs: steps(calls.map((l) => l.startMs)),

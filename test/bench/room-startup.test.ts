@@ -13,6 +13,7 @@ describe('jobStartIn', () => {
         moduleLoadedMs: 1000,
         modulesEvaluatedMs: 1500,
         prewarmMs: { vadMs: 100 },
+        readyMs: 1700,
         rssMb: 150,
       }),
       line({
@@ -20,6 +21,7 @@ describe('jobStartIn', () => {
         moduleLoadedMs: 3000,
         modulesEvaluatedMs: 3500,
         prewarmMs: { vadMs: 300 },
+        readyMs: 3900,
         rssMb: 170,
       }),
       line({ msg: 'call started', startMs: { connectMs: 50, greetingMs: 900 } }),
@@ -31,6 +33,7 @@ describe('jobStartIn', () => {
     expect(j.moduleLoadedMs?.median).toBe(2000);
     expect(j.modulesEvaluatedMs?.median).toBe(2500);
     expect(j.prewarmMs.vadMs?.median).toBe(200);
+    expect(j.readyMs?.median).toBe(2800);
     expect(j.readyRssMb?.median).toBe(160);
     expect(j.calls).toBe(1);
     expect(Object.keys(j.callMs)).toEqual(['connectMs', 'greetingMs']);
