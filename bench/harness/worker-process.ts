@@ -61,13 +61,15 @@ export function startWorker(script: 'dev' | 'start', env: Record<string, string>
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => {
-      resolve({ code, signal });
-      for (const l of listeners) l();
-    }),
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  // Waiters give up once the output has ended ('close': exited, and every line it printed read), so a
+  // worker that stopped on a bad setting fails the wait at once with its last lines, not at the timeout.
   let done = false;
-  void exited.then(() => (done = true));
+  proc.once('close', () => {
+    done = true;
+    for (const l of listeners) l();
+  });
 
   const waitFor = <T>(check: () => T | undefined, timeoutMs: number, what: string) =>
     new Promise<T>((resolve, reject) => {
