@@ -28,6 +28,7 @@ import { createReplyLLM } from './voice/services.ts';
 import { loadLocalInference } from './voice/end-of-turn.ts';
 import { createVoiceSession, loadVad } from './voice/session-factory.ts';
 import { roomOutputOptions } from './voice/room-output.ts';
+import { type GreetingAudio, newCallerGreeting } from './voice/greeting-audio.ts';
 import { defaultGreeting, rescueGreeting } from './voice/voice-agent.ts';
 
 /** The job module's imports evaluated, in ms since the process started. */
@@ -41,6 +42,7 @@ interface Prewarmed {
   memory: MemoryService | null;
   metrics: JobMetrics;
   leases: CallLeases;
+  greeting: GreetingAudio | null;
 }
 
 export default defineAgent<Prewarmed>({
@@ -64,6 +66,7 @@ export default defineAgent<Prewarmed>({
     model.prewarm();
     proc.userData.llm = model;
     clock.mark('llmMs');
+    proc.userData.greeting = newCallerGreeting(config, logger);
     const quiet = new QuietWindow();
     proc.userData.quiet = quiet;
     // Also replays turns a crashed or killed process left unacknowledged in the journal.
@@ -79,7 +82,7 @@ export default defineAgent<Prewarmed>({
     logProcessReady(logger, Math.round(evaluatedAtMs), clock);
   },
   entry: async (ctx: JobContext<Prewarmed>) => {
-    const { config, vad, llm: model, quiet, memory: service, metrics, leases } = ctx.proc.userData;
+    const { config, vad, llm: model, quiet, memory: service, metrics, leases, greeting } = ctx.proc.userData;
     const logger = createLogger({ level: config.logLevel, name: 'voice-agent', secrets: config.secrets }).child({
       room: ctx.job.room?.name,
       job: ctx.job.id,
@@ -115,6 +118,13 @@ export default defineAgent<Prewarmed>({
       greeting: rescue ? rescueGreeting : defaultGreeting,
       ...(rescue?.openTurn ? { unanswered: rescue.openTurn.user } : {}),
       ...(callerMemory ? { greetAfter: callerMemory.ready } : {}),
+      // A caller with nothing in memory gets the fixed greeting, if one is set; a rescued call never.
+      ...(greeting && !rescue
+        ? {
+            fixedGreeting: () =>
+              !callerMemory || callerMemory.isNew() ? { text: greeting.text, audio: greeting.stream() } : null,
+          }
+        : {}),
       deepgram: { ...config.deepgram, apiKey: required(config.deepgram.apiKey, 'DEEPGRAM_API_KEY') },
       elevenlabs: { ...config.elevenlabs, apiKey: required(config.elevenlabs.apiKey, 'ELEVEN_API_KEY') },
       ...(config.instructions !== undefined ? { instructions: config.instructions } : {}),

@@ -46,6 +46,8 @@ export interface Config {
   speech: SpeechSettings;
   roomAudio: RoomAudioSettings;
   instructions?: string;
+  /** See NEW_CALLER_GREETING. */
+  newCallerGreeting?: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Run the worker and its job processes from bundled files (src/worker/bundle.ts). */
   workerBundle: boolean;
@@ -216,7 +218,11 @@ function toConfig(p: Parsed): Config {
     },
     speech: speechSettings(p),
     roomAudio: { queueMs: p.ROOM_AUDIO_QUEUE_MS, dtx: p.ROOM_AUDIO_DTX === 'true', red: p.ROOM_AUDIO_RED === 'true' },
-    ...defined({ instructions: p.AGENT_INSTRUCTIONS, tracesEndpoint: p.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT }),
+    ...defined({
+      instructions: p.AGENT_INSTRUCTIONS,
+      newCallerGreeting: p.NEW_CALLER_GREETING,
+      tracesEndpoint: p.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    }),
     metrics: {
       host: p.METRICS_HOST,
       port: p.METRICS_PORT,

@@ -220,6 +220,10 @@ export const settings = {
     schema: z.coerce.number().int().min(10).max(100).multipleOf(10).default(defaultSpeechSettings.roomInputFrameMs),
     doc: "Length (ms) of the frames the caller's audio is cut into in a room call, 10 to 100 in steps of 10: each frame is one crossing of the native layer and the framework's streams, so longer frames cost less CPU; a VAD decision may come up to one frame later.",
   },
+  NEW_CALLER_GREETING: {
+    schema: z.string().min(1).max(500).optional(),
+    doc: 'Words a caller the agent has no memory of (their first call, or no Letta configured) is greeted with, synthesized once per voice and cached in MEMORY_JOURNAL_DIR/greetings, so they play as soon as the session starts, with no model reply and no TTS request before them. Unset: the model greets every caller.',
+  },
   AGENT_INSTRUCTIONS: {
     schema: z.string().min(1).optional(),
     doc: 'System instructions for the voice agent. Unset: a built-in concise voice-assistant prompt.',

@@ -74,6 +74,8 @@ export interface CallerMemory {
   agentId: Promise<string>;
   /** Settles within the read budget (see `withinBudget`). */
   ready: Promise<ReadOutcome>;
+  /** True once the lookup found no Letta agent for the caller: this is their first call. */
+  isNew(): boolean;
   /** Answers the caller's typed messages through their own Letta agent. */
   text: TextResponder;
   /** The voice agent's tools over the caller's Letta agent: recall and delegation. */

@@ -206,6 +206,7 @@ export class MemoryService {
       context,
       agentId,
       ready,
+      isNew: () => context.firstVisit !== null,
       text: { reply: (text, onDelta) => this.#text.reply(caller, text, onDelta) },
       tools: memoryTools({
         recall: this.#recall,

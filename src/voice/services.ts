@@ -38,6 +38,14 @@ export function createSTT(s: DeepgramSettings, speech: Pick<SpeechSettings, 'dee
   });
 }
 
+/** ElevenLabs' lowest-latency model (the plugin's default model is end-of-life). */
+export const ttsModel = 'eleven_flash_v2_5';
+/**
+ * The plugin decodes audio as raw s16 PCM, so only pcm_* encodings work; 22050 Hz is the highest
+ * rate its types allow below 44.1 kHz (the framework resamples to the output rate).
+ */
+export const ttsEncoding = 'pcm_22050';
+
 export function createTTS(s: ElevenLabsSettings, speech: Pick<SpeechSettings, 'ttsChunking'>): elevenlabs.TTS {
   return new elevenlabs.TTS({
     // A sentence tokenizer keeps the plugin in auto mode, where every piece is flushed.
@@ -45,10 +53,7 @@ export function createTTS(s: ElevenLabsSettings, speech: Pick<SpeechSettings, 't
     apiKey: s.apiKey,
     baseURL: s.baseURL,
     voiceId: s.voiceId,
-    // The plugin's default model is end-of-life; Flash v2.5 is ElevenLabs' lowest-latency model.
-    model: 'eleven_flash_v2_5',
-    // The plugin decodes audio as raw s16 PCM, so only pcm_* encodings work; 22050 Hz is the
-    // highest rate its types allow below 44.1 kHz (the framework resamples to the output rate).
-    encoding: 'pcm_22050',
+    model: ttsModel,
+    encoding: ttsEncoding,
   });
 }

@@ -9,7 +9,7 @@ import type { MemoryContext } from './memory-context.ts';
 import { localTurnDetector } from './end-of-turn.ts';
 import { type DeepgramSettings, type ElevenLabsSettings, createSTT, createTTS } from './services.ts';
 import { type SpeechSettings, replyConnOptions } from './speech-settings.ts';
-import { VoiceAgent } from './voice-agent.ts';
+import { type FixedGreeting, VoiceAgent } from './voice-agent.ts';
 
 export interface AgentParts {
   /** The reply model; the session must hold it even though the llm node is overridden. */
@@ -22,6 +22,8 @@ export interface AgentParts {
   /** Instructions for the greeting, or null for none. */
   greeting: string | null;
   greetAfter?: Promise<unknown>;
+  /** See `VoiceAgentOptions.fixedGreeting`. */
+  fixedGreeting?: () => FixedGreeting | null;
   /** The caller's words a previous agent of this call died answering (see src/calls/call-rescue.ts). */
   unanswered?: string;
 }
@@ -52,6 +54,7 @@ export function createAgent(p: AgentParts): VoiceAgent {
     ...(p.instructions !== undefined ? { instructions: p.instructions } : {}),
     ...(p.tools !== undefined ? { tools: p.tools } : {}),
     ...(p.greetAfter !== undefined ? { greetAfter: p.greetAfter } : {}),
+    ...(p.fixedGreeting !== undefined ? { fixedGreeting: p.fixedGreeting } : {}),
     ...(p.unanswered !== undefined ? { unanswered: p.unanswered } : {}),
   });
 }

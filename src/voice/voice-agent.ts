@@ -4,6 +4,7 @@
  * prewarm) with the caller's memory added to the prompt; it never waits on the memory service.
  */
 import { type APIConnectOptions, llm, voice } from '@livekit/agents';
+import type { AudioFrame } from '@livekit/rtc-node';
 import type { ReadableStream } from 'node:stream/web';
 import type { Logger } from '../telemetry/logger.ts';
 import type { MemoryContext } from './memory-context.ts';
@@ -22,6 +23,11 @@ export interface VoiceAgentOptions {
   greeting: string | null;
   /** The greeting waits for this (bounded by its owner), so that it can use the caller's memory. */
   greetAfter?: Promise<unknown>;
+  /**
+   * Asked once the greeting's wait is over: fixed words (and their audio, when cached) to greet
+   * with instead of a model reply, or null for the model's greeting.
+   */
+  fixedGreeting?: () => FixedGreeting | null;
   connOptions: APIConnectOptions;
   /**
    * The caller's words a previous agent of this call died answering: the conversation starts
@@ -29,6 +35,12 @@ export interface VoiceAgentOptions {
    * may have taken them off it before this session reads it).
    */
   unanswered?: string;
+}
+
+export interface FixedGreeting {
+  text: string;
+  /** Null: the words are spoken through the TTS. */
+  audio: ReadableStream<AudioFrame> | null;
 }
 
 export const defaultGreeting = 'Greet the caller in one short sentence and ask how you can help.';
@@ -44,6 +56,7 @@ export class VoiceAgent extends voice.Agent {
   readonly #memoryMaxChars: number;
   readonly #greeting: string | null;
   readonly #greetAfter: Promise<unknown>;
+  readonly #fixedGreeting: () => FixedGreeting | null;
   readonly #connOptions: APIConnectOptions;
 
   constructor(opts: VoiceAgentOptions) {
@@ -59,13 +72,16 @@ export class VoiceAgent extends voice.Agent {
     this.#memoryMaxChars = opts.memoryMaxChars;
     this.#greeting = opts.greeting;
     this.#greetAfter = opts.greetAfter ?? Promise.resolve();
+    this.#fixedGreeting = opts.fixedGreeting ?? (() => null);
     this.#connOptions = opts.connOptions;
   }
 
   override async onEnter(): Promise<void> {
     if (this.#greeting === null) return;
     await this.#greetAfter.catch(() => undefined);
-    this.session.generateReply({ instructions: this.#greeting });
+    const fixed = this.#fixedGreeting();
+    if (fixed) this.session.say(fixed.text, fixed.audio ? { audio: fixed.audio } : {});
+    else this.session.generateReply({ instructions: this.#greeting });
   }
 
   override async llmNode(
