@@ -188,9 +188,11 @@ export class MemoryService {
         ),
       };
     });
+    // Once the read has ended as a new caller's, a later failure is said here; a refused template
+    // has been said once, loudly, by the service, and is not said again per call.
     loaded.catch((err: unknown) => {
-      if (context.firstVisit)
-        logger.warn({ err: (err as Error).message }, 'could not read a new caller’s memory after creating their agent');
+      if (context.firstVisit && !(err instanceof AgentTemplateRefused))
+        logger.warn({ err: (err as Error).message }, 'could not create or read a new caller’s Letta agent');
     });
     const read = Promise.race([loaded, asNew]);
     const ready = withinBudget(read, budgetMs, logger, (err) => {
